@@ -1,0 +1,66 @@
+# patchgate build. `make run` and `make test` do all set-up on a fresh Debian/Ubuntu machine.
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+# Debian packages the build and the tests need: cgo (SQLite, Fyne), the X11/GL headers for the
+# desktop app (the CLI builds without them), and mbpoll, the third-party Modbus master the
+# interoperability test drives.
+APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+            libxinerama-dev libxi-dev libxxf86vm-dev mbpoll
+FUZZTIME ?= 10s
+export CGO_ENABLED := 1
+
+.PHONY: all deps build run test bench fuzz fmt lint clean
+
+all: build
+
+# deps installs only what is missing, as root or through sudo; elsewhere it says what to install.
+deps:
+	@missing=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+	  for p in $(APT_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	  done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	      echo "missing packages:$$missing; install them as root: apt-get install$$missing"; exit 1; fi; \
+	    echo "installing:$$missing"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else \
+	  echo "not a Debian/Ubuntu machine: install a C compiler, pkg-config, the OpenGL and X11 development headers (see https://docs.fyne.io/started/) and mbpoll"; \
+	fi
+	@$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN)/patchgate ./app/cmd/patchgate
+
+run: deps build
+	$(BIN)/patchgate demo
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 30m $(PKGS)
+
+# Benchmarks print their figures; docs/benchmarks.md records them with the machine.
+bench: deps
+	$(GO) test -run '^$$' -bench . -timeout 60m $(PKGS)
+
+# A short run of every fuzz target (go test allows one -fuzz target per run).
+fuzz: deps
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+fmt:
+	gofmt -w .
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf $(BIN)
