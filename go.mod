@@ -5,6 +5,7 @@ go 1.26.0
 require github.com/goccy/go-yaml v1.19.2
 
 require (
+	github.com/expr-lang/expr v1.17.8 // indirect
 	github.com/goburrow/serial v0.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gopcua/opcua v0.9.1 // indirect
