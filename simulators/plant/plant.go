@@ -150,3 +150,10 @@ func clamp(x, lo, hi float64) float64 {
 	}
 	return x
 }
+
+// Coaster is implemented by models whose process keeps moving while the controller is down
+// for a restart (a heater cools with its output off). The controller calls Coast with the
+// downtime before the first scan after it comes back.
+type Coaster interface {
+	Coast(dt float64)
+}

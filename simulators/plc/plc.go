@@ -82,12 +82,14 @@ type Controller struct {
 	img         *plant.Image
 	rng         *rand.Rand // the process: sensor noise, part arrivals
 	frng        *rand.Rand // faults, kept apart so faults never change the process
+	jrng        *rand.Rand // scan jitter, kept apart so a slower scan sees the same process
 	start       time.Time  // time of the first scan
 	next        time.Time  // when the next scan is due
 	last        time.Time  // when the last scan ran (scheduled time)
 	scans       uint64
 	overruns    uint64
 	downUntil   time.Time
+	downAt      time.Time
 	down        bool
 	faults      fault.Set
 	nextDrop    time.Time
@@ -143,6 +145,7 @@ func New(model, fw string, opt Options) (*Controller, error) {
 		period:  time.Duration(spec.ScanPeriod * prof.ScanFactor * float64(time.Second)),
 		rng:     rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)),
 		frng:    rand.New(rand.NewPCG(opt.Seed, 0xfa17)),
+		jrng:    rand.New(rand.NewPCG(opt.Seed, 0x5ca7)),
 	}
 	tags := append(c.model.Tags(),
 		plant.Tag{Name: TagScanCount, Type: point.TypeUint32, Description: "scan cycles since start", Default: point.Uint(0)},
@@ -252,7 +255,11 @@ func (c *Controller) RunUntil(t time.Time) {
 			actions = append(actions, c.restartLocked(ev))
 		case c.down:
 			c.down = false
-			c.next, c.last = ev, ev
+			if co, ok := c.model.(plant.Coaster); ok {
+				co.Coast(ev.Sub(c.downAt).Seconds())
+			}
+			// the first scan after boot is a normal one: its period is the nominal one
+			c.next, c.last = ev, ev.Add(-c.period)
 			eps := append([]Endpoint(nil), c.endpoints...)
 			actions = append(actions, func() {
 				for _, e := range eps {
@@ -311,7 +318,7 @@ func (c *Controller) nextPeriod(now time.Time) time.Duration {
 		p += float64(time.Duration(c.spec.ScanPeriod*float64(time.Second))) * g * now.Sub(c.start).Minutes()
 	}
 	if j := c.profile.ScanJitter; j > 0 {
-		p *= 1 + j*c.rng.NormFloat64()
+		p *= 1 + j*c.jrng.NormFloat64()
 	}
 	return time.Duration(math.Max(p, float64(c.period)/10))
 }
@@ -330,6 +337,7 @@ func (c *Controller) restartLocked(at time.Time) func() {
 		return func() {}
 	}
 	c.down = true
+	c.downAt = at
 	d := c.faults.RestartTime
 	if d <= 0 {
 		d = 2 * time.Second
