@@ -97,3 +97,6 @@ func (v *Virtual) SleepUntil(ctx context.Context, t time.Time) error {
 	v.mu.Unlock()
 	return nil
 }
+
+// Simulated tells a runner that this clock is not wall time (recorded in the run).
+func (v *Virtual) Simulated() bool { return true }

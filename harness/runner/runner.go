@@ -1,0 +1,725 @@
+// Package runner executes a scenario against one controller and records everything that
+// happened: samples on a schedule measured against their intended time (lateness recorded,
+// missed slots recorded as missed), steps, writes, connection gaps, identities and protocol
+// statistics.
+//
+// The runner is one loop in one goroutine: it alternates between sampling slots and step
+// actions, so that with an in-process simulated controller on a virtual clock the whole run
+// is deterministic and as fast as the CPU allows. Wire protocols always run in real time.
+//
+// Safety (DESIGN.md section 6): only allow-listed writes exist (the scenario loader refuses
+// others); a dry run performs no I/O and returns the exact writes; a target that is not
+// simulated needs Armed before any write; cancelling the context (Ctrl-C, the Abort button,
+// a watchdog) stops writes at once, restores the values captured before the test, reads
+// them back and marks the run aborted.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/trace"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotArmed = errors.New("writes to a real controller need arming (--arm)")
+	ErrAborted  = errors.New("run aborted")
+)
+
+// Recorder stores a run as it goes (the ledger implements it). Samples and events arrive
+// in batches, so a crash loses at most the last batch. The slices are reused after each
+// call returns: a Recorder must copy what it keeps.
+type Recorder interface {
+	CreateRun(ctx context.Context, r *trace.Run) (int64, error)
+	AppendSamples(ctx context.Context, runID int64, s []trace.Sample) error
+	AppendEvents(ctx context.Context, runID int64, e []trace.Event) error
+	FinishRun(ctx context.Context, r *trace.Run) error
+}
+
+// Progress is what a face shows while a run goes on.
+type Progress struct {
+	Repetition int
+	Step       int // 1-based; 0 before the first step
+	Steps      int
+	StepText   string
+	Slots      int64 // sampling slots so far
+	Missed     int64
+	Faults     int
+	Elapsed    time.Duration
+	Latest     map[string]point.Value // the last sampled values
+}
+
+// Options configure one run.
+type Options struct {
+	Target     driver.Target
+	Armed      bool // the operator armed writes to a real controller (recorded)
+	Repetition int
+	Recorder   Recorder // nil: keep the trace in memory only
+	Progress   func(Progress)
+	// OperatorRestart is asked to restart a real controller (the desktop app shows a
+	// prompt); nil means a restart step on a real target is recorded as inconclusive.
+	OperatorRestart func(ctx context.Context) error
+	// Conn, when set, is used instead of opening the target (the caller keeps ownership).
+	Conn driver.Conn
+	// BatchEvery is how often samples are handed to the Recorder (default 500 ms of run
+	// time or 4096 samples).
+	BatchEvery time.Duration
+	// GapLimit faults a run whose connection stays lost this long (default 30 s).
+	GapLimit time.Duration
+}
+
+// Result is a finished run.
+type Result struct {
+	Trace  *trace.Trace
+	Checks []Check
+	Probes []ProbeValue
+	Missed int64
+	Faults int
+	// Writes are the writes made, in order (with a dry run: the writes that would be made).
+	Writes []PlannedWrite
+}
+
+// Check is the outcome of an expect or wait_until step.
+type Check struct {
+	ID       string             `json:"id"`
+	Step     int                `json:"step"`
+	Cond     string             `json:"condition"`
+	Severity scenario.Severity  `json:"severity"`
+	Status   string             `json:"status"` // pass, fail, inconclusive
+	At       int64              `json:"t_ns"`   // when decided, ns since run start
+	Seen     map[string]float64 `json:"seen,omitempty"`
+	Reason   string             `json:"reason,omitempty"`
+}
+
+// ProbeValue is one measurement of a response probe.
+type ProbeValue struct {
+	Probe   string  `json:"probe"`
+	Seconds float64 `json:"seconds"` // NaN when the condition was never seen
+	At      int64   `json:"t_ns"`
+}
+
+// PlannedWrite is one write with the step that makes it.
+type PlannedWrite struct {
+	Step  int    `json:"step"`
+	Phase string `json:"phase"` // setup, step, pulse-end, restore
+	Tag   string `json:"tag"`
+	Value string `json:"value"`
+}
+
+func (w PlannedWrite) String() string {
+	return fmt.Sprintf("step %d (%s): %s = %s", w.Step, w.Phase, w.Tag, w.Value)
+}
+
+// DryRun returns the exact writes a run would make, with no I/O.
+func DryRun(sc *scenario.Scenario) []PlannedWrite {
+	var out []PlannedWrite
+	add := func(st scenario.Step, phase string) {
+		for _, w := range st.Writes {
+			out = append(out, PlannedWrite{Step: st.Index, Phase: phase, Tag: w.Tag, Value: w.Value.String()})
+		}
+		if st.Kind == scenario.StepPulse {
+			for _, w := range st.Writes {
+				out = append(out, PlannedWrite{Step: st.Index, Phase: "pulse-end", Tag: w.Tag, Value: "(value before the pulse)"})
+			}
+		}
+	}
+	for _, st := range sc.Setup {
+		add(st, "setup")
+	}
+	for _, st := range sc.Steps {
+		add(st, "step")
+	}
+	for _, t := range sc.Restore {
+		out = append(out, PlannedWrite{Phase: "restore", Tag: t, Value: "(value captured before the test)"})
+	}
+	return out
+}
+
+func hasWrites(sc *scenario.Scenario) bool {
+	for _, st := range append(append([]scenario.Step{}, sc.Setup...), sc.Steps...) {
+		if len(st.Writes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) SleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// Run executes the scenario once. The returned error is for runs that could not start or
+// were aborted/faulted; the Result is returned whenever a run was recorded.
+func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, error) {
+	if hasWrites(sc) && !opt.Target.Simulated() && !opt.Armed {
+		return nil, fmt.Errorf("%s: %w", opt.Target, ErrNotArmed)
+	}
+	conn := opt.Conn
+	if conn == nil {
+		c, err := driver.Open(ctx, opt.Target, sc.Points)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		conn = c
+	}
+	r := newRun(sc, opt, conn)
+	return r.execute(ctx)
+}
+
+type run struct {
+	sc    *scenario.Scenario
+	opt   Options
+	conn  driver.Conn
+	clk   driver.Clock
+	tr    *trace.Trace
+	res   *Result
+	t0    time.Time
+	tags  []string
+	tagIx map[string]int
+	rd    []driver.Reading
+	// latest good values by tag, for conditions
+	latest map[string]point.Value
+	// pending batches for the recorder
+	pendS    []trace.Sample
+	pendE    []trace.Event
+	lastPush time.Time
+	slot     int64
+	gapSince time.Time
+	inGap    bool
+	restore  map[string]point.Value
+	wrote    bool
+	probes   map[string]time.Time // response probes started by their mark
+	lastDisc map[string]point.Value
+	progress Progress
+}
+
+func newRun(sc *scenario.Scenario, opt Options, conn driver.Conn) *run {
+	r := &run{sc: sc, opt: opt, conn: conn, latest: map[string]point.Value{}, probes: map[string]time.Time{},
+		lastDisc: map[string]point.Value{}, tagIx: map[string]int{}}
+	r.clk = realClock{}
+	mode := "real"
+	if c, ok := conn.(driver.Clocked); ok && opt.Target.Simulated() {
+		r.clk = c.Clock()
+		if s, ok := r.clk.(interface{ Simulated() bool }); ok && s.Simulated() {
+			mode = "simulated"
+		}
+	}
+	// sample the scenario's tags plus every tag a condition reads
+	add := func(t string) {
+		if _, ok := r.tagIx[t]; !ok {
+			r.tagIx[t] = len(r.tags)
+			r.tags = append(r.tags, t)
+		}
+	}
+	for _, t := range sc.Sample.Tags {
+		add(t)
+	}
+	for _, st := range append(append([]scenario.Step{}, sc.Setup...), sc.Steps...) {
+		if st.Cond != nil {
+			for _, t := range st.Cond.Tags {
+				add(t)
+			}
+		}
+	}
+	for _, p := range sc.Probes {
+		if p.Until != nil {
+			for _, t := range p.Until.Tags {
+				add(t)
+			}
+		}
+	}
+	r.rd = make([]driver.Reading, len(r.tags))
+	if opt.BatchEvery <= 0 {
+		r.opt.BatchEvery = 500 * time.Millisecond
+	}
+	if opt.GapLimit <= 0 {
+		r.opt.GapLimit = 30 * time.Second
+	}
+	r.tr = &trace.Trace{Run: trace.Run{
+		Scenario: sc.Name, ScenarioFile: sc.File, PointMap: sc.Points.Name, Target: opt.Target.String(),
+		Repetition: opt.Repetition, Status: trace.Running, TimeMode: mode, Period: sc.Sample.Period,
+		Tags: r.tags, Armed: opt.Armed,
+	}}
+	r.res = &Result{Trace: r.tr}
+	r.progress = Progress{Repetition: opt.Repetition, Steps: len(sc.Setup) + len(sc.Steps)}
+	return r
+}
+
+func (r *run) now() int64 { return r.clk.Now().Sub(r.t0).Nanoseconds() }
+
+func (r *run) event(e trace.Event) {
+	r.tr.Events = append(r.tr.Events, e)
+	r.pendE = append(r.pendE, e)
+}
+
+// execute runs setup and steps, then restores and finishes. It owns the run's record.
+func (r *run) execute(ctx context.Context) (*Result, error) {
+	r.t0 = r.clk.Now()
+	r.lastPush = r.t0
+	r.tr.Run.Started = r.t0
+	if id, ok := r.conn.(driver.Identifier); ok {
+		if ident, err := id.Identity(ctx); err == nil {
+			r.tr.Run.IdentityPre = ident
+		} else {
+			r.event(trace.Event{Kind: trace.EvFault, Msg: "identity at start: " + err.Error()})
+		}
+	}
+	if r.opt.Recorder != nil {
+		id, err := r.opt.Recorder.CreateRun(ctx, &r.tr.Run)
+		if err != nil {
+			return nil, fmt.Errorf("record run: %w", err)
+		}
+		r.tr.Run.ID = id
+	}
+	if r.opt.Armed {
+		r.event(trace.Event{Kind: trace.EvArmed, Msg: "writes armed by the operator for " + r.opt.Target.String()})
+	}
+	// capture the values to restore, before any write
+	var runErr error
+	if len(r.sc.Restore) > 0 && hasWrites(r.sc) {
+		runErr = r.capture(ctx)
+	}
+	steps := append(append([]scenario.Step{}, r.sc.Setup...), r.sc.Steps...)
+	if runErr == nil {
+		for i, st := range steps {
+			r.progress.Step, r.progress.StepText = i+1, describe(st)
+			r.event(trace.Event{T: r.now(), Kind: trace.EvStepStart, Step: st.Index, Msg: describe(st)})
+			if err := r.step(ctx, st); err != nil {
+				runErr = err
+				break
+			}
+			r.event(trace.Event{T: r.now(), Kind: trace.EvStepEnd, Step: st.Index})
+		}
+		// one last slot so that the end of the last step is on the record
+		if runErr == nil {
+			runErr = r.sampleUntil(ctx, r.clk.Now(), nil)
+		}
+	}
+	status := trace.Completed
+	switch {
+	case runErr == nil:
+	case ctx.Err() != nil:
+		status = trace.Aborted
+		r.event(trace.Event{T: r.now(), Kind: trace.EvAbort, Msg: "aborted: " + context.Cause(ctx).Error()})
+		runErr = fmt.Errorf("%w: %v", ErrAborted, context.Cause(ctx))
+	default:
+		status = trace.Faulted
+		r.tr.Run.Fault = runErr.Error()
+		r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Msg: runErr.Error()})
+	}
+	// restore with a context of its own: the run's may be cancelled (that is why we restore)
+	if r.wrote {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := r.restoreValues(rctx); err != nil {
+			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Msg: "restore: " + err.Error()})
+			if runErr == nil {
+				status, runErr = trace.Faulted, fmt.Errorf("restore: %w", err)
+				r.tr.Run.Fault = runErr.Error()
+			}
+		}
+		cancel()
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if id, ok := r.conn.(driver.Identifier); ok {
+		if ident, err := id.Identity(fctx); err == nil {
+			r.tr.Run.IdentityPost = ident
+		}
+	}
+	if st, ok := r.conn.(driver.Statser); ok {
+		r.tr.Run.Stats = st.Stats()
+	}
+	r.tr.Run.Status = status
+	r.tr.Run.Ended = r.clk.Now()
+	if err := r.flush(fctx, true); err != nil && runErr == nil {
+		runErr = err
+	}
+	if r.opt.Recorder != nil {
+		if err := r.opt.Recorder.FinishRun(fctx, &r.tr.Run); err != nil && runErr == nil {
+			runErr = fmt.Errorf("record run: %w", err)
+		}
+	}
+	return r.res, runErr
+}
+
+func describe(st scenario.Step) string {
+	switch st.Kind {
+	case scenario.StepWrite, scenario.StepPulse:
+		var parts []string
+		for _, w := range st.Writes {
+			parts = append(parts, w.Tag+"="+w.Value.String())
+		}
+		s := string(st.Kind) + " " + strings.Join(parts, ", ")
+		if st.Kind == scenario.StepPulse {
+			s += " for " + st.Duration.String()
+		}
+		return s
+	case scenario.StepWait:
+		return "wait " + st.Duration.String()
+	case scenario.StepWaitUntil:
+		return "wait until " + st.Cond.Source + " (timeout " + st.Timeout.String() + ")"
+	case scenario.StepExpect:
+		return "expect " + st.Cond.Source + " within " + st.Within.String()
+	case scenario.StepMark:
+		return "mark " + st.Name
+	}
+	return string(st.Kind)
+}
+
+func (r *run) capture(ctx context.Context) error {
+	rd := make([]driver.Reading, len(r.sc.Restore))
+	if err := r.conn.Read(ctx, r.sc.Restore, rd); err != nil {
+		return fmt.Errorf("capture values to restore: %w", err)
+	}
+	r.restore = map[string]point.Value{}
+	for i, t := range r.sc.Restore {
+		if rd[i].Quality != driver.Good {
+			return fmt.Errorf("capture %s before the test: %v", t, rd[i].Err)
+		}
+		r.restore[t] = rd[i].Value
+	}
+	return nil
+}
+
+func (r *run) restoreValues(ctx context.Context) error {
+	var ws []driver.Write
+	for _, t := range r.sc.Restore {
+		if v, ok := r.restore[t]; ok {
+			ws = append(ws, driver.Write{Tag: t, Value: v})
+		}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = r.conn.Write(ctx, ws); err == nil {
+			break
+		}
+		if rc, ok := r.conn.(driver.Reconnector); ok {
+			rc.Reconnect(ctx)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		r.res.Writes = append(r.res.Writes, PlannedWrite{Phase: "restore", Tag: w.Tag, Value: w.Value.String()})
+		r.event(trace.Event{T: r.now(), Kind: trace.EvRestore, Tag: w.Tag, Value: w.Value.String()})
+	}
+	// read back: the bench must be as it was found
+	tags := make([]string, len(ws))
+	for i, w := range ws {
+		tags[i] = w.Tag
+	}
+	rd := make([]driver.Reading, len(tags))
+	if err := r.conn.Read(ctx, tags, rd); err != nil {
+		return fmt.Errorf("read back restored values: %w", err)
+	}
+	var bad []string
+	for i, w := range ws {
+		if rd[i].Quality != driver.Good || rd[i].Value.Float() != w.Value.Float() || rd[i].Value.Text() != w.Value.Text() {
+			bad = append(bad, fmt.Sprintf("%s = %s, want %s", w.Tag, rd[i].Value, w.Value))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("read back after restore: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func (r *run) write(ctx context.Context, st scenario.Step, ws []scenario.Write, phase string) error {
+	if err := ctx.Err(); err != nil {
+		return err // an abort stops writes at once
+	}
+	dws := make([]driver.Write, len(ws))
+	for i, w := range ws {
+		if al, ok := r.sc.Allow[w.Tag]; !ok || !al.Permits(w.Value) {
+			return fmt.Errorf("step %d: write %s = %s is not allow-listed", st.Index, w.Tag, w.Value) // the loader prevents this; never trust it alone
+		}
+		dws[i] = driver.Write{Tag: w.Tag, Value: w.Value}
+	}
+	r.wrote = true
+	if err := r.conn.Write(ctx, dws); err != nil {
+		return fmt.Errorf("step %d: %w", st.Index, err)
+	}
+	for _, w := range ws {
+		r.res.Writes = append(r.res.Writes, PlannedWrite{Step: st.Index, Phase: phase, Tag: w.Tag, Value: w.Value.String()})
+		r.event(trace.Event{T: r.now(), Kind: trace.EvWrite, Step: st.Index, Tag: w.Tag, Value: w.Value.String()})
+	}
+	return nil
+}
+
+func (r *run) step(ctx context.Context, st scenario.Step) error {
+	switch st.Kind {
+	case scenario.StepWrite:
+		return r.write(ctx, st, st.Writes, "step")
+	case scenario.StepPulse:
+		// the value before the pulse is what the pulse returns to
+		tags := []string{st.Writes[0].Tag}
+		rd := make([]driver.Reading, 1)
+		if err := r.conn.Read(ctx, tags, rd); err != nil || rd[0].Quality != driver.Good {
+			return fmt.Errorf("step %d: read %s before the pulse: %v", st.Index, tags[0], errors.Join(err, rd[0].Err))
+		}
+		if err := r.write(ctx, st, st.Writes, "step"); err != nil {
+			return err
+		}
+		if err := r.sampleUntil(ctx, r.clk.Now().Add(st.Duration), nil); err != nil {
+			return err
+		}
+		return r.write(ctx, st, []scenario.Write{{Tag: tags[0], Value: rd[0].Value}}, "pulse-end")
+	case scenario.StepWait:
+		return r.sampleUntil(ctx, r.clk.Now().Add(st.Duration), nil)
+	case scenario.StepMark:
+		r.event(trace.Event{T: r.now(), Kind: trace.EvMark, Step: st.Index, Msg: st.Name})
+		for _, p := range r.sc.Probes {
+			if p.Kind == scenario.ProbeResponse && p.From == st.Name {
+				r.probes[p.Name] = r.clk.Now()
+			}
+		}
+		return nil
+	case scenario.StepWaitUntil, scenario.StepExpect:
+		window := st.Timeout
+		if st.Kind == scenario.StepExpect {
+			window = st.Within
+		}
+		deadline := r.clk.Now().Add(window)
+		var decided bool
+		err := r.sampleUntil(ctx, deadline, func() bool {
+			ok, known := st.Cond.Eval(r.latest)
+			if known && ok {
+				r.check(st, "pass", "")
+				decided = true
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			r.check(st, "inconclusive", "run stopped: "+err.Error())
+			return err
+		}
+		if !decided {
+			// one more look at the deadline sample for a zero window
+			if st.Kind == scenario.StepExpect && window == 0 {
+				if ok, known := st.Cond.Eval(r.latest); known && ok {
+					r.check(st, "pass", "")
+					return nil
+				}
+			}
+			_, known := st.Cond.Eval(r.latest)
+			if !known {
+				r.check(st, "inconclusive", "no good value of "+strings.Join(st.Cond.Tags, ", ")+" in the window")
+			} else if st.Kind == scenario.StepWaitUntil {
+				r.check(st, "fail", fmt.Sprintf("not seen within the %s timeout", window))
+			} else {
+				r.check(st, "fail", fmt.Sprintf("not seen within %s", window))
+			}
+		}
+		return nil
+	case scenario.StepRestart:
+		if rs, ok := r.conn.(driver.Restarter); ok {
+			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: "controller restart requested"})
+			return rs.Restart(ctx)
+		}
+		if r.opt.OperatorRestart != nil {
+			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: "operator asked to restart the controller"})
+			return r.opt.OperatorRestart(ctx)
+		}
+		r.check(scenario.Step{Index: st.Index, ID: fmt.Sprintf("step%d_restart", st.Index), Kind: st.Kind, Severity: scenario.Major},
+			"inconclusive", "this target cannot be restarted by the harness and no operator was asked")
+		return nil
+	case scenario.StepReconnect:
+		if rc, ok := r.conn.(driver.Reconnector); ok {
+			err := rc.Reconnect(ctx)
+			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: fmt.Sprintf("reconnect: %v", errOrOK(err))})
+			return nil
+		}
+		return nil
+	}
+	return fmt.Errorf("step %d: unknown kind %s", st.Index, st.Kind)
+}
+
+func errOrOK(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func (r *run) check(st scenario.Step, status, reason string) {
+	c := Check{ID: st.ID, Step: st.Index, Severity: st.Severity, Status: status, At: r.now(), Reason: reason}
+	if st.Cond != nil {
+		c.Cond = st.Cond.Source
+		c.Seen = map[string]float64{}
+		for _, t := range st.Cond.Tags {
+			if v, ok := r.latest[t]; ok {
+				c.Seen[t] = v.Float()
+			}
+		}
+	}
+	r.res.Checks = append(r.res.Checks, c)
+	r.event(trace.Event{T: c.At, Kind: trace.EvCheck, Step: st.Index, Tag: st.ID, Value: status, Msg: reason})
+}
+
+// sampleUntil takes every sampling slot up to deadline; after each it calls done (if set),
+// which ends the wait early by returning true.
+func (r *run) sampleUntil(ctx context.Context, deadline time.Time, done func() bool) error {
+	period := r.sc.Sample.Period
+	for {
+		next := r.t0.Add(time.Duration(r.slot) * period)
+		if next.After(deadline) {
+			if err := r.clk.SleepUntil(ctx, deadline); err != nil {
+				return err
+			}
+			return nil
+		}
+		if err := r.clk.SleepUntil(ctx, next); err != nil {
+			return err
+		}
+		if err := r.sample(ctx, next); err != nil {
+			return err
+		}
+		if done != nil && done() {
+			return nil
+		}
+	}
+}
+
+// sample reads every tag for the current slot, records lateness, missed slots, gaps.
+func (r *run) sample(ctx context.Context, intended time.Time) error {
+	issued := r.clk.Now()
+	late := issued.Sub(intended)
+	// slots whose time passed while we were busy are recorded as missed, never dropped
+	period := r.sc.Sample.Period
+	if skip := int64(late / period); skip > 0 {
+		r.res.Missed += skip
+		r.progress.Missed += skip
+		r.event(trace.Event{T: intended.Sub(r.t0).Nanoseconds(), Kind: trace.EvMissed,
+			Value: fmt.Sprint(skip), Msg: fmt.Sprintf("slots %d-%d missed: the harness was %s late", r.slot, r.slot+skip-1, late.Round(time.Microsecond))})
+		r.slot += skip
+		intended = r.t0.Add(time.Duration(r.slot) * period)
+		late = issued.Sub(intended)
+	}
+	slot := r.slot
+	r.slot++
+	err := r.conn.Read(ctx, r.tags, r.rd)
+	got := r.clk.Now()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		for i := range r.rd {
+			if r.rd[i].Quality == driver.Good {
+				r.rd[i] = driver.Reading{Quality: driver.Missing, Err: err}
+			}
+		}
+		if !r.inGap {
+			r.inGap, r.gapSince = true, got
+			r.progress.Faults++
+			r.res.Faults++
+			r.event(trace.Event{T: got.Sub(r.t0).Nanoseconds(), Kind: trace.EvGapStart, Msg: err.Error()})
+		} else if got.Sub(r.gapSince) > r.opt.GapLimit {
+			return fmt.Errorf("connection lost for more than %s: %w", r.opt.GapLimit, err)
+		}
+		if rc, ok := r.conn.(driver.Reconnector); ok && errors.Is(err, driver.ErrDisconnected) {
+			rc.Reconnect(ctx) // success shows on the next good read
+		}
+	} else if r.inGap {
+		r.inGap = false
+		r.event(trace.Event{T: got.Sub(r.t0).Nanoseconds(), Kind: trace.EvGapEnd,
+			Msg: fmt.Sprintf("connection back after %s", got.Sub(r.gapSince).Round(time.Millisecond))})
+	}
+	tns := got.Sub(r.t0).Nanoseconds()
+	for i, t := range r.tags {
+		rd := r.rd[i]
+		s := trace.Sample{Slot: slot, Tag: uint16(i), T: tns, Late: late.Nanoseconds(), Quality: rd.Quality, Value: math.NaN()}
+		if rd.Quality == driver.Good {
+			if rd.Value.Kind() == point.KindString {
+				s.Text = rd.Value.Text()
+			} else {
+				s.Value = rd.Value.Float()
+			}
+			r.latest[t] = rd.Value
+			if rd.Value.Kind() == point.KindBool {
+				if prev, ok := r.lastDisc[t]; ok && prev.Bool() != rd.Value.Bool() {
+					r.event(trace.Event{T: tns, Kind: trace.EvTransition, Tag: t, Value: rd.Value.String()})
+				}
+				r.lastDisc[t] = rd.Value
+			}
+		} else {
+			delete(r.latest, t) // conditions must not decide on stale data
+		}
+		r.tr.Samples = append(r.tr.Samples, s)
+		r.pendS = append(r.pendS, s)
+	}
+	// the round trip of this read is in the samples: T - (slot time + Late)
+	// response probes
+	for name, started := range r.probes {
+		for _, p := range r.sc.Probes {
+			if p.Name != name {
+				continue
+			}
+			if ok, known := p.Until.Eval(r.latest); known && ok {
+				pv := ProbeValue{Probe: name, Seconds: got.Sub(started).Seconds(), At: tns}
+				r.res.Probes = append(r.res.Probes, pv)
+				r.event(trace.Event{T: tns, Kind: "probe", Tag: name, Value: fmt.Sprintf("%.9f", pv.Seconds)})
+				delete(r.probes, name)
+			}
+		}
+	}
+	r.progress.Slots = r.slot
+	if r.opt.Progress != nil {
+		r.progress.Elapsed = got.Sub(r.t0)
+		r.progress.Latest = r.latest
+		r.opt.Progress(r.progress)
+	}
+	return r.flush(ctx, false)
+}
+
+func (r *run) flush(ctx context.Context, force bool) error {
+	if r.opt.Recorder == nil {
+		r.pendS, r.pendE = r.pendS[:0], r.pendE[:0]
+		return nil
+	}
+	now := r.clk.Now()
+	if !force && len(r.pendS) < 4096 && now.Sub(r.lastPush) < r.opt.BatchEvery {
+		return nil
+	}
+	r.lastPush = now
+	if len(r.pendS) > 0 {
+		if err := r.opt.Recorder.AppendSamples(ctx, r.tr.Run.ID, r.pendS); err != nil {
+			return fmt.Errorf("record samples: %w", err)
+		}
+		r.pendS = r.pendS[:0]
+	}
+	if len(r.pendE) > 0 {
+		if err := r.opt.Recorder.AppendEvents(ctx, r.tr.Run.ID, r.pendE); err != nil {
+			return fmt.Errorf("record events: %w", err)
+		}
+		r.pendE = r.pendE[:0]
+	}
+	return nil
+}
