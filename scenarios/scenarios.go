@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds pointmaps/*.yaml and the scenario files.
 //
-//go:embed pointmaps
+//go:embed pointmaps *.yaml
 var FS embed.FS

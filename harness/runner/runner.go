@@ -382,6 +382,9 @@ func describe(st scenario.Step) string {
 	case scenario.StepWaitUntil:
 		return "wait until " + st.Cond.Source + " (timeout " + st.Timeout.String() + ")"
 	case scenario.StepExpect:
+		if st.Hold > 0 {
+			return "expect " + st.Cond.Source + " for " + st.Hold.String()
+		}
 		return "expect " + st.Cond.Source + " within " + st.Within.String()
 	case scenario.StepMark:
 		return "mark " + st.Name
@@ -501,7 +504,12 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 			}
 		}
 		return nil
-	case scenario.StepWaitUntil, scenario.StepExpect:
+	case scenario.StepExpect:
+		if st.Hold > 0 {
+			return r.hold(ctx, st)
+		}
+		fallthrough
+	case scenario.StepWaitUntil:
 		window := st.Timeout
 		if st.Kind == scenario.StepExpect {
 			window = st.Within
@@ -560,6 +568,29 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 		return nil
 	}
 	return fmt.Errorf("step %d: unknown kind %s", st.Index, st.Kind)
+}
+
+// hold checks that a condition is true at every sample for st.Hold; a sample where it cannot
+// be decided (missing data) makes the check inconclusive, never a pass.
+func (r *run) hold(ctx context.Context, st scenario.Step) error {
+	status, reason := "pass", ""
+	err := r.sampleUntil(ctx, r.clk.Now().Add(st.Hold), func() bool {
+		ok, known := st.Cond.Eval(r.latest)
+		switch {
+		case !known:
+			status, reason = "inconclusive", "no good value of "+strings.Join(st.Cond.Tags, ", ")+" at a sample"
+		case !ok:
+			status, reason = "fail", fmt.Sprintf("false at %s", time.Duration(r.now()).Round(time.Millisecond))
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		r.check(st, "inconclusive", "run stopped: "+err.Error())
+		return err
+	}
+	r.check(st, status, reason)
+	return nil
 }
 
 func errOrOK(err error) string {

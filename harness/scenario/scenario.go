@@ -115,6 +115,7 @@ type Step struct {
 	Cond     *Condition
 	Timeout  time.Duration // wait_until: how long to wait
 	Within   time.Duration // expect: the condition must hold at some sample within this window
+	Hold     time.Duration // expect: the condition must hold at every sample for this long
 	Severity Severity      // expect and wait_until criteria
 	ID       string        // criterion id
 }
@@ -242,6 +243,7 @@ type rawStep struct {
 	Mark      string        `yaml:"mark"`
 	Timeout   string        `yaml:"timeout"`
 	Within    string        `yaml:"within"`
+	Hold      string        `yaml:"hold"`
 	Severity  string        `yaml:"severity"`
 	ID        string        `yaml:"id"`
 }
@@ -444,6 +446,10 @@ func (c *compiler) step(at string, n int, rs rawStep, sc *Scenario) Step {
 		st.Kind = StepExpect
 		st.Cond = c.cond(at+".expect", rs.Expect)
 		st.Within = c.duration(at+".within", rs.Within, 0)
+		st.Hold = c.duration(at+".hold", rs.Hold, 0)
+		if rs.Within != "" && rs.Hold != "" {
+			c.bad(at, "expect takes within (holds at some sample) or hold (holds at every sample), not both")
+		}
 	}
 	if rs.Restart != nil {
 		kinds = append(kinds, "restart")
@@ -474,6 +480,9 @@ func (c *compiler) step(at string, n int, rs rawStep, sc *Scenario) Step {
 	}
 	if rs.Within != "" && st.Kind != StepExpect {
 		c.bad(at+".within", "within belongs to expect")
+	}
+	if rs.Hold != "" && st.Kind != StepExpect {
+		c.bad(at+".hold", "hold belongs to expect")
 	}
 	st.Severity = c.severity(at+".severity", rs.Severity, Major)
 	if st.ID == "" && (st.Kind == StepExpect || st.Kind == StepWaitUntil) {
