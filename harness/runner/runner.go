@@ -115,6 +115,9 @@ type PlannedWrite struct {
 }
 
 func (w PlannedWrite) String() string {
+	if w.Phase == "restore" {
+		return fmt.Sprintf("restore: %s = %s", w.Tag, w.Value)
+	}
 	return fmt.Sprintf("step %d (%s): %s = %s", w.Step, w.Phase, w.Tag, w.Value)
 }
 

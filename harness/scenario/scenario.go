@@ -504,6 +504,7 @@ func (c *compiler) write(at, tag string, v any, sc *Scenario) Write {
 	}
 	if (p.Type == point.TypeString) != (pv.Kind() == point.KindString) {
 		c.bad(at, "%s is %s; expected a %s value, got %s", tag, p.Type, p.Type, pv)
+		return w
 	}
 	w.Value = pv
 	al, ok := sc.Allow[tag]
@@ -529,8 +530,12 @@ func (c *compiler) duration(at, s string, def time.Duration) time.Duration {
 		return def
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
+	if err != nil {
 		c.bad(at, "bad duration %q; expected a duration such as 500ms, 2s or 1m30s", s)
+		return def
+	}
+	if d < 0 {
+		c.bad(at, "negative duration %q; expected a duration of zero or more", s)
 		return def
 	}
 	return d

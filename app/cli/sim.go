@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/patchgate/patchgate/simulators/fault"
+	"github.com/patchgate/patchgate/simulators/firmware"
+	"github.com/patchgate/patchgate/simulators/plant"
+	"github.com/patchgate/patchgate/simulators/station"
+)
+
+// faultFlags collects repeated --fault flags.
+type faultFlags struct{ set fault.Set }
+
+func (f *faultFlags) String() string     { return f.set.String() }
+func (f *faultFlags) Set(s string) error { return f.set.Parse(s) }
+
+func runSim(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "sim")
+	model := fs.String("model", "tank", "plant model: "+strings.Join(plant.Names(), ", "))
+	fw := fs.String("firmware", "", "firmware profile (default: the model's baseline); see --list")
+	mb := fs.String("modbus", "127.0.0.1:5020", "Modbus TCP listen address (port 0: a free port; empty: off)")
+	ua := fs.String("opcua", "127.0.0.1:4840", "OPC UA listen address (port 0: a free port; empty: off)")
+	unit := fs.Uint("unit", 1, "Modbus unit id the controller answers")
+	seed := fs.Uint64("seed", 1, "random seed of the process (noise, part arrivals)")
+	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt")
+	var faults faultFlags
+	fs.Var(&faults, "fault", "fault to inject, repeatable: "+fault.Words)
+	list := fs.Bool("list", false, "list models and firmware profiles, a line each, and exit")
+	asJSON := fs.Bool("json", false, "with --list: JSON; otherwise print the endpoints as one JSON line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *list {
+		return listProfiles(env, *asJSON)
+	}
+	if *unit < 1 || *unit > 247 {
+		return badInput("--unit %d: expected 1 to 247", *unit)
+	}
+	if _, err := plant.Lookup(*model); err != nil {
+		return usageError{err}
+	}
+	if _, err := firmware.Lookup(*model, *fw); err != nil {
+		return usageError{err}
+	}
+	for _, a := range []string{*mb, *ua} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return badInput("listen address %q: expected host:port, e.g. 127.0.0.1:5020", a)
+		}
+	}
+	st, err := station.Start(ctx, station.Config{
+		Model: *model, Firmware: *fw, Seed: *seed, Faults: faults.set,
+		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	printStation(env, st, *asJSON)
+	if !*asJSON {
+		fmt.Fprintln(env.Stdout, "Ctrl-C stops.")
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type stationInfo struct {
+	Model    string `json:"model"`
+	Firmware string `json:"firmware"`
+	Profile  string `json:"profile"`
+	Kind     string `json:"kind"`
+	Modbus   string `json:"modbus,omitempty"`
+	OPCUA    string `json:"opcua,omitempty"`
+	Faults   string `json:"faults"`
+}
+
+func info(st *station.Station) stationInfo {
+	p := st.Controller.Profile()
+	return stationInfo{
+		Model: p.Model, Firmware: p.Version, Profile: p.Name, Kind: string(p.Kind),
+		Modbus: st.ModbusURL(), OPCUA: st.OPCUAURL(), Faults: st.Controller.Faults().String(),
+	}
+}
+
+func printStation(env Env, st *station.Station, asJSON bool) {
+	in := info(st)
+	if asJSON {
+		b, _ := json.Marshal(in)
+		fmt.Fprintln(env.Stdout, string(b))
+		return
+	}
+	fmt.Fprintf(env.Stdout, "simulated %s, firmware %s (%s, %s)\n", in.Model, in.Firmware, in.Profile, in.Kind)
+	if in.Modbus != "" {
+		fmt.Fprintf(env.Stdout, "  modbus  %s\n", in.Modbus)
+	}
+	if in.OPCUA != "" {
+		fmt.Fprintf(env.Stdout, "  opcua   %s\n", in.OPCUA)
+	}
+	fmt.Fprintf(env.Stdout, "  faults  %s\n", in.Faults)
+}
+
+type listing struct {
+	Models   []modelInfo        `json:"models"`
+	Profiles []firmware.Profile `json:"profiles"`
+}
+
+type modelInfo struct {
+	Name         string  `json:"name"`
+	Description  string  `json:"description"`
+	ScanPeriodMs float64 `json:"scan_period_ms"`
+}
+
+func listProfiles(env Env, asJSON bool) error {
+	var l listing
+	for _, n := range plant.Names() {
+		s, _ := plant.Lookup(n)
+		l.Models = append(l.Models, modelInfo{Name: n, Description: s.Description, ScanPeriodMs: s.ScanPeriod * 1000})
+	}
+	l.Profiles = firmware.All()
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(l)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, m := range l.Models {
+		fmt.Fprintf(tw, "model\t%s\t%g ms scan\t\t%s\n", m.Name, m.ScanPeriodMs, m.Description)
+	}
+	for _, p := range l.Profiles {
+		fmt.Fprintf(tw, "firmware\t%s\t%s\t%s\t%s: %s\n", p.Model, p.Name, p.Kind, p.Version, p.Description)
+	}
+	return tw.Flush()
+}

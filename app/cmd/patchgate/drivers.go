@@ -1,0 +1,7 @@
+package main
+
+// The drivers a CLI build carries: each registers its URL scheme.
+import (
+	_ "github.com/patchgate/patchgate/harness/driver/modbus"
+	_ "github.com/patchgate/patchgate/simulators/simdriver"
+)
