@@ -51,6 +51,7 @@ func TestRegressionsFailTheirChecks(t *testing.T) {
 		{"tank-alarm-trip.yaml", "sim://tank?time=simulated&firmware=alarm-shift", "alarm_high_threshold"},
 		{"tank-restart-retain.yaml", "sim://tank?time=simulated&firmware=retain-lost", "retained_values"},
 		{"heater-step-response.yaml", "sim://heater?time=simulated&firmware=loop-retuned", "overshoot_limit"},
+		{"heater-overtemp-alarm.yaml", "sim://heater?time=simulated&firmware=alarm-shift", "overtemp_alarm_threshold"},
 		{"heater-restart-retain.yaml", "sim://heater?time=simulated&firmware=retain-lost", "retained_values"},
 		{"conveyor-restart-retain.yaml", "sim://conveyor?time=simulated&firmware=retain-lost", "retained_counters"},
 	}
