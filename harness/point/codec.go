@@ -20,7 +20,10 @@ type Wire struct {
 	Length int     // characters, for strings
 	Scale  float64 // 0 means 1
 	Offset float64
-	Bit    int // -1: whole register; 0..15: one bit of a holding/input register
+	// Bit is -1 for a whole register, or 0..15 for one bit of a holding/input register. Bit 0 is
+	// the least significant bit of the register as it is on the wire: byte order does not apply
+	// to bits, so that Decode, EncodeBit and a simulator masking the raw register agree.
+	Bit int
 }
 
 // Registers is the number of 16-bit registers the value occupies.
@@ -40,21 +43,51 @@ func (w Wire) scale() float64 {
 	return w.Scale
 }
 
+// divisor is 1/Scale when that is a whole number (scales 0.1, 0.01, 0.001, ...), else 0.
+// Those decimal scales are not exact in binary: 234*0.1 is 23.400000000000002, while 234/10 is
+// 23.4, the float64 nearest to what the engineer wrote. So decimal scales divide.
+func (w Wire) divisor() float64 {
+	s := w.scale()
+	if math.Abs(s) >= 1 {
+		return 0
+	}
+	if d := 1 / s; d == math.Trunc(d) && !math.IsInf(d, 0) {
+		return d
+	}
+	return 0
+}
+
+// toEngineering applies the scaling to a raw wire number.
+func (w Wire) toEngineering(raw float64) float64 {
+	if d := w.divisor(); d != 0 {
+		return raw/d + w.Offset
+	}
+	return raw*w.scale() + w.Offset
+}
+
+// toRaw undoes the scaling of an engineering value.
+func (w Wire) toRaw(f float64) float64 {
+	if d := w.divisor(); d != 0 {
+		return (f - w.Offset) * d
+	}
+	return (f - w.Offset) / w.scale()
+}
+
 // Decode turns registers (as read off the wire, one uint16 per register) into a value.
 func (w Wire) Decode(regs []uint16) (Value, error) {
 	n := w.Registers()
 	if len(regs) < n {
 		return Value{}, fmt.Errorf("need %d registers for %s, got %d", n, w.Type, len(regs))
 	}
+	if w.Type == TypeBool && w.Bit >= 0 {
+		// the bit of the register as on the wire, whatever the byte order (see Wire.Bit)
+		return Bool(w.Bit < 16 && regs[0]&(1<<uint(w.Bit)) != 0), nil
+	}
 	b := w.bytes(regs[:n])
 	var raw Value
 	switch w.Type {
 	case TypeBool:
-		r := binary.BigEndian.Uint16(b)
-		if w.Bit >= 0 {
-			return Bool(r&(1<<uint(w.Bit)) != 0), nil
-		}
-		return Bool(r != 0), nil
+		return Bool(binary.BigEndian.Uint16(b) != 0), nil
 	case TypeInt16:
 		raw = Int(int64(int16(binary.BigEndian.Uint16(b))))
 	case TypeUint16:
@@ -77,14 +110,14 @@ func (w Wire) Decode(regs []uint16) (Value, error) {
 			s = s[:i]
 		}
 		if len(s) > w.Length {
-			s = s[:w.Length]
+			s = s[:max(w.Length, 0)]
 		}
 		return String(s), nil
 	default:
 		return Value{}, fmt.Errorf("cannot decode type %s", w.Type)
 	}
 	if w.scaled() {
-		return Float(raw.Float()*w.scale() + w.Offset), nil
+		return Float(w.toEngineering(raw.Float())), nil
 	}
 	return raw, nil
 }
@@ -95,13 +128,16 @@ func (w Wire) Encode(v Value) ([]uint16, error) {
 	if !v.Valid() {
 		return nil, errors.New("no value to encode")
 	}
+	if w.Type.Kind() == KindInvalid {
+		return nil, fmt.Errorf("cannot encode type %s", w.Type)
+	}
 	n := w.Registers()
 	b := make([]byte, 2*n)
 	if w.Type == TypeString {
 		if v.Kind() != KindString {
 			return nil, fmt.Errorf("%s is not a string", v)
 		}
-		if len(v.Text()) > w.Length {
+		if len(v.Text()) > max(w.Length, 0) {
 			return nil, fmt.Errorf("string of %d characters longer than %d: %w", len(v.Text()), w.Length, ErrRange)
 		}
 		copy(b, v.Text())
@@ -122,7 +158,7 @@ func (w Wire) Encode(v Value) ([]uint16, error) {
 	if w.Type == TypeFloat32 || w.Type == TypeFloat64 {
 		f := v.Float()
 		if w.scaled() {
-			f = (f - w.Offset) / w.scale()
+			f = w.toRaw(f)
 		}
 		if w.Type == TypeFloat32 {
 			if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
@@ -154,7 +190,7 @@ func (w Wire) Encode(v Value) ([]uint16, error) {
 	}
 	f := v.Float()
 	if w.scaled() {
-		f = (f - w.Offset) / w.scale()
+		f = w.toRaw(f)
 	}
 	f = math.Round(f)
 	if math.IsNaN(f) || f < lo || f > hi {
@@ -168,8 +204,12 @@ func (w Wire) Encode(v Value) ([]uint16, error) {
 	return w.regs(b), nil
 }
 
-// EncodeBit sets or clears this point's bit in the current register value.
+// EncodeBit sets or clears this point's bit in the current register value (as on the wire;
+// see Wire.Bit). A Bit outside 0..15 leaves the register unchanged.
 func (w Wire) EncodeBit(current uint16, v bool) uint16 {
+	if w.Bit < 0 || w.Bit > 15 {
+		return current
+	}
 	mask := uint16(1) << uint(w.Bit)
 	if v {
 		return current | mask

@@ -68,7 +68,10 @@ func (t Type) Registers(length int) int {
 	case TypeInt64, TypeUint64, TypeFloat64:
 		return 4
 	case TypeString:
-		return (length + 1) / 2
+		if length <= 0 {
+			return 0
+		}
+		return length/2 + length%2 // (length+1)/2 would overflow for the largest int
 	}
 	return 0
 }
