@@ -29,7 +29,6 @@ type layout struct {
 	name   string     // its browse name
 	vars   []*variable
 	byKey  map[string]*variable // by NodeID.String()
-	period time.Duration        // the controller's scan period: MinimumSamplingInterval
 }
 
 // variable is one point served as an OPC UA variable.
@@ -65,7 +64,7 @@ var uaTypes = map[point.Type]ua.TypeID{
 func newLayout(c *plc.Controller) (*layout, error) {
 	pm := c.Points()
 	model := c.Identity().Model
-	l := &layout{uri: pm.OPCUA.NamespaceURI, byKey: map[string]*variable{}, period: c.Period()}
+	l := &layout{uri: pm.OPCUA.NamespaceURI, byKey: map[string]*variable{}}
 	if l.uri == "" {
 		l.uri = "urn:patchgate:sim:" + model
 	}
@@ -411,7 +410,7 @@ func (ns *namespace) attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValu
 		case ua.AttributeIDAccessLevel, ua.AttributeIDUserAccessLevel:
 			x = v.accessLevel()
 		case ua.AttributeIDMinimumSamplingInterval:
-			x = float64(ns.period) / float64(time.Millisecond)
+			x = float64(sampleEvery) / float64(time.Millisecond)
 		case ua.AttributeIDHistorizing:
 			x = false
 		}

@@ -1,26 +1,31 @@
 // Package opcuaserver serves a simulated controller over OPC UA with gopcua's server, so that
-// an OPC UA client sees a small PLC: a namespace named by the point map's namespace_uri
-// (at index 2), a folder under Objects ("Tank") organizing one typed variable per point
-// ("ns=2;s=Tank.Level"), values read live from the controller, writes checked by it, the
-// firmware version in BuildInfo, security policy None and Basic256Sha256 (Sign,
-// SignAndEncrypt) with a self-signed certificate, anonymous sessions.
+// an OPC UA client sees a small PLC: the point map's namespace_uri at namespace index 2
+// (index 1 is the server's application URI), a folder under Objects ("Tank") organizing one
+// typed variable per point ("ns=2;s=Tank.Level", browse name "Level"), values read live from
+// the controller, writes checked by it, the firmware version in BuildInfo, security policy
+// None and Basic256Sha256 (Sign, SignAndEncrypt) with a self-signed certificate, anonymous
+// sessions. Browse paths resolve (TranslateBrowsePathsToNodeIDs), and subscriptions work:
+// monitored variables are sampled every 50 ms.
 //
-// Every Read and Write that touches the model's namespace goes once through the
-// controller's injected faults (Controller.Request): latency and stalls delay the answer,
-// an exception answers its items BadDeviceFailure, a restart BadCommunicationError. Status
-// codes of writes: wrong variant type BadTypeMismatch, read-only BadNotWritable, out of range
-// BadOutOfRange. Subscriptions work: monitored variables are sampled every 50 ms.
+// Every Read and Write that touches the model's namespace goes once through the controller's
+// injected faults (Controller.Request): latency and stalls delay the answer, an exception
+// answers the model's Value items BadDeviceFailure, a restart BadCommunicationError. All
+// values of one Read come from the same scan. Writes: a variant of another type than the
+// variable's is BadTypeMismatch, a read-only variable BadNotWritable, a value the controller
+// refuses BadOutOfRange. Reads of more than 32 nodes (the advertised MaxNodesPerRead) are
+// refused with BadTooManyOperations.
 //
 // gopcua's server offers no way to cut a client connection (closing it leaves the TCP
-// connections open), so clients do not talk to it directly: the Server listens on the
-// public address and proxies each connection to gopcua, which listens on a private loopback
-// port and advertises the public URL. Drop cuts the proxied connections (sessions survive,
-// as after a network drop); Suspend stops the whole stack (sessions are lost, as in a PLC
-// restart); Resume starts a new one on the same public address.
+// connections open), so clients do not talk to it directly: the Server listens on the public
+// address and proxies each connection to gopcua, which listens on a private loopback port and
+// advertises the public URL. Drop cuts the proxied connections (sessions survive, as after a
+// network drop); Suspend stops the whole stack (sessions and subscriptions are lost, as in a
+// PLC restart); Resume starts a new one on the same public address. The proxy also enforces
+// the configured security, which gopcua's channel layer does not (see guard).
 //
-// gopcua writes five lines to the standard logger each time the stack starts (nodeset import
-// and "Started listening"); this package does not touch the global logger, so a command that
-// wants a clean terminal routes or discards the standard logger itself.
+// gopcua writes six lines to the standard logger each time the stack starts (nodeset import,
+// "Started listening"); this package leaves the global logger alone, so a command that wants
+// a clean terminal routes or discards the standard logger itself.
 package opcuaserver
 
 import (

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/simulators/fault"
+	"github.com/patchgate/patchgate/simulators/plant"
 	"github.com/patchgate/patchgate/simulators/plc"
 )
 
@@ -709,6 +711,9 @@ func TestSuspendResume(t *testing.T) {
 	states := make(chan opcua.ConnState, 16)
 	cl := connect(t, ctx, s.URL(), opcua.StateChangedCh(states))
 
+	restates := make(chan opcua.ConnState, 64)
+	re := connect(t, ctx, s.URL(), opcua.AutoReconnect(true), opcua.ReconnectInterval(50*time.Millisecond), opcua.StateChangedCh(restates))
+
 	s.Suspend()
 	waitState(t, ctx, states, opcua.Disconnected)
 	if !refused(s.Addr()) {
@@ -718,7 +723,9 @@ func TestSuspendResume(t *testing.T) {
 		t.Fatal("client connected to a suspended server")
 	}
 	s.Suspend() // twice is harmless
-	_ = cl
+	if _, err := cl.Read(ctx, &ua.ReadRequest{NodesToRead: []*ua.ReadValueID{{NodeID: ua.NewStringNodeID(2, "Tank.Level")}}}); err == nil {
+		t.Error("read on a suspended server succeeded")
+	}
 
 	s.Resume()
 	cl2 := connect(t, ctx, s.URL())
@@ -727,6 +734,14 @@ func TestSuspendResume(t *testing.T) {
 	}
 	s.Resume() // twice is harmless
 	readValues(t, ctx, cl2, ua.NewStringNodeID(2, "Tank.Level"))
+
+	// a client that reconnects by itself finds its session gone (a new stack) and makes a
+	// new one
+	waitState(t, ctx, restates, opcua.Disconnected)
+	waitState(t, ctx, restates, opcua.Connected)
+	if dv := readValues(t, ctx, re, ua.NewStringNodeID(2, "Tank.Level"))[0]; dv.Status != ua.StatusOK {
+		t.Errorf("reconnected client: %s", dv.Status)
+	}
 }
 
 func TestControllerRestart(t *testing.T) {
@@ -980,6 +995,116 @@ func TestStartErrors(t *testing.T) {
 	cancel()
 	if _, err := Start(ctx, c, Config{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled start: %v", err)
+	}
+}
+
+func TestVariants(t *testing.T) {
+	for _, tc := range []struct {
+		typ  point.Type
+		in   point.Value
+		want any
+	}{
+		{point.TypeBool, point.Bool(true), true},
+		{point.TypeInt16, point.Int(-300), int16(-300)},
+		{point.TypeUint16, point.Uint(65535), uint16(65535)},
+		{point.TypeInt32, point.Int(-70000), int32(-70000)},
+		{point.TypeUint32, point.Uint(4e9), uint32(4e9)},
+		{point.TypeInt64, point.Int(math.MinInt64), int64(math.MinInt64)},
+		{point.TypeUint64, point.Uint(math.MaxUint64), uint64(math.MaxUint64)},
+		{point.TypeFloat32, point.Float(1.5), float32(1.5)},
+		{point.TypeFloat64, point.Float(-2.25), -2.25},
+		{point.TypeString, point.String("3.2.0"), "3.2.0"},
+		{point.TypeUint16, point.Float(7), uint16(7)}, // a model may keep a count as a float
+	} {
+		vr, err := toVariant(tc.typ, tc.in)
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.typ, tc.in, err)
+			continue
+		}
+		if vr.Value() != tc.want || vr.Type() != uaTypes[tc.typ] {
+			t.Errorf("%s %s: %v (%s)", tc.typ, tc.in, vr.Value(), vr.Type())
+		}
+		back, ok := fromVariant(tc.typ, vr)
+		if !ok || back.Float() != tc.in.Float() && back.Text() != tc.in.Text() {
+			t.Errorf("%s %s: back %s %v", tc.typ, tc.in, back, ok)
+		}
+		for other := range uaTypes {
+			if _, ok := fromVariant(other, vr); ok != (other == tc.typ) {
+				t.Errorf("a %s variant written to a %s point: accepted %v", tc.typ, other, ok)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		typ point.Type
+		in  point.Value
+	}{
+		{point.TypeInt16, point.Int(40000)},
+		{point.TypeUint16, point.Int(-1)},
+		{point.TypeUint32, point.Uint(1 << 40)},
+		{point.TypeUint64, point.Int(-1)},
+		{point.TypeInt32, point.Float(math.NaN())},
+		{point.TypeBool, point.Value{}},
+	} {
+		if vr, err := toVariant(tc.typ, tc.in); err == nil {
+			t.Errorf("%s %s: %v; want an error", tc.typ, tc.in, vr.Value())
+		}
+	}
+}
+
+// TestLayoutEveryModel: every shipped model's point map compiles to an address space with
+// one variable per opcua point, in a folder named after the identifiers' prefix.
+func TestLayoutEveryModel(t *testing.T) {
+	for _, m := range plant.Names() {
+		c, err := plc.New(m, "", plc.Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := newLayout(c)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if want := strings.ToUpper(m[:1]) + m[1:]; l.name != want || l.uri != "urn:patchgate:sim:"+m {
+			t.Errorf("%s: folder %s, namespace %s", m, l.name, l.uri)
+		}
+		n := 0
+		for _, p := range c.Points().Points {
+			if p.OPCUA == nil {
+				continue
+			}
+			n++
+			if l.byKey["ns=2;"+p.OPCUA.Identifier] == nil {
+				t.Errorf("%s: %s (%s) not served", m, p.Tag, p.OPCUA)
+			}
+		}
+		if n != len(l.vars) {
+			t.Errorf("%s: %d variables for %d points", m, len(l.vars), n)
+		}
+	}
+}
+
+func TestNodeIDs(t *testing.T) {
+	l := &layout{uri: "urn:patchgate:sim:tank", name: "Tank"}
+	for _, tc := range []struct {
+		node point.OPCUANode
+		want string
+		name string
+		bad  bool
+	}{
+		{point.OPCUANode{Identifier: "s=Tank.Level", NamespaceURI: "urn:patchgate:sim:tank"}, "ns=2;s=Tank.Level", "Level", false},
+		{point.OPCUANode{Identifier: "i=1001", NamespaceURI: "urn:patchgate:sim:tank"}, "ns=2;i=1001", "Level", false},
+		{point.OPCUANode{ID: "ns=2;s=Tank.Level"}, "ns=2;s=Tank.Level", "Level", false},
+		{point.OPCUANode{ID: "nsu=urn:patchgate:sim:tank;s=Tank.Level"}, "ns=2;s=Tank.Level", "Level", false},
+		{point.OPCUANode{BrowsePath: "Tank/Niveau"}, "ns=2;s=Tank.Niveau", "Niveau", false},
+		{point.OPCUANode{ID: "ns=3;s=Tank.Level"}, "", "", true},
+		{point.OPCUANode{ID: "nsu=urn:other;s=Tank.Level"}, "", "", true},
+		{point.OPCUANode{Identifier: "s=Tank.Level", NamespaceURI: "urn:other"}, "", "", true},
+		{point.OPCUANode{BrowsePath: "Other/Level"}, "", "", true},
+	} {
+		n := tc.node
+		got, name, err := l.nodeID(point.Point{Tag: "Level", OPCUA: &n})
+		if (err != nil) != tc.bad || (!tc.bad && (got.String() != tc.want || name != tc.name)) {
+			t.Errorf("%s: %v %q %v", n, got, name, err)
+		}
 	}
 }
 
