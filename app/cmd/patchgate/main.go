@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,6 +14,8 @@ import (
 )
 
 func main() {
+	// gopcua's server writes start-up chatter to the standard logger; our output is our own
+	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	interactive := false
 	if fi, err := os.Stderr.Stat(); err == nil {
