@@ -69,6 +69,9 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
+	if runner.NeedsArming(sc, target) && !*arm {
+		return usageError{fmt.Errorf("%s: %w; --dry-run shows the writes", target, runner.ErrNotArmed)}
+	}
 	store, err := openStore(ctx, *db)
 	if err != nil {
 		return err

@@ -146,6 +146,12 @@ func DryRun(sc *scenario.Scenario) []PlannedWrite {
 	return out
 }
 
+// NeedsArming reports whether running sc on t would be refused without arming: it writes,
+// and the target is not simulated.
+func NeedsArming(sc *scenario.Scenario, t driver.Target) bool {
+	return hasWrites(sc) && !t.Simulated()
+}
+
 func hasWrites(sc *scenario.Scenario) bool {
 	for _, st := range append(append([]scenario.Step{}, sc.Setup...), sc.Steps...) {
 		if len(st.Writes) > 0 {
@@ -176,7 +182,7 @@ func (realClock) SleepUntil(ctx context.Context, t time.Time) error {
 // Run executes the scenario once. The returned error is for runs that could not start or
 // were aborted/faulted; the Result is returned whenever a run was recorded.
 func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, error) {
-	if hasWrites(sc) && !opt.Target.Simulated() && !opt.Armed {
+	if NeedsArming(sc, opt.Target) && !opt.Armed {
 		return nil, fmt.Errorf("%s: %w", opt.Target, ErrNotArmed)
 	}
 	conn := opt.Conn
