@@ -7,6 +7,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -213,6 +214,24 @@ func TestFixed(t *testing.T) {
 	} {
 		if got := string(appendFixed(nil, c.v, c.unit, c.digits)); got != c.want {
 			t.Errorf("appendFixed(%d, %d) = %s, want %s", c.v, c.unit, got, c.want)
+		}
+	}
+}
+
+// The ledger is the only package that speaks SQL (DESIGN.md section 3): export must not
+// pull in database/sql or the SQLite driver, so the evidence code can use it without cgo.
+func TestNoSQL(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "database/sql" || strings.Contains(dep, "sqlite") {
+			t.Errorf("export depends on %s", dep)
 		}
 	}
 }

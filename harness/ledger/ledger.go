@@ -16,9 +16,17 @@
 // applied, each in its own transaction. Open applies the missing ones and refuses (with
 // ErrSchemaNewer) a file whose version is newer than this build knows.
 //
+// # Runs
+//
+// CreateRun starts a run; Append (or AppendSamples, AppendEvents) commits each batch the
+// runner hands over, one transaction per batch, so a crash loses at most the batch being
+// written; FinishRun ends it. Recorder adapts the DB to the runner's Recorder interface.
+// LoadTrace reads a run back whole; package export writes it as CSV or JSON.
+//
 // A single process records into a ledger at a time: Open marks every run still "running"
 // as "incomplete" (the process that recorded it stopped without finishing it), with the
-// reason in the run's fault text.
+// reason in the run's fault text. An incomplete run keeps its committed data and takes no
+// more.
 //
 // # Tables
 //

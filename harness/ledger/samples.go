@@ -300,3 +300,8 @@ func (rec Recorder) AppendEvents(ctx context.Context, runID int64, e []trace.Eve
 func (rec Recorder) FinishRun(ctx context.Context, r *trace.Run) error {
 	return rec.DB.FinishRun(ctx, r.ID, r.Status, r.Ended, r.IdentityPost, r.Stats, r.Fault)
 }
+
+// Append stores a batch of samples and events in one transaction (runner.BatchRecorder).
+func (rec Recorder) Append(ctx context.Context, runID int64, s []trace.Sample, e []trace.Event) error {
+	return rec.DB.Append(ctx, runID, s, e)
+}

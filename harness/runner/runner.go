@@ -44,6 +44,11 @@ type Recorder interface {
 	FinishRun(ctx context.Context, r *trace.Run) error
 }
 
+// BatchRecorder is a Recorder that can store a batch of samples and events atomically.
+type BatchRecorder interface {
+	Append(ctx context.Context, runID int64, s []trace.Sample, e []trace.Event) error
+}
+
 // Progress is what a face shows while a run goes on.
 type Progress struct {
 	Repetition int
@@ -749,6 +754,14 @@ func (r *run) flush(ctx context.Context, force bool) error {
 		return nil
 	}
 	r.lastPush = now
+	if b, ok := r.opt.Recorder.(BatchRecorder); ok {
+		// samples and events of a batch in one transaction: a crash keeps both or neither
+		if err := b.Append(ctx, r.tr.Run.ID, r.pendS, r.pendE); err != nil {
+			return fmt.Errorf("record batch: %w", err)
+		}
+		r.pendS, r.pendE = r.pendS[:0], r.pendE[:0]
+		return nil
+	}
 	if len(r.pendS) > 0 {
 		if err := r.opt.Recorder.AppendSamples(ctx, r.tr.Run.ID, r.pendS); err != nil {
 			return fmt.Errorf("record samples: %w", err)
