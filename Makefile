@@ -38,9 +38,13 @@ build:
 run: deps build
 	$(BIN)/patchgate demo
 
+# The race detector slows the simulated controllers too much to keep real time, so the one
+# test that drives every firmware profile over both protocols in real time runs again, alone,
+# without it (under -race it skips itself).
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols' ./harness/runner/
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
