@@ -1,0 +1,345 @@
+package opcua
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ClientApplicationURI is the application URI of the certificate the driver makes for itself.
+const ClientApplicationURI = "urn:patchgate:client"
+
+// UntrustedError is the refusal of a server whose certificate is not in the trust folder. It
+// says what the certificate is and how to trust it; errors.Is(err, ErrUntrusted) matches it.
+type UntrustedError struct {
+	Endpoint string // the target URL
+	Subject  string // the certificate's subject, "CN=...,O=..."
+	SHA1     string // thumbprints, lower-case hex
+	SHA256   string
+	Rejected string // where the certificate was saved ("" if it could not be)
+	Trust    string // the file to move it to, to trust it
+	DER      []byte // the certificate
+	saveErr  error  // why it could not be saved in the rejected folder
+}
+
+func (e *UntrustedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %v: subject %q, SHA-1 thumbprint %s, SHA-256 thumbprint %s. ", e.Endpoint, ErrUntrusted, e.Subject, e.SHA1, e.SHA256)
+	if e.Rejected != "" {
+		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s", e.Rejected, e.Trust)
+	} else {
+		fmt.Fprintf(&b, "It could not be saved in the rejected folder (%v); after checking the thumbprint with the device's owner, trust it by saving the server's certificate (DER or PEM) as %s", e.saveErr, e.Trust)
+	}
+	return b.String()
+}
+
+func (e *UntrustedError) Unwrap() error { return ErrUntrusted }
+
+// pki is the driver's certificate folders: trusted server certificates, and beside them the
+// client's own certificate and the rejected server certificates.
+type pki struct {
+	trusted  string
+	own      string
+	rejected string
+}
+
+func newPKI(trust string) (pki, error) {
+	if trust == "" {
+		d, err := defaultTrustDir()
+		if err != nil {
+			return pki{}, err
+		}
+		trust = d
+	}
+	abs, err := filepath.Abs(trust)
+	if err != nil {
+		return pki{}, fmt.Errorf("trust folder %s: %w", trust, err)
+	}
+	parent := filepath.Dir(abs)
+	return pki{trusted: abs, own: filepath.Join(parent, "own"), rejected: filepath.Join(parent, "rejected")}, nil
+}
+
+// trusts reports whether the trust folder holds the certificate (compared byte for byte).
+// Files that are not certificates are passed over; a missing folder is created, so the user
+// sees where trusted certificates go.
+func (p pki) trusts(der []byte) (bool, error) {
+	if err := os.MkdirAll(p.trusted, 0o700); err != nil {
+		return false, fmt.Errorf("trust folder: %w", err)
+	}
+	entries, err := os.ReadDir(p.trusted)
+	if err != nil {
+		return false, fmt.Errorf("trust folder: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(p.trusted, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, c := range certificates(data) {
+			if bytes.Equal(c, der) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// certificates returns the DER certificates of a PEM file (every CERTIFICATE block) or of a
+// DER file (one or more concatenated certificates).
+func certificates(data []byte) [][]byte {
+	var out [][]byte
+	rest := data
+	for {
+		blk, r := pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		rest = r
+		if blk.Type == "CERTIFICATE" {
+			out = append(out, blk.Bytes)
+		}
+	}
+	if out != nil {
+		return out
+	}
+	cs, err := x509.ParseCertificates(data)
+	if err != nil {
+		return nil
+	}
+	for _, c := range cs {
+		out = append(out, c.Raw)
+	}
+	return out
+}
+
+// leaf is the first certificate of what a server sends (a certificate or a chain).
+func leaf(chain []byte) (*x509.Certificate, error) {
+	cs, err := x509.ParseCertificates(chain)
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	if len(cs) == 0 {
+		return nil, errors.New("server certificate: none in the endpoint")
+	}
+	return cs[0], nil
+}
+
+// thumbprints are the SHA-1 and SHA-256 of a certificate's DER, lower-case hex.
+func thumbprints(der []byte) (string, string) {
+	s1 := sha1.Sum(der)
+	s256 := sha256.Sum256(der)
+	return hex.EncodeToString(s1[:]), hex.EncodeToString(s256[:])
+}
+
+// reject builds the refusal of an untrusted certificate and saves the certificate in the
+// rejected folder, named as UaExpert names them: "<common name> [<sha1>].der".
+func (p pki) reject(endpoint string, c *x509.Certificate) *UntrustedError {
+	s1, s256 := thumbprints(c.Raw)
+	name := fileName(c.Subject.CommonName) + " [" + s1 + "].der"
+	e := &UntrustedError{
+		Endpoint: endpoint,
+		Subject:  c.Subject.String(),
+		SHA1:     s1,
+		SHA256:   s256,
+		Trust:    filepath.Join(p.trusted, name),
+		DER:      c.Raw,
+	}
+	path := filepath.Join(p.rejected, name)
+	if err := os.MkdirAll(p.rejected, 0o700); err != nil {
+		e.saveErr = err
+		return e
+	}
+	if err := writeFile(path, c.Raw, 0o644); err != nil {
+		e.saveErr = err
+		return e
+	}
+	e.Rejected = path
+	return e
+}
+
+// fileName makes a certificate's common name safe as a file name on every system.
+func fileName(cn string) string {
+	var b strings.Builder
+	for _, r := range cn {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune(" -_.()", r):
+			b.WriteRune(r)
+		default:
+			b.WriteRune('_')
+		}
+	}
+	s := strings.TrimSpace(b.String())
+	if s == "" || strings.Trim(s, ".") == "" {
+		return "server"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}
+
+// writeFile writes through a temporary file and a rename, so a reader never sees half a
+// certificate or key.
+func writeFile(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ownCertificate returns the client's certificate and key: from cert= and key= when the
+// target names them, else from own/cert.der and own/key.pem beside the trust folder, made
+// there on first use.
+func ownCertificate(o options, p pki) ([]byte, *rsa.PrivateKey, error) {
+	if o.certFile != "" {
+		return loadPair(o.certFile, o.keyFile)
+	}
+	certPath := filepath.Join(p.own, "cert.der")
+	keyPath := filepath.Join(p.own, "key.pem")
+	der, key, err := loadPair(certPath, keyPath)
+	switch {
+	case err == nil:
+		return der, key, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, err
+	}
+	_, errCert := os.Stat(certPath)
+	_, errKey := os.Stat(keyPath)
+	if errors.Is(errCert, fs.ErrNotExist) != errors.Is(errKey, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("client certificate: %s and %s go together and one of them is missing; remove the other to have a new pair made", certPath, keyPath)
+	}
+	der, key, err = newClientCertificate()
+	if err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	if err := os.MkdirAll(p.own, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	if err := writeFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	if err := writeFile(certPath, der, 0o644); err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	return der, key, nil
+}
+
+// loadPair reads a certificate (DER or PEM) and its RSA key (PEM or DER, PKCS#1 or PKCS#8).
+func loadPair(certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) {
+	cb, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client certificate: %w", err)
+	}
+	kb, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key: %w", err)
+	}
+	certs := certificates(cb)
+	if len(certs) == 0 {
+		return nil, nil, fmt.Errorf("client certificate %s: not a DER or PEM certificate", certPath)
+	}
+	c, err := x509.ParseCertificate(certs[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("client certificate %s: %w", certPath, err)
+	}
+	key, err := parseKey(kb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key %s: %w", keyPath, err)
+	}
+	if pub, ok := c.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+		return nil, nil, fmt.Errorf("client key %s does not belong to certificate %s", keyPath, certPath)
+	}
+	return certs[0], key, nil
+}
+
+func parseKey(b []byte) (*rsa.PrivateKey, error) {
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(b); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b)
+	if err != nil {
+		return nil, errors.New("not an RSA private key in PEM or DER, PKCS#1 or PKCS#8")
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T key; OPC UA security needs RSA", k)
+	}
+	return rk, nil
+}
+
+// newClientCertificate makes the client's application instance certificate: RSA 2048,
+// self-signed, valid ten years, naming urn:patchgate:client and this host.
+func newClientCertificate() ([]byte, *rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	uri, err := url.Parse(ClientApplicationURI)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "patchgate@" + host, Organization: []string{"patchgate"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment |
+			x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		URIs:                  []*url.URL{uri},
+		DNSNames:              []string{host},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return der, key, nil
+}
