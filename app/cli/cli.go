@@ -49,6 +49,8 @@ func commands() []command {
 	return []command{
 		{"sim", "run a simulated controller (Modbus TCP and OPC UA) until interrupted", runSim},
 		{"run", "run a scenario against a target and record the trace", runRun},
+		{"runs", "list stored runs", runRuns},
+		{"export", "write a stored run as CSV or JSON", runExport},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},
 		{"version", "print the version", func(_ context.Context, env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "patchgate", Version)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -168,5 +169,35 @@ func TestDryRunPrintsWritesAndTouchesNothing(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestExportStoredRun(t *testing.T) {
+	db := t.TempDir() + "/e.db"
+	code, out, errOut := runCLI(t, "run", "--scenario", "../../scenarios/tank-steady-state.yaml", "--target", "sim://tank", "--fast", "--db", db, "--json")
+	if code != ExitOK {
+		t.Fatalf("run: exit %d %s", code, errOut)
+	}
+	var s runSummary
+	json.Unmarshal([]byte(out), &s)
+	code, csv, errOut := runCLI(t, "export", "--db", db, "--run", fmt.Sprint(s.RunID))
+	if code != ExitOK {
+		t.Fatalf("export: exit %d %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != s.Samples+1 || !strings.Contains(lines[0], "tag") {
+		t.Errorf("CSV has %d lines (header %q) for %d samples", len(lines), lines[0], s.Samples)
+	}
+	code, js, _ := runCLI(t, "export", "--db", db, "--run", fmt.Sprint(s.RunID), "--format", "json")
+	var doc map[string]any
+	if code != ExitOK || json.Unmarshal([]byte(js), &doc) != nil {
+		t.Errorf("JSON export: exit %d, %q", code, js[:min(len(js), 200)])
+	}
+	if code, _, errOut := runCLI(t, "export", "--db", db, "--run", "999"); code != ExitBadInput || !strings.Contains(errOut, "no run 999") {
+		t.Errorf("missing run: exit %d %s", code, errOut)
+	}
+	code, list, _ := runCLI(t, "runs", "--db", db)
+	if code != ExitOK || !strings.Contains(list, "tank-steady-state") || !strings.Contains(list, "completed") {
+		t.Errorf("runs: %d %s", code, list)
 	}
 }
