@@ -44,7 +44,7 @@ run: deps build
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 30m $(PKGS)
-	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols' ./harness/runner/
+	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
