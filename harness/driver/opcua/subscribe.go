@@ -173,18 +173,19 @@ func (s *subscription) forward(l *link, notes <-chan *gopcua.PublishNotification
 			return
 		}
 	}
-	stopped := l.stopped
 	for {
 		select {
 		case <-stop:
 			return
-		case <-stopped:
+		case <-l.stopped:
+			// gopcua's publish loop has ended: nothing more comes, and what is still queued
+			// would be older than the gap this reports
 			err := fmt.Errorf("%s: subscription: %w: the client stopped publishing after a lost connection or a service fault (reconnect to resume)",
 				s.c.target, driver.ErrDisconnected)
-			if !all(driver.Missing, err) {
-				return
+			if all(driver.Missing, err) {
+				<-stop // Reconnect or cancel
 			}
-			stopped = nil // once; wait for stop (Reconnect or cancel)
+			return
 		case n := <-notes:
 			switch v := n.Value.(type) {
 			case nil:

@@ -3,6 +3,7 @@ package opcua
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,23 @@ func next(t *testing.T, ctx context.Context, ch <-chan driver.Update, tag string
 	}
 }
 
+// firsts collects the first update of each of tags, in whatever order they come.
+func firsts(t *testing.T, ctx context.Context, ch <-chan driver.Update, tags ...string) map[string]driver.Update {
+	t.Helper()
+	got := map[string]driver.Update{}
+	for len(got) < len(tags) {
+		select {
+		case u := <-ch:
+			if _, seen := got[u.Tag]; !seen && slices.Contains(tags, u.Tag) {
+				got[u.Tag] = u
+			}
+		case <-ctx.Done():
+			t.Fatalf("updates of %v: only %d came", tags, len(got))
+		}
+	}
+	return got
+}
+
 // TestSubscribe runs a subscription against the simulated server, which samples monitored
 // variables every 50 ms and publishes changes: the scan counter of a running controller
 // changes every scan.
@@ -38,16 +56,21 @@ func TestSubscribe(t *testing.T) {
 	ctx := testContext(t)
 	ch := make(chan driver.Update, 64)
 	start := time.Now()
-	cancel, err := conn.Subscribe(ctx, []string{"ScanCount", "Firmware", "Nowhere"}, 100*time.Millisecond, ch)
+	cancel, err := conn.Subscribe(ctx, []string{"ScanCount", "Firmware", "Nowhere", "Unknown"}, 100*time.Millisecond, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 
+	first := firsts(t, ctx, ch, "Nowhere", "Unknown", "Firmware")
 	// a tag without a node is delivered once, Bad, with the reason
-	if u := next(t, ctx, ch, "Nowhere"); u.Reading.Quality != driver.Bad || !errors.Is(u.Reading.Err, errUnresolved) {
+	if u := first["Nowhere"]; u.Reading.Quality != driver.Bad || !errors.Is(u.Reading.Err, errUnresolved) {
 		t.Errorf("Nowhere: %s %v", u.Reading.Quality, u.Reading.Err)
 	}
-	if u := next(t, ctx, ch, "Firmware"); u.Reading.Quality != driver.Good || u.Reading.Value.Text() != "3.2.0" {
+	// a node the server does not have is delivered Bad with the server's status
+	if u := first["Unknown"]; u.Reading.Quality != driver.Bad || !errors.Is(u.Reading.Err, StatusBadNodeIDUnknown) {
+		t.Errorf("Unknown: %s %v", u.Reading.Quality, u.Reading.Err)
+	}
+	if u := first["Firmware"]; u.Reading.Quality != driver.Good || u.Reading.Value.Text() != "3.2.0" {
 		t.Errorf("Firmware: %s %v %v", u.Reading.Quality, u.Reading.Value, u.Reading.Err)
 	}
 	var last uint64
@@ -65,7 +88,7 @@ func TestSubscribe(t *testing.T) {
 
 	// a lost connection is one Missing update per tag, then Reconnect resumes the updates
 	c.DropConnections()
-	for _, tag := range []string{"ScanCount", "Firmware", "Nowhere"} {
+	for _, tag := range []string{"ScanCount", "Firmware", "Nowhere", "Unknown"} {
 		for {
 			u := next(t, ctx, ch, tag)
 			if u.Reading.Quality == driver.Missing {
@@ -125,6 +148,7 @@ points:
   - {tag: Firmware, type: string, length: 16, opcua: {identifier: Tank.Firmware}}
   - {tag: Level, type: float32, opcua: {identifier: Tank.Level}}
   - {tag: Nowhere, type: float32, opcua: {browse_path: Tank/Nowhere}}
+  - {tag: Unknown, type: float32, opcua: {identifier: Tank.Unknown}}
 `
 
 func TestSubscribeRefusals(t *testing.T) {

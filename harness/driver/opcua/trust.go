@@ -26,6 +26,7 @@ const ClientApplicationURI = "urn:patchgate:client"
 
 // UntrustedError is the refusal of a server whose certificate is not in the trust folder. It
 // says what the certificate is and how to trust it; errors.Is(err, ErrUntrusted) matches it.
+// Its message leaves the endpoint to the caller's wrapping (driver.Open names the target).
 type UntrustedError struct {
 	Endpoint string // the target URL
 	Subject  string // the certificate's subject, "CN=...,O=..."
@@ -39,7 +40,7 @@ type UntrustedError struct {
 
 func (e *UntrustedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %v: subject %q, SHA-1 thumbprint %s, SHA-256 thumbprint %s. ", e.Endpoint, ErrUntrusted, e.Subject, e.SHA1, e.SHA256)
+	fmt.Fprintf(&b, "%v: subject %q, SHA-1 thumbprint %s, SHA-256 thumbprint %s. ", ErrUntrusted, e.Subject, e.SHA1, e.SHA256)
 	if e.Rejected != "" {
 		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s", e.Rejected, e.Trust)
 	} else {
