@@ -1,14 +1,14 @@
 // Package driver is the one small interface through which the runner talks to controllers,
 // in the manner of database/sql/driver: a required core (Open, Read, Write, Close, all taking
 // a context) and optional capabilities found by type assertion (Identifier, Subscriber,
-// Pinger, Restarter, Statser). Each protocol library is imported by exactly one adapter
+// Pinger, Reconnector, Restarter, Statser, Clocked). Each protocol library is imported by exactly one adapter
 // package (driver/modbus, driver/opcua); in-process simulated controllers register a driver
 // for sim:// from outside the engine, so the engine never imports the simulators.
 //
 // Targets are URLs:
 //
 //	modbus://host:port?unit=N[&max_registers_per_request=N&pause_after_connect=DUR&one_request_per_point=1&timeout=DUR]
-//	opc.tcp://host:port/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR]
+//	opc.tcp://host:port/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
 //	sim://MODEL?firmware=NAME&seed=N
 //
 // A Conn is used by one goroutine at a time.
