@@ -250,10 +250,11 @@ func newRun(sc *scenario.Scenario, opt Options, conn driver.Conn) *run {
 		lastDisc: map[string]point.Value{}, tagIx: map[string]int{}}
 	r.clk = realClock{}
 	mode := "real"
+	// an in-process controller on simulated time lends the runner its clock; on wall time
+	// the runner keeps its own, which wakes up on time
 	if c, ok := conn.(driver.Clocked); ok && opt.Target.Simulated() {
-		r.clk = c.Clock()
-		if s, ok := r.clk.(interface{ Simulated() bool }); ok && s.Simulated() {
-			mode = "simulated"
+		if s, ok := c.Clock().(interface{ Simulated() bool }); ok && s.Simulated() {
+			r.clk, mode = c.Clock(), "simulated"
 		}
 	}
 	// sample the scenario's tags plus every tag a condition reads
