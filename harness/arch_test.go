@@ -1,0 +1,103 @@
+package harness
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type pkg struct {
+	ImportPath   string
+	Imports      []string
+	Deps         []string
+	TestImports  []string
+	XTestImports []string
+}
+
+const module = "github.com/patchgate/patchgate/"
+
+func listAll(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps=false", "-json", "../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("listed only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func deps(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", path).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func has(xs []string, pred func(string) bool) string {
+	for _, x := range xs {
+		if pred(x) {
+			return x
+		}
+	}
+	return ""
+}
+
+// TestDependencyRules guards DESIGN.md section 3.
+func TestDependencyRules(t *testing.T) {
+	for _, p := range listAll(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		engine := strings.HasPrefix(rel, "harness") || strings.HasPrefix(rel, "simulators")
+		if engine {
+			if d := has(deps(t, p.ImportPath), func(s string) bool { return strings.HasPrefix(s, "fyne.io/") }); d != "" {
+				t.Errorf("%s depends on %s: nothing under harness/ or simulators/ may import Fyne", rel, d)
+			}
+		}
+		if strings.HasPrefix(rel, "harness") {
+			if d := has(p.Imports, func(s string) bool { return strings.HasPrefix(s, module+"simulators") }); d != "" {
+				t.Errorf("%s imports %s: harness uses the simulators only in tests", rel, d)
+			}
+			for lib, owner := range map[string]string{
+				"github.com/simonvetter/modbus": "harness/driver/modbus",
+				"github.com/gopcua/opcua":       "harness/driver/opcua",
+			} {
+				if d := has(p.Imports, func(s string) bool { return strings.HasPrefix(s, lib) }); d != "" && rel != owner {
+					t.Errorf("%s imports %s: only %s may", rel, d, owner)
+				}
+			}
+		}
+		if d := has(p.Imports, func(s string) bool { return s == "database/sql" || strings.HasPrefix(s, "github.com/mattn/go-sqlite3") }); d != "" && rel != "harness/ledger" {
+			t.Errorf("%s imports %s: the ledger is the only package that speaks SQL", rel, d)
+		}
+		if rel == "harness/compare" || rel == "harness/verdict" {
+			for _, imp := range p.Imports {
+				if imp == "os" || imp == "net" || strings.HasPrefix(imp, "net/") || imp == "io/ioutil" || imp == "database/sql" {
+					t.Errorf("%s imports %s: compare and verdict are pure (no I/O)", rel, imp)
+				}
+			}
+		}
+	}
+}
+
+// TestCLIBuildsWithoutGUI: the CLI's dependencies hold no Fyne, so it builds without the
+// X11/GL headers.
+func TestCLIBuildsWithoutGUI(t *testing.T) {
+	if d := has(deps(t, module+"app/cmd/patchgate"), func(s string) bool {
+		return strings.HasPrefix(s, "fyne.io/") || strings.Contains(s, "go-gl")
+	}); d != "" {
+		t.Errorf("the CLI depends on %s", d)
+	}
+}
