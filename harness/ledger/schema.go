@@ -67,6 +67,111 @@ CREATE TABLE events (
 ) STRICT;
 CREATE INDEX events_run ON events (run_id, id);
 `},
+	{2, "patch register: patches, assets, validations, sign-offs, audit trail", `
+CREATE TABLE patches (
+	id                TEXT    PRIMARY KEY,
+	supplier          TEXT    NOT NULL CHECK (supplier != ''),
+	product           TEXT    NOT NULL CHECK (product != ''),
+	from_version      TEXT    NOT NULL DEFAULT '',
+	to_version        TEXT    NOT NULL DEFAULT '',
+	type              TEXT    NOT NULL
+		CHECK (type IN ('security', 'bugfix', 'reliability', 'feature')),
+	cves              TEXT    NOT NULL DEFAULT '[]' CHECK (json_type(cves) = 'array'),
+	advisory          TEXT    NOT NULL DEFAULT '',
+	file_sha256       TEXT    NOT NULL DEFAULT '',
+	signature_checked INTEGER NOT NULL DEFAULT 0 CHECK (signature_checked IN (0, 1)),
+	signature_note    TEXT    NOT NULL DEFAULT '',
+	qualification     TEXT    NOT NULL
+		CHECK (qualification IN ('qualified', 'not_qualified', 'unknown')),
+	notes             TEXT    NOT NULL DEFAULT '',
+	identified_ns     INTEGER NOT NULL,
+	created_ns        INTEGER NOT NULL,
+	state             TEXT    NOT NULL CHECK (state IN ('identified', 'assessed_not_applicable',
+		'assessed_applicable', 'in_test', 'go', 'no_go', 'deferred', 'scheduled', 'deployed',
+		'verified', 'closed', 'superseded', 'rolled_back')),
+	state_ns          INTEGER NOT NULL,
+	evaluated_ns      INTEGER,
+	mitigation_plan   TEXT    NOT NULL DEFAULT '',
+	review_ns         INTEGER,
+	window_start_ns   INTEGER,
+	window_end_ns     INTEGER,
+	superseded_by     TEXT    REFERENCES patches (id)
+) STRICT;
+CREATE INDEX patches_state ON patches (state);
+
+CREATE TABLE assets (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE CHECK (name != ''),
+	target     TEXT    NOT NULL,
+	role       TEXT    NOT NULL CHECK (role IN ('bench', 'production')),
+	baseline   TEXT    NOT NULL DEFAULT '{}' CHECK (json_type(baseline) = 'object'),
+	created_ns INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE validations (
+	id            TEXT    PRIMARY KEY,
+	patch_id      TEXT    NOT NULL REFERENCES patches (id),
+	scenario      TEXT    NOT NULL,
+	before_runs   TEXT    NOT NULL CHECK (json_type(before_runs) = 'array'),
+	after_runs    TEXT    NOT NULL CHECK (json_type(after_runs) = 'array'),
+	record        TEXT    NOT NULL CHECK (json_type(record) = 'object'),
+	record_sha256 TEXT    NOT NULL,
+	verdict       TEXT    NOT NULL CHECK (verdict IN ('GO', 'NO-GO', 'INCONCLUSIVE')),
+	bundle        TEXT    NOT NULL DEFAULT '',
+	bundle_sha256 TEXT    NOT NULL DEFAULT '',
+	differences   TEXT    NOT NULL DEFAULT '[]' CHECK (json_type(differences) = 'array'),
+	created_ns    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX validations_patch ON validations (patch_id, created_ns);
+
+CREATE TABLE signoffs (
+	id            INTEGER PRIMARY KEY,
+	validation_id TEXT    NOT NULL REFERENCES validations (id),
+	name          TEXT    NOT NULL CHECK (name != ''),
+	role          TEXT    NOT NULL CHECK (role IN ('tester', 'oem_witness', 'approver')),
+	decision      TEXT    NOT NULL CHECK (decision IN ('approve', 'reject', 'accept_risk')),
+	rationale     TEXT    NOT NULL DEFAULT '',
+	time_ns       INTEGER NOT NULL,
+	CHECK (decision = 'approve' OR rationale != ''),
+	UNIQUE (validation_id, name, role)
+) STRICT;
+
+CREATE TABLE audit (
+	seq       INTEGER PRIMARY KEY,
+	time_ns   INTEGER NOT NULL,
+	actor     TEXT    NOT NULL,
+	action    TEXT    NOT NULL,
+	subject   TEXT    NOT NULL,
+	detail    TEXT    NOT NULL CHECK (json_valid(detail)),
+	prev_hash TEXT    NOT NULL CHECK (length(prev_hash) = 64),
+	hash      TEXT    NOT NULL CHECK (length(hash) = 64)
+) STRICT;
+CREATE INDEX audit_subject ON audit (subject, seq);
+
+-- The register keeps everything it was told: no row is ever deleted, validations and
+-- sign-offs never change, and the audit trail only grows, each row continuing the chain.
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: its rows cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: its rows cannot be deleted'); END;
+CREATE TRIGGER audit_chain BEFORE INSERT ON audit
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM audit)
+	OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+		'0000000000000000000000000000000000000000000000000000000000000000')
+BEGIN SELECT RAISE(ABORT, 'an audit row must continue the chain: next seq, prev_hash of the last row'); END;
+CREATE TRIGGER patches_no_delete BEFORE DELETE ON patches
+BEGIN SELECT RAISE(ABORT, 'patches are never deleted from the register'); END;
+CREATE TRIGGER assets_no_delete BEFORE DELETE ON assets
+BEGIN SELECT RAISE(ABORT, 'assets are never deleted from the register'); END;
+CREATE TRIGGER validations_no_update BEFORE UPDATE ON validations
+BEGIN SELECT RAISE(ABORT, 'a recorded validation cannot be changed'); END;
+CREATE TRIGGER validations_no_delete BEFORE DELETE ON validations
+BEGIN SELECT RAISE(ABORT, 'a recorded validation cannot be deleted'); END;
+CREATE TRIGGER signoffs_no_update BEFORE UPDATE ON signoffs
+BEGIN SELECT RAISE(ABORT, 'a sign-off cannot be changed'); END;
+CREATE TRIGGER signoffs_no_delete BEFORE DELETE ON signoffs
+BEGIN SELECT RAISE(ABORT, 'a sign-off cannot be deleted'); END;
+`},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -79,12 +184,22 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// migrate applies the missing migrations, one transaction each.
+// migrate applies the missing migrations, one transaction each. When it applied any, it
+// checkpoints the WAL so that a new or upgraded file starts with its schema in the main
+// file and an empty WAL (the schema of the register alone is some 100 KB of WAL frames).
 func (db *DB) migrate(ctx context.Context) error {
-	for {
+	for applied := 0; ; applied++ {
 		done, err := db.migrateOne(ctx)
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			if applied > 0 {
+				// Best effort: another process reading the file may keep part of the WAL,
+				// which is no harm; the next checkpoint folds it in.
+				db.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+			}
+			return nil
 		}
 	}
 }

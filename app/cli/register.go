@@ -1,0 +1,619 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+const registerUsage = `usage: patchgate register SUBCOMMAND [flags]
+
+subcommands:
+  add      enter a patch (state identified)
+  list     list patches with their state and 35-day evaluation clock
+  show     show a patch: validations, verdicts, sign-offs, test-vs-production differences, audit
+  state    move a patch to another state: state ID NEWSTATE [--plan --review-date ...]
+  signoff  sign a validation: --validation ID --name --role --decision [--rationale]
+  verify   check the audit trail's hash chain (exit 3 when broken)
+
+Every subcommand takes --db FILE and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
+Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
+`
+
+// runRegister is `patchgate register`: the patch register on the command line.
+func runRegister(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 {
+		io.WriteString(env.Stderr, registerUsage)
+		return badInput("expected a subcommand: add, list, show, state, signoff or verify")
+	}
+	sub := map[string]func(context.Context, Env, []string) error{
+		"add": registerAdd, "list": registerList, "show": registerShow,
+		"state": registerState, "signoff": registerSignOff, "verify": registerVerify,
+	}[args[0]]
+	switch {
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		io.WriteString(env.Stderr, registerUsage)
+		return flag.ErrHelp
+	case sub == nil:
+		io.WriteString(env.Stderr, registerUsage)
+		return badInput("unknown subcommand %q", args[0])
+	}
+	return sub(ctx, env, args[1:])
+}
+
+// registerFlags holds the flags every subcommand has.
+type registerFlags struct {
+	fs     *flag.FlagSet
+	db     *string
+	asJSON *bool
+}
+
+func newRegisterFlags(env Env, sub string) registerFlags {
+	fs := newFlags(env, "register "+sub)
+	return registerFlags{
+		fs:     fs,
+		db:     fs.String("db", "patchgate.db", "SQLite file holding traces and the register"),
+		asJSON: fs.Bool("json", false, "print JSON on stdout"),
+	}
+}
+
+// parse parses flags placed anywhere among the positional arguments and checks that
+// there are exactly n of those.
+func (f registerFlags) parse(args []string, n int, names string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		args = f.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if len(pos) != n {
+		if n == 0 {
+			return nil, badInput("unexpected argument %q", pos[0])
+		}
+		return nil, badInput("expected %s, got %d arguments; usage: patchgate %s %s [flags]", names, len(pos), f.fs.Name(), names)
+	}
+	return pos, nil
+}
+
+// open opens the ledger; only add may create the file.
+func (f registerFlags) open(ctx context.Context, create bool) (*ledger.DB, error) {
+	if !create {
+		if _, err := os.Stat(*f.db); err != nil {
+			return nil, badInput("--db %s: %v", *f.db, err)
+		}
+	}
+	return ledger.Open(ctx, *f.db)
+}
+
+// registerErr makes the register's refusals (bad input, illegal transition, unknown id,
+// duplicate) exit 2.
+func registerErr(err error) error {
+	for _, e := range []error{ledger.ErrInvalid, ledger.ErrIllegalTransition, ledger.ErrNotFound, ledger.ErrExists} {
+		if errors.Is(err, e) {
+			return usageError{err}
+		}
+	}
+	return err
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// currentUser is the default actor for the audit trail.
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, v := range []string{"USER", "USERNAME"} {
+		if s := os.Getenv(v); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// words turns "not qualified" or "no-go" into the register's "not_qualified", "no_go".
+func words(s string) string {
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(s)))
+}
+
+var whenLayouts = []string{time.DateOnly, "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+
+// parseWhen reads a date or time flag: local date or time, or RFC 3339. Empty is zero.
+func parseWhen(name, s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, l := range whenLayouts {
+		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, badInput("--%s %q: expected a date YYYY-MM-DD, a local time YYYY-MM-DDTHH:MM, or RFC 3339", name, s)
+}
+
+func localDate(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.DateOnly)
+}
+
+func localTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// patchView is a patch as the CLI prints it: with its clock and the states it may go to.
+type patchView struct {
+	ledger.Patch
+	Clock ledger.Clock   `json:"clock"`
+	Next  []ledger.State `json:"next"`
+}
+
+func viewPatch(p ledger.Patch, now time.Time) patchView {
+	return patchView{Patch: p, Clock: p.Clock(now), Next: nonNilStates(ledger.Next(p.State))}
+}
+
+func nonNilStates(s []ledger.State) []ledger.State {
+	if s == nil {
+		return []ledger.State{}
+	}
+	return s
+}
+
+// cveList collects --cve flags, each one CVE or a comma-separated list.
+type cveList []string
+
+func (c *cveList) String() string { return strings.Join(*c, ",") }
+func (c *cveList) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*c = append(*c, v)
+		}
+	}
+	return nil
+}
+
+func registerAdd(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "add")
+	fs := f.fs
+	var p ledger.Patch
+	var cves cveList
+	fs.StringVar(&p.ID, "id", "", "patch id (default: the next P-YEAR-NNN)")
+	fs.StringVar(&p.Supplier, "supplier", "", "supplier (required)")
+	fs.StringVar(&p.Product, "product", "", "product (required)")
+	fs.StringVar(&p.FromVersion, "from", "", "affected version(s)")
+	fs.StringVar(&p.ToVersion, "to", "", "version the patch brings")
+	typ := fs.String("type", "", "security, bugfix, reliability or feature (required; security runs the 35-day clock)")
+	fs.Var(&cves, "cve", "CVE id; repeat the flag or separate with commas")
+	fs.StringVar(&p.Advisory, "advisory", "", "advisory URL or id")
+	fs.StringVar(&p.FileSHA256, "sha256", "", "SHA-256 of the patch file")
+	fs.BoolVar(&p.SignatureChecked, "signature-checked", false, "the patch file's signature was checked (say by whom and how in --signature-note)")
+	fs.StringVar(&p.SignatureNote, "signature-note", "", "who checked the signature, and how")
+	qual := fs.String("qualification", "unknown", "the vendor's qualification: qualified, not_qualified or unknown")
+	fs.StringVar(&p.Notes, "notes", "", "notes")
+	identified := fs.String("identified", "", "release or identification date; starts the 35-day clock (default: today)")
+	actor := fs.String("actor", currentUser(), "who enters it, for the audit trail")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	p.Type, p.Qualification, p.CVEs = ledger.PatchType(words(*typ)), ledger.Qualification(words(*qual)), cves
+	var err error
+	if p.Identified, err = parseWhen("identified", *identified); err != nil {
+		return err
+	}
+	now := time.Now()
+	p.Created = now
+	if !p.Identified.IsZero() && p.Identified.After(now) {
+		return badInput("--identified %s is in the future", localDate(p.Identified))
+	}
+	db, err := f.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err = db.AddPatch(ctx, p, *actor)
+	if err != nil {
+		return registerErr(err)
+	}
+	v := viewPatch(p, now)
+	if *f.asJSON {
+		return printJSON(env.Stdout, v)
+	}
+	fmt.Fprintf(env.Stdout, "added %s: %s %s %s, %s; state %s\n", p.ID, p.Supplier, p.Product, fromTo(p), p.Type, p.State)
+	if v.Clock.Applies {
+		fmt.Fprintf(env.Stdout, "  35-day evaluation: %s (identified %s, due %s)\n", v.Clock, localDate(p.Identified), v.Clock.Due.Format(time.DateOnly))
+	}
+	return nil
+}
+
+func fromTo(p ledger.Patch) string {
+	from, to := p.FromVersion, p.ToVersion
+	if from == "" {
+		from = "?"
+	}
+	if to == "" {
+		to = "?"
+	}
+	return from + " -> " + to
+}
+
+func registerList(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "list")
+	states := f.fs.String("state", "", "only patches in these states (comma-separated)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	var filter []ledger.State
+	for _, s := range strings.Split(*states, ",") {
+		if s = words(s); s == "" {
+			continue
+		}
+		st, err := ledger.ParseState(s)
+		if err != nil {
+			return usageError{fmt.Errorf("--state: %w", err)}
+		}
+		filter = append(filter, st)
+	}
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ps, err := db.Patches(ctx, filter...)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	views := make([]patchView, 0, len(ps))
+	for _, p := range ps {
+		views = append(views, viewPatch(p, now))
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(env.Stdout, "no patches in the register")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPRODUCT\tFROM -> TO\tTYPE\tSTATE\t35-DAY CLOCK")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Product, fromTo(v.Patch), v.Type, v.State, v.Clock)
+	}
+	return tw.Flush()
+}
+
+// validationView is a validation with its sign-offs.
+type validationView struct {
+	ledger.Validation
+	SignOffs []ledger.SignOff `json:"signoffs"`
+}
+
+// showView is what `register show --json` prints.
+type showView struct {
+	Patch       patchView         `json:"patch"`
+	Validations []validationView  `json:"validations"`
+	Audit       []ledger.AuditRow `json:"audit"`
+}
+
+func registerShow(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "show")
+	pos, err := f.parse(args, 1, "ID")
+	if err != nil {
+		return err
+	}
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err := db.Patch(ctx, pos[0])
+	if err != nil {
+		return registerErr(err)
+	}
+	vs, err := db.Validations(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	sv := showView{Patch: viewPatch(p, time.Now()), Validations: []validationView{}}
+	for _, v := range vs {
+		ss, err := db.SignOffs(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		if ss == nil {
+			ss = []ledger.SignOff{}
+		}
+		sv.Validations = append(sv.Validations, validationView{Validation: v, SignOffs: ss})
+	}
+	if sv.Audit, err = db.PatchAudit(ctx, p.ID); err != nil {
+		return err
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, sv)
+	}
+	printShow(env.Stdout, sv)
+	return nil
+}
+
+func printShow(w io.Writer, sv showView) {
+	p, c := sv.Patch, sv.Patch.Clock
+	fmt.Fprintf(w, "patch %s: %s %s %s (%s)\n", p.ID, p.Supplier, p.Product, fromTo(p.Patch), p.Type)
+	fmt.Fprintf(w, "  state           %s since %s; next: %s\n", p.State, localTime(p.StateChanged), orNone(statesText(p.Next)))
+	fmt.Fprintf(w, "  CVEs            %s\n", orNone(strings.Join(p.CVEs, ", ")))
+	fmt.Fprintf(w, "  advisory        %s\n", orNone(p.Advisory))
+	fmt.Fprintf(w, "  file SHA-256    %s\n", orNone(p.FileSHA256))
+	if p.SignatureChecked {
+		fmt.Fprintf(w, "  signature       checked: %s\n", p.SignatureNote)
+	} else {
+		fmt.Fprintf(w, "  signature       NOT checked%s\n", prefixed("; ", p.SignatureNote))
+	}
+	fmt.Fprintf(w, "  qualification   %s (vendor)\n", p.Qualification)
+	fmt.Fprintf(w, "  identified      %s; entered %s\n", localDate(p.Identified), localTime(p.Created))
+	if c.Applies {
+		fmt.Fprintf(w, "  35-day clock    %s (due %s)\n", c, c.Due.Format(time.DateOnly))
+	} else {
+		fmt.Fprintf(w, "  35-day clock    - (applies to security patches)\n")
+	}
+	if p.MitigationPlan != "" {
+		fmt.Fprintf(w, "  mitigation plan %s (review %s)\n", p.MitigationPlan, localDate(p.ReviewDate))
+	}
+	if !p.WindowStart.IsZero() {
+		fmt.Fprintf(w, "  window          %s to %s\n", localTime(p.WindowStart), localTime(p.WindowEnd))
+	}
+	if p.SupersededBy != "" {
+		fmt.Fprintf(w, "  superseded by   %s\n", p.SupersededBy)
+	}
+	if p.Notes != "" {
+		fmt.Fprintf(w, "  notes           %s\n", p.Notes)
+	}
+	fmt.Fprintf(w, "\nvalidations (%d)\n", len(sv.Validations))
+	for _, v := range sv.Validations {
+		fmt.Fprintf(w, "  %s  %s  %s  verdict %s (computed)\n", v.ID, localTime(v.Created), v.Scenario, v.Verdict)
+		fmt.Fprintf(w, "    runs            before %s, after %s\n", runList(v.BeforeRuns), runList(v.AfterRuns))
+		for _, r := range v.Record.Reasons {
+			fmt.Fprintf(w, "    reason          %s\n", r)
+		}
+		if v.Bundle != "" || v.BundleSHA256 != "" {
+			fmt.Fprintf(w, "    bundle          %s%s\n", orNone(v.Bundle), prefixed(" sha256 ", v.BundleSHA256))
+		}
+		fmt.Fprintf(w, "    record sha256   %s\n", v.RecordSHA256)
+		if len(v.Differences) == 0 {
+			fmt.Fprintf(w, "    test vs production (CIP-010): none recorded\n")
+		} else {
+			fmt.Fprintf(w, "    test vs production (CIP-010):\n")
+			for _, d := range v.Differences {
+				fmt.Fprintf(w, "      - %s\n", d)
+			}
+		}
+		if len(v.SignOffs) == 0 {
+			fmt.Fprintf(w, "    sign-offs       none\n")
+		}
+		for _, s := range v.SignOffs {
+			fmt.Fprintf(w, "    signed          %s  %s (%s): %s%s\n", localTime(s.Time), s.Name, s.Role, s.Decision, prefixed(": ", s.Rationale))
+			if s.Decision == ledger.AcceptRisk {
+				fmt.Fprintf(w, "                    risk accepted; the computed verdict stays %s\n", v.Verdict)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\naudit (%d rows)\n", len(sv.Audit))
+	for _, r := range sv.Audit {
+		fmt.Fprintf(w, "  #%-4d %s  %-10s %-19s %-12s %s\n", r.Seq, localTime(r.Time), r.Actor, r.Action, r.Subject, r.Detail)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+func statesText(ss []ledger.State) string {
+	var b []string
+	for _, s := range ss {
+		b = append(b, string(s))
+	}
+	return strings.Join(b, ", ")
+}
+
+func runList(ids []int64) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	var b []string
+	for _, id := range ids {
+		b = append(b, fmt.Sprint(id))
+	}
+	return strings.Join(b, ",")
+}
+
+func registerState(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "state")
+	fs := f.fs
+	plan := fs.String("plan", "", "deferred: the mitigation plan")
+	review := fs.String("review-date", "", "deferred: when the mitigation plan is reviewed")
+	wStart := fs.String("window-start", "", "scheduled: maintenance window start")
+	wEnd := fs.String("window-end", "", "scheduled: maintenance window end")
+	by := fs.String("superseded-by", "", "superseded: id of the patch that supersedes it")
+	note := fs.String("note", "", "a note for the audit trail")
+	actor := fs.String("actor", currentUser(), "who makes the change, for the audit trail")
+	pos, err := f.parse(args, 2, "ID NEWSTATE")
+	if err != nil {
+		return err
+	}
+	to, err := ledger.ParseState(words(pos[1]))
+	if err != nil {
+		return usageError{err}
+	}
+	d := ledger.StateDetail{MitigationPlan: *plan, SupersededBy: *by, Note: *note, At: time.Now()}
+	for _, w := range []struct {
+		name string
+		s    string
+		dst  *time.Time
+	}{{"review-date", *review, &d.ReviewDate}, {"window-start", *wStart, &d.WindowStart}, {"window-end", *wEnd, &d.WindowEnd}} {
+		if *w.dst, err = parseWhen(w.name, w.s); err != nil {
+			return err
+		}
+	}
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	before, err := db.Patch(ctx, pos[0])
+	if err != nil {
+		return registerErr(err)
+	}
+	p, err := db.SetState(ctx, pos[0], to, *actor, d)
+	if err != nil {
+		return registerErr(err)
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, viewPatch(p, d.At))
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s -> %s\n", p.ID, before.State, p.State)
+	switch p.State {
+	case ledger.StateDeferred:
+		fmt.Fprintf(env.Stdout, "  mitigation plan: %s (review %s)\n", p.MitigationPlan, localDate(p.ReviewDate))
+	case ledger.StateScheduled:
+		fmt.Fprintf(env.Stdout, "  window: %s to %s\n", localTime(p.WindowStart), localTime(p.WindowEnd))
+	case ledger.StateSuperseded:
+		fmt.Fprintf(env.Stdout, "  superseded by %s\n", p.SupersededBy)
+	}
+	if next := ledger.Next(p.State); len(next) > 0 {
+		fmt.Fprintf(env.Stdout, "  next: %s\n", statesText(next))
+	}
+	return nil
+}
+
+// signOffView is what `register signoff --json` prints.
+type signOffView struct {
+	ledger.SignOff
+	Verdict verdict.Outcome `json:"verdict"` // the computed verdict, which a sign-off never changes
+}
+
+func registerSignOff(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "signoff")
+	fs := f.fs
+	var s ledger.SignOff
+	fs.StringVar(&s.ValidationID, "validation", "", "validation id (required)")
+	fs.StringVar(&s.Name, "name", "", "who signs (required)")
+	role := fs.String("role", "", "tester, oem_witness or approver (required)")
+	decision := fs.String("decision", "", "approve, reject or accept_risk (required; accept_risk overrides a NO-GO or INCONCLUSIVE verdict as a recorded risk, never replacing it)")
+	fs.StringVar(&s.Rationale, "rationale", "", "why (required for reject and accept_risk)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	if s.ValidationID == "" {
+		return badInput("--validation is required: the id of a validation (patchgate register show PATCH lists them)")
+	}
+	s.Role, s.Decision, s.Time = ledger.Role(words(*role)), ledger.Decision(words(*decision)), time.Now()
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err = db.SignOff(ctx, s)
+	if err != nil {
+		return registerErr(err)
+	}
+	v, err := db.Validation(ctx, s.ValidationID)
+	if err != nil {
+		return err
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, signOffView{SignOff: s, Verdict: v.Verdict})
+	}
+	fmt.Fprintf(env.Stdout, "%s (%s) signed %s of patch %s: %s\n", s.Name, s.Role, s.ValidationID, v.PatchID, s.Decision)
+	if s.Decision == ledger.AcceptRisk {
+		fmt.Fprintf(env.Stdout, "  risk accepted: %s\n  the computed verdict stays %s\n", s.Rationale, v.Verdict)
+	}
+	return nil
+}
+
+// verifyView is what `register verify --json` prints.
+type verifyView struct {
+	Intact    bool   `json:"intact"`
+	Rows      int    `json:"rows_verified"`
+	HeadSeq   int64  `json:"head_seq"`
+	HeadHash  string `json:"head_hash"`
+	BrokenSeq int64  `json:"broken_seq,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+func registerVerify(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "verify")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, verr := db.VerifyAudit(ctx)
+	var ae *ledger.AuditError
+	if verr != nil && !errors.As(verr, &ae) {
+		return verr
+	}
+	seq, head, err := db.AuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	out := verifyView{Intact: verr == nil, Rows: n, HeadSeq: seq, HeadHash: head}
+	if ae != nil {
+		out.BrokenSeq, out.Error = ae.Seq, ae.Error()
+	}
+	switch {
+	case *f.asJSON:
+		if err := printJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	case ae == nil:
+		fmt.Fprintf(env.Stdout, "audit trail intact: %d rows; head row %d, hash %s\n", n, seq, head)
+	default:
+		fmt.Fprintf(env.Stdout, "audit trail BROKEN at row %d: %d rows before it verify\n", ae.Seq, n)
+	}
+	if ae != nil {
+		return codeError{ExitFault, fmt.Errorf("%s: %w", *f.db, verr)}
+	}
+	return nil
+}
