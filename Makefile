@@ -10,7 +10,7 @@ APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-d
 FUZZTIME ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test bench fuzz fmt lint clean
+.PHONY: all deps build run test bench fuzz fmt lint clean interop
 
 all: build
 
@@ -45,6 +45,17 @@ test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 30m $(PKGS)
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
+	$(MAKE) interop
+
+# interop: node-opcua, an independent OPC UA stack, browses and reads a simulator (needs node
+# and npm, which reach the npm registry; skipped with a message where they are missing).
+INTEROP := .work/interop
+interop:
+	@if command -v npm >/dev/null && command -v node >/dev/null; then \
+	  mkdir -p $(INTEROP) && cp fixtures/interop/package.json fixtures/interop/opcua-browse.js $(INTEROP)/ && \
+	  (cd $(INTEROP) && npm install --no-audit --no-fund --silent >/dev/null) && \
+	  PATCHGATE_NODE_OPCUA=$(CURDIR)/$(INTEROP) $(GO) test -count=1 -run TestNodeOPCUABrowsesAndReads ./simulators/opcuaserver/; \
+	else echo "interop: node and npm not found; skipping the node-opcua test"; fi
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
