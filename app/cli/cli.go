@@ -49,8 +49,12 @@ func commands() []command {
 	return []command{
 		{"sim", "run a simulated controller (Modbus TCP and OPC UA) until interrupted", runSim},
 		{"run", "run a scenario against a target and record the trace", runRun},
+		{"validate", "run a scenario before and after a patch, compare, decide GO / NO-GO / INCONCLUSIVE", runValidate},
 		{"runs", "list stored runs", runRuns},
+		{"study", "measure detection quality: validate every firmware profile over many seeds (simulated time)", runStudy},
 		{"export", "write a stored run as CSV or JSON", runExport},
+		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
+		{"verify", "check an evidence bundle offline", runVerify},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},
 		{"version", "print the version", func(_ context.Context, env Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "patchgate", Version)
@@ -79,7 +83,9 @@ func Main(ctx context.Context, env Env, args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
-		fmt.Fprintf(env.Stderr, "patchgate %s: %v\n", c.name, err)
+		if !errors.As(err, new(silent)) {
+			fmt.Fprintf(env.Stderr, "patchgate %s: %v\n", c.name, err)
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return ExitBadInput

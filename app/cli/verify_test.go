@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+// bundleFiles writes a small signed bundle, its signer's pub.pem and another key's pub.pem.
+func bundleFiles(t *testing.T) (bundle, pub, otherPub string) {
+	t.Helper()
+	dir := t.TempDir()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{4}, ed25519.SeedSize))
+	tr := func(id int64, shift float64) *trace.Trace {
+		t := &trace.Trace{Run: trace.Run{ID: id, Target: "sim://tank", Status: trace.Completed, Period: 100 * time.Millisecond, Tags: []string{"Level"}}}
+		for i := range int64(50) {
+			t.Samples = append(t.Samples, trace.Sample{Slot: i, T: i * 1e8, Value: float64(i) + shift, Quality: driver.Good})
+		}
+		t.Events = []trace.Event{{T: 0, Kind: trace.EvMark, Msg: "fill"}}
+		return t
+	}
+	b := evidence.Bundle{
+		Record: verdict.Record{Verdict: verdict.NoGo, Scenario: "tank-alarm-trip", Reasons: []string{"Level (major) outside its band"},
+			BeforeRuns: []int64{1}, AfterRuns: []int64{2},
+			Criteria: []verdict.Criterion{{ID: "Level", Kind: verdict.KindSignal, Severity: "major", Status: verdict.Fail,
+				Where: &verdict.Where{Side: "after", RunID: 2, Tag: "Level", FromNs: 1e9, ToNs: 2e9}}}},
+		Before:   []*trace.Trace{tr(1, 0)},
+		After:    []*trace.Trace{tr(2, 0.7)},
+		Scenario: evidence.File{Name: "tank-alarm-trip.yaml", Data: []byte("version: 1\nname: tank-alarm-trip\n")},
+		PointMap: evidence.File{Name: "tank.yaml", Data: []byte("version: 1\nname: tank\n")},
+	}
+	var buf bytes.Buffer
+	if _, err := evidence.Write(&buf, b, key); err != nil {
+		t.Fatal(err)
+	}
+	bundle, pub, otherPub = filepath.Join(dir, "evidence.zip"), filepath.Join(dir, "pub.pem"), filepath.Join(dir, "other.pem")
+	for name, data := range map[string][]byte{
+		bundle:   buf.Bytes(),
+		pub:      evidence.MarshalPublicKey(key.Public().(ed25519.PublicKey)),
+		otherPub: evidence.MarshalPublicKey(other.Public().(ed25519.PublicKey)),
+	} {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bundle, pub, otherPub
+}
+
+func TestVerifyCommand(t *testing.T) {
+	bundle, pub, otherPub := bundleFiles(t)
+	keys, _ := os.ReadFile(pub)
+	k, _ := evidence.ParsePublicKeys(keys)
+	fp := evidence.Fingerprint(k[0])
+	data, _ := os.ReadFile(bundle)
+	tampered := filepath.Join(t.TempDir(), "tampered.zip")
+	bad := bytes.Clone(data)
+	bad[len(bad)/2] ^= 0x20
+	os.WriteFile(tampered, bad, 0o644)
+	both := filepath.Join(t.TempDir(), "both.pem")
+	os.WriteFile(both, append(mustRead(t, otherPub), mustRead(t, pub)...), 0o644)
+
+	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\n"
+	cases := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    string // exact when it ends in \n, else a part
+		stderr    string // a part
+		notStderr string
+	}{
+		{"intact, no trust", []string{bundle}, ExitOK, okLine, "no --trust key given", ""},
+		{"intact, trusted", []string{bundle, "--trust", pub}, ExitOK, okLine, "", "note"},
+		{"trust before the bundle", []string{"--trust", otherPub, "--trust", pub, bundle}, ExitOK, okLine, "", "note"},
+		{"two keys in one file", []string{bundle, "--trust=" + both}, ExitOK, okLine, "", ""},
+		{"tampered", []string{tampered, "--trust", pub}, ExitFault, "", "REFUSED", ""},
+		{"tampered, no trust", []string{tampered}, ExitFault, "", "REFUSED", ""},
+		{"unknown signer", []string{bundle, "--trust", otherPub}, ExitFault, "", "signed by an unknown key " + fp, ""},
+		{"not a bundle", []string{pub}, ExitFault, "", "not a readable ZIP file", ""},
+		{"json", []string{"--json", bundle, "--trust", pub}, ExitOK, `"ok": true`, "", ""},
+		{"json refused", []string{tampered, "--json"}, ExitFault, `"ok": false`, "REFUSED", ""},
+		{"no bundle", nil, ExitBadInput, "", "want one bundle file, got 0", ""},
+		{"two bundles", []string{bundle, bundle}, ExitBadInput, "", "want one bundle file, got 2", ""},
+		{"missing bundle", []string{filepath.Join(t.TempDir(), "nope.zip")}, ExitBadInput, "", "no such file", ""},
+		{"folder", []string{t.TempDir()}, ExitBadInput, "", "is a folder", ""},
+		{"missing key file", []string{bundle, "--trust", "nope.pem"}, ExitBadInput, "", "--trust nope.pem", ""},
+		{"key file not a key", []string{bundle, "--trust", bundle}, ExitBadInput, "", "no PEM \"PUBLIC KEY\" block", ""},
+		{"unknown flag", []string{bundle, "--frobnicate"}, ExitBadInput, "", "flag provided but not defined", ""},
+		{"help", []string{"-h"}, ExitOK, "", "usage: patchgate verify BUNDLE", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"verify"}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if strings.HasSuffix(tc.stdout, "\n") && out != tc.stdout || !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout %q, want %q", out, tc.stdout)
+			}
+			if !strings.Contains(errOut, tc.stderr) || tc.notStderr != "" && strings.Contains(errOut, tc.notStderr) {
+				t.Errorf("stderr %q, want it to say %q and not %q", errOut, tc.stderr, tc.notStderr)
+			}
+		})
+	}
+
+	_, out, _ := runCLI(t, "verify", "--json", bundle, "--trust", pub)
+	var res verifyResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK || !res.Trusted || res.Verdict != "NO-GO" || res.Fingerprint != fp || res.Files != 11 || res.Scenario != "tank-alarm-trip" {
+		t.Errorf("json %+v", res)
+	}
+	_, out, _ = runCLI(t, "verify", "--json", tampered)
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.OK || res.Error == "" {
+		t.Errorf("json for a tampered bundle: %+v %v", res, err)
+	}
+	// the command is listed
+	_, _, usage := runCLI(t, "help")
+	if !strings.Contains(usage, "verify    check an evidence bundle offline") {
+		t.Errorf("verify not in the usage:\n%s", usage)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

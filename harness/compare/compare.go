@@ -1,0 +1,319 @@
+// Package compare compares the runs of a scenario before a patch with the runs after it and
+// returns one verdict.Criterion per finding, each with what was expected, what was seen
+// before and after, the tolerance, the outcome and why, and where in the traces to look.
+// It is pure: no I/O, no clock, no globals; the same traces always give the same criteria.
+//
+// Criteria, in this order (ids are stable):
+//
+//	data               critical  every run completed; no connection gaps, missed slots or
+//	                             missing samples (gaps the scenario asked for, by a restart or
+//	                             reconnect step, are expected and only listed)
+//	identity:firmware  critical  the firmware changed, and as the patch says
+//	identity:points    critical  every point reads as before; vendor, product, serial and
+//	                             OPC UA nodes unchanged
+//	check:<id>         step's    each scenario expect / wait_until
+//	signal:<tag>       tag's     each tag with a tolerance: after within the before envelope
+//	sequence           major     discrete events (bool edges, counter increments): none
+//	                             missing, extra or reordered; shifts within tolerance
+//	timing:<probe>     probe's   each timing probe, compared as distributions
+//
+// The decision rules of each kind are documented where they are computed (data.go,
+// identity.go, checks.go, signal.go, sequence.go, timing.go).
+package compare
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+// Patch is what the patch claims to change; an empty version is unknown and not checked.
+type Patch struct {
+	FromVersion string
+	ToVersion   string
+}
+
+// Side names, as in verdict.Where.
+const (
+	sideBefore = "before"
+	sideAfter  = "after"
+)
+
+// Compare compares the before runs with the after runs of sc. Either side may hold several
+// repetitions; nil traces are ignored.
+func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) []verdict.Criterion {
+	if sc == nil {
+		sc = &scenario.Scenario{}
+	}
+	b := indexRuns(sc, sideBefore, before)
+	a := indexRuns(sc, sideAfter, after)
+	var all []*trace.Trace
+	for _, r := range append(append([]*runData{}, b...), a...) {
+		all = append(all, r.tr)
+	}
+	cal := Calibrate(all)
+	out := []verdict.Criterion{
+		dataCriterion(b, a),
+		firmwareCriterion(b, a, patch),
+		pointsCriterion(b, a),
+	}
+	out = append(out, checkCriteria(sc, b, a)...)
+	out = append(out, signalCriteria(sc, b, a)...)
+	if c, ok := sequenceCriterion(sc, b, a); ok {
+		out = append(out, c)
+	}
+	out = append(out, timingCriteria(sc, b, a, cal)...)
+	return out
+}
+
+// series is one tag's good numeric samples of one run, in time order.
+type series struct {
+	t []int64   // ns since run start
+	v []float64 // never NaN
+}
+
+// runData is one run indexed for comparison.
+type runData struct {
+	tr    *trace.Trace
+	side  string
+	label string // "before run 12", or "before run #2" for a run not stored
+	tagIx map[string]int
+	good  []series // by tag index
+	nGood []int
+	nBad  []int
+	nMiss []int
+	text  []string // first good text by tag index (string tags)
+	steps map[int]int64
+	end   int64 // last sample or event time
+	last  int64 // last sample time: the run observed the plant until then
+}
+
+func indexRuns(sc *scenario.Scenario, side string, trs []*trace.Trace) []*runData {
+	var out []*runData
+	for _, tr := range trs {
+		if tr == nil {
+			continue
+		}
+		out = append(out, indexRun(side, len(out)+1, tr))
+	}
+	return out
+}
+
+func indexRun(side string, pos int, tr *trace.Trace) *runData {
+	r := &runData{tr: tr, side: side, tagIx: map[string]int{}, steps: map[int]int64{}}
+	if tr.Run.ID != 0 {
+		r.label = fmt.Sprintf("%s run %d", side, tr.Run.ID)
+	} else {
+		r.label = fmt.Sprintf("%s run #%d", side, pos)
+	}
+	nt := len(tr.Run.Tags)
+	for i, t := range tr.Run.Tags {
+		r.tagIx[t] = i
+	}
+	r.good = make([]series, nt)
+	r.nGood, r.nBad, r.nMiss = make([]int, nt), make([]int, nt), make([]int, nt)
+	r.text = make([]string, nt)
+	if nt > 0 {
+		per := len(tr.Samples)/nt + 1
+		for i := range r.good {
+			r.good[i] = series{t: make([]int64, 0, per), v: make([]float64, 0, per)}
+		}
+	}
+	for i := range tr.Samples {
+		s := &tr.Samples[i]
+		ti := int(s.Tag)
+		if ti >= nt {
+			continue
+		}
+		r.last = max(r.last, s.T)
+		switch {
+		case s.Quality == driver.Good && !math.IsNaN(s.Value):
+			g := &r.good[ti]
+			g.t = append(g.t, s.T)
+			g.v = append(g.v, s.Value)
+			r.nGood[ti]++
+		case s.Quality == driver.Good && s.Text != "":
+			if r.text[ti] == "" {
+				r.text[ti] = s.Text
+			}
+			r.nGood[ti]++
+		case s.Quality == driver.Bad: // the device answered, with an error: not missing data
+			r.nBad[ti]++
+		default:
+			r.nMiss[ti]++
+		}
+	}
+	for i := range r.good {
+		g := &r.good[i]
+		if !slices.IsSorted(g.t) {
+			idx := make([]int, len(g.t))
+			for k := range idx {
+				idx[k] = k
+			}
+			slices.SortStableFunc(idx, func(p, q int) int { return cmpInt64(g.t[p], g.t[q]) })
+			t2, v2 := make([]int64, len(idx)), make([]float64, len(idx))
+			for k, p := range idx {
+				t2[k], v2[k] = g.t[p], g.v[p]
+			}
+			g.t, g.v = t2, v2
+		}
+	}
+	r.end = r.last
+	for _, e := range tr.Events {
+		if e.T > r.end {
+			r.end = e.T
+		}
+		if e.Kind == trace.EvStepStart {
+			if _, seen := r.steps[e.Step]; !seen {
+				r.steps[e.Step] = e.T
+			}
+		}
+	}
+	return r
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// tagSeries returns a run's good series of a tag (empty if the run did not sample it).
+func (r *runData) tagSeries(tag string) (series, bool) {
+	i, ok := r.tagIx[tag]
+	if !ok {
+		return series{}, false
+	}
+	return r.good[i], true
+}
+
+func (r *runData) where(tag string, from, to int64) *verdict.Where {
+	return &verdict.Where{Side: r.side, RunID: r.tr.Run.ID, Tag: tag, FromNs: max(0, from), ToNs: max(0, to)}
+}
+
+// pointType is the type of a tag in the scenario's point map (TypeInvalid if unknown).
+func pointType(sc *scenario.Scenario, tag string) point.Type {
+	if sc.Points == nil {
+		return point.TypeInvalid
+	}
+	p, ok := sc.Points.Point(tag)
+	if !ok {
+		return point.TypeInvalid
+	}
+	return p.Type
+}
+
+func isInteger(t point.Type) bool {
+	switch t {
+	case point.TypeInt16, point.TypeUint16, point.TypeInt32, point.TypeUint32, point.TypeInt64, point.TypeUint64:
+		return true
+	}
+	return false
+}
+
+// allSteps is setup then steps, as the runner numbers them.
+func allSteps(sc *scenario.Scenario) []scenario.Step {
+	return append(append([]scenario.Step{}, sc.Setup...), sc.Steps...)
+}
+
+func sev(s scenario.Severity) string {
+	if s == "" {
+		return string(scenario.Major)
+	}
+	return string(s)
+}
+
+// Formatting helpers: one style for every reason line.
+
+// fmtAt formats a time in a run.
+func fmtAt(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) }
+
+// fmtSec formats a duration in seconds with a unit that suits it.
+func fmtSec(s float64) string {
+	a := math.Abs(s)
+	switch {
+	case math.IsNaN(s) || math.IsInf(s, 0):
+		return fmt.Sprint(s)
+	case a < 5e-8:
+		return "0 ms"
+	case a >= 10:
+		return fmt.Sprintf("%.1f s", s)
+	case a >= 1:
+		return fmt.Sprintf("%.2f s", s)
+	case a >= 1e-3:
+		return fmt.Sprintf("%.2f ms", s*1e3)
+	default:
+		return fmt.Sprintf("%.1f µs", s*1e6)
+	}
+}
+
+// fmtSigned is fmtSec with a sign.
+func fmtSigned(s float64) string {
+	if fmtSec(s) == "0 ms" {
+		return "0 ms"
+	}
+	if s >= 0 {
+		return "+" + fmtSec(s)
+	}
+	return "-" + fmtSec(-s)
+}
+
+// fmtVal formats a process value.
+func fmtVal(v float64) string { return fmt.Sprintf("%.4g", v) }
+
+// fmtPct formats a fraction as a percentage with the digits that matter: 2%, 5.2%, 0.35%.
+func fmtPct(f float64) string {
+	p := f*100 + 0 // no "-0"
+	d := 2
+	switch a := math.Abs(p); {
+	case a >= 10:
+		d = 0
+	case a >= 1:
+		d = 1
+	}
+	s := strconv.FormatFloat(p, 'f', d, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s + "%"
+}
+
+func fmtSignedPct(f float64) string {
+	if fmtPct(f) == "0%" {
+		return "0%"
+	}
+	if f >= 0 {
+		return "+" + fmtPct(f)
+	}
+	return fmtPct(f)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// listMax joins up to n items and says how many more there are.
+func listMax(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+}

@@ -1,0 +1,604 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+// zfile is one entry of a bundle, for tests that take bundles apart and put them together.
+type zfile struct {
+	name string
+	data []byte
+}
+
+func unzip(t testing.TB, data []byte) []zfile {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []zfile
+	for _, f := range zr.File {
+		rc, err := f.Open() // checks the CRC-32 and the data descriptor, as any unzip does
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		out = append(out, zfile{f.Name, b})
+	}
+	return out
+}
+
+// rezip lays files out exactly as Write does (so only the signature and the hashes can
+// catch what a test changed).
+func rezip(t testing.TB, files []zfile) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	z := &zipWriter{w: &buf}
+	for _, f := range files {
+		if _, err := z.entry(f.name, nil, bytesFill(f.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z.close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// resign does what an attacker with a key of their own would: a new manifest over the
+// content files, signed, with their public key in pubkey.pem.
+func resign(t testing.TB, files []zfile, key ed25519.PrivateKey) []zfile {
+	t.Helper()
+	m := manifest{Format: Format, Version: FormatVersion}
+	var out []zfile
+	for _, f := range files {
+		if isControl(f.name) {
+			continue
+		}
+		sum := sha256.Sum256(f.data)
+		m.Files = append(m.Files, manifestFile{f.name, hex.EncodeToString(sum[:]), int64(len(f.data))})
+		out = append(out, f)
+	}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb = append(mb, '\n')
+	return append(out,
+		zfile{ManifestFile, mb},
+		zfile{SignatureFile, ed25519.Sign(key, mb)},
+		zfile{PublicKeyFile, MarshalPublicKey(key.Public().(ed25519.PublicKey))})
+}
+
+func replace(files []zfile, name string, data []byte) []zfile {
+	out := slices.Clone(files)
+	for i := range out {
+		if out[i].name == name {
+			out[i].data = data
+		}
+	}
+	return out
+}
+
+func find(files []zfile, name string) []byte {
+	for _, f := range files {
+		if f.name == name {
+			return f.data
+		}
+	}
+	return nil
+}
+
+func verify(data []byte, trusted ...ed25519.PublicKey) (*Report, error) {
+	return Verify(bytes.NewReader(data), int64(len(data)), trusted)
+}
+
+func pubOf(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
+
+func TestWriteVerify(t *testing.T) {
+	key := testKey(1)
+	b := fixture(t, 600)
+	var buf bytes.Buffer
+	sum, err := Write(&buf, b, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sum {
+		t.Errorf("Write returned SHA-256 %s, the bytes have %x", sum, got)
+	}
+	var names []string
+	for _, f := range unzip(t, data) {
+		names = append(names, f.name)
+	}
+	want := []string{"record.json", "report.html", "report.pdf", "identities.json", "tool.json", "timing.json",
+		"scenario/tank-alarm-trip.yaml", "pointmap/tank.yaml",
+		"traces/after-11-events.csv", "traces/after-11.csv", "traces/after-12-events.csv", "traces/after-12.csv",
+		"traces/before-1-events.csv", "traces/before-1.csv", "traces/before-2-events.csv", "traces/before-2.csv",
+		"manifest.json", "manifest.sig", "pubkey.pem"}
+	if !slices.Equal(names, want) {
+		t.Errorf("entries\n%q\nwant\n%q", names, want)
+	}
+	for _, trusted := range [][]ed25519.PublicKey{nil, {pubOf(testKey(9)), pubOf(key)}} {
+		rep, err := verify(data, trusted...)
+		if err != nil {
+			t.Fatalf("trusted %d keys: %v", len(trusted), err)
+		}
+		if rep.Verdict != verdict.NoGo || rep.Scenario != "tank-alarm-trip" || rep.Files != len(want)-3 ||
+			rep.Fingerprint != Fingerprint(pubOf(key)) || len(rep.Fingerprint) != 16 || rep.Trusted != (trusted != nil) {
+			t.Errorf("report %+v", rep)
+		}
+		if len(rep.Record.Criteria) != len(b.Record.Criteria) {
+			t.Errorf("record has %d criteria, want %d", len(rep.Record.Criteria), len(b.Record.Criteria))
+		}
+	}
+
+	files := unzip(t, data)
+	if got := string(find(files, "scenario/tank-alarm-trip.yaml")); got != string(b.Scenario.Data) {
+		t.Error("the scenario is not stored as run")
+	}
+	var rec verdict.Record
+	if err := json.Unmarshal(find(files, RecordFile), &rec); err != nil || rec.Verdict != verdict.NoGo || !strings.Contains(string(find(files, RecordFile)), "\n  \"verdict\"") {
+		t.Errorf("record.json not the indented record: %v", err)
+	}
+	csv := string(find(files, "traces/before-1.csv"))
+	if !strings.HasPrefix(csv, "t_s,slot,tag,value,quality,late_ms\n") || strings.Count(csv, "\n") != 1+3*600 {
+		t.Errorf("before-1.csv: %d lines, header %q", strings.Count(csv, "\n"), csv[:min(len(csv), 40)])
+	}
+	var tool map[string]string
+	if err := json.Unmarshal(find(files, ToolFile), &tool); err != nil || tool["version"] != "0.1.0-test" || tool["go"] == "" || tool["os"] == "" || tool["arch"] == "" {
+		t.Errorf("tool.json %v %v", tool, err)
+	}
+	var ids struct {
+		Before, After struct{ Firmware string }
+		Runs          []struct{ Side string }
+	}
+	if err := json.Unmarshal(find(files, IdentitiesFile), &ids); err != nil || ids.Before.Firmware != "1.0.0" || ids.After.Firmware != "1.0.1" || len(ids.Runs) != 4 {
+		t.Errorf("identities.json %+v %v", ids, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(find(files, ManifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !sort.SliceIsSorted(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path }) || len(m.Files) != len(want)-3 {
+		t.Errorf("manifest not sorted or incomplete: %+v", m.Files)
+	}
+	for _, mf := range m.Files {
+		sum := sha256.Sum256(find(files, mf.Path))
+		if hex.EncodeToString(sum[:]) != mf.SHA256 || int64(len(find(files, mf.Path))) != mf.Size {
+			t.Errorf("manifest entry %s does not match the file", mf.Path)
+		}
+	}
+	keys, err := ParsePublicKeys(find(files, PublicKeyFile))
+	if err != nil || !keys[0].Equal(pubOf(key)) {
+		t.Errorf("pubkey.pem: %v", err)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	b := fixture(t, 300)
+	var one, two bytes.Buffer
+	s1, err := Write(&one, b, testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Write(&two, fixture(t, 300), testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1 != s2 || !bytes.Equal(one.Bytes(), two.Bytes()) {
+		t.Fatalf("the same inputs gave different bundles (%s, %s)", s1, s2)
+	}
+	// and the inputs do matter
+	b.Record.Reasons = append(b.Record.Reasons, "one more")
+	var three bytes.Buffer
+	if s3, _ := Write(&three, b, testKey(1)); s3 == s1 {
+		t.Error("a changed record gave the same bundle")
+	}
+}
+
+// TestTamperRandomBytes changes one byte anywhere in the bundle, a thousand times: every
+// change is refused, a change in a file's data by its hash, a change in the manifest by the
+// signature.
+func TestTamperRandomBytes(t *testing.T) {
+	key := testKey(1)
+	data := build(t, fixture(t, 200), key)
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type region struct {
+		name       string
+		start, end int64
+	}
+	var regions []region
+	for _, f := range zr.File {
+		off, _ := f.DataOffset()
+		regions = append(regions, region{f.Name, off, off + int64(f.CompressedSize64)})
+	}
+	in := func(off int64) string {
+		for _, r := range regions {
+			if off >= r.start && off < r.end {
+				return r.name
+			}
+		}
+		return ""
+	}
+	rng := rand.New(rand.NewSource(20250314))
+	counts := map[string]int{}
+	for i := range 1000 {
+		// half anywhere, half inside the ZIP structure (headers, directory) which is small
+		var off int64
+		if i%2 == 0 {
+			off = rng.Int63n(int64(len(data)))
+		} else {
+			for off = rng.Int63n(int64(len(data))); in(off) != ""; off = rng.Int63n(int64(len(data))) {
+			}
+		}
+		bad := slices.Clone(data)
+		bad[off] ^= byte(1 + rng.Intn(255))
+		_, err := verify(bad, pubOf(key))
+		if err == nil {
+			t.Fatalf("byte %d (%s) changed: accepted", off, in(off))
+		}
+		msg := err.Error()
+		switch name := in(off); {
+		case name == ManifestFile || name == SignatureFile:
+			counts["signature"]++
+			if !strings.Contains(msg, "signature does not match") {
+				t.Errorf("byte %d of %s changed: %v; want the signature to catch it", off, name, err)
+			}
+		case name == PublicKeyFile:
+			counts["key"]++
+			if !strings.Contains(msg, PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
+				t.Errorf("byte %d of pubkey.pem changed: %v", off, err)
+			}
+		case name != "":
+			counts["content"]++
+			if !strings.Contains(msg, name+": content changed: SHA-256") {
+				t.Errorf("byte %d of %s changed: %v; want the hash to catch it", off, name, err)
+			}
+		default:
+			counts["structure"]++
+		}
+	}
+	t.Logf("refused 1000 of 1000 changed bytes: %v", counts)
+	if counts["content"] < 100 || counts["structure"] < 400 || counts["signature"] == 0 {
+		t.Errorf("changes not spread over the bundle: %v", counts)
+	}
+}
+
+func TestTamperFiles(t *testing.T) {
+	key, attacker := testKey(1), testKey(2)
+	data := build(t, fixture(t, 100), key)
+	files := unzip(t, data)
+	record := find(files, RecordFile)
+	goRecord := bytes.Replace(record, []byte(`"verdict": "NO-GO"`), []byte(`"verdict": "GO"`), 1)
+	if bytes.Equal(goRecord, record) {
+		t.Fatal("fixture record has no NO-GO verdict to change")
+	}
+	sameSize := bytes.Replace(record, []byte("Level 90.8 at the alarm"), []byte("Level 90.4 at the alarm"), 1)
+	without := func(name string) []zfile {
+		return slices.DeleteFunc(slices.Clone(files), func(f zfile) bool { return f.name == name })
+	}
+	zipped := func(method uint16) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, f := range files {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(f.data)
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	extra := slices.Clone(files)
+	extra = slices.Insert(extra, 8, zfile{"notes.txt", []byte("nothing to see")})
+	swapped := replace(replace(files, "traces/before-1.csv", find(files, "traces/before-2.csv")),
+		"traces/before-2.csv", find(files, "traces/before-1.csv"))
+	// a manifest edited to match a changed record: the signature no longer fits
+	var m manifest
+	json.Unmarshal(find(files, ManifestFile), &m)
+	for i := range m.Files {
+		if m.Files[i].Path == RecordFile {
+			sum := sha256.Sum256(goRecord)
+			m.Files[i].SHA256, m.Files[i].Size = hex.EncodeToString(sum[:]), int64(len(goRecord))
+		}
+	}
+	mb, _ := json.MarshalIndent(m, "", "  ")
+	editedManifest := replace(replace(files, RecordFile, goRecord), ManifestFile, append(mb, '\n'))
+	sigByOther := replace(files, SignatureFile, ed25519.Sign(attacker, find(files, ManifestFile)))
+
+	cases := []struct {
+		name    string
+		bundle  []byte
+		trusted []ed25519.PublicKey
+		want    string
+	}{
+		{"record changed", rezip(t, replace(files, RecordFile, sameSize)), nil, "record.json: content changed: SHA-256"},
+		{"record changed in size", rezip(t, replace(files, RecordFile, goRecord)), nil,
+			fmt.Sprintf("record.json: %d bytes, the signed manifest says %d", len(goRecord), len(record))},
+		{"trace changed", rezip(t, replace(files, "traces/after-11.csv", []byte("t_s,slot,tag,value,quality,late_ms\n"))), nil, "traces/after-11.csv: 35 bytes, the signed manifest says"},
+		{"manifest edited to match", rezip(t, editedManifest), nil, "manifest.sig: the signature does not match"},
+		{"signed by another key, original key left", rezip(t, sigByOther), nil, "manifest.sig: the signature does not match"},
+		{"trace removed", rezip(t, without("traces/after-11.csv")), nil, "traces/after-11.csv: listed in the signed manifest but missing"},
+		{"report removed", rezip(t, without(HTMLFile)), nil, "report.html: listed in the signed manifest but missing"},
+		{"signature removed", rezip(t, without(SignatureFile)), nil, "manifest.sig: missing"},
+		{"manifest removed", rezip(t, without(ManifestFile)), nil, "manifest.json: missing"},
+		{"key removed", rezip(t, without(PublicKeyFile)), nil, "pubkey.pem: missing"},
+		{"contents swapped", rezip(t, swapped), nil, "traces/before-1.csv: "},
+		{"file added", rezip(t, extra), nil, "notes.txt: in the bundle but not in the signed manifest"},
+		{"file added out of order", rezip(t, append(slices.Clone(files), zfile{"zz.txt", nil})), nil, "zz.txt: out of order"},
+		{"duplicate name", rezip(t, slices.Insert(slices.Clone(files), 1, files[0])), nil, "record.json: appears twice"},
+		{"parent path", rezip(t, append(slices.Clone(files[:1]), zfile{"../evil", []byte("x")})), nil, "points outside the bundle"},
+		{"absolute path", rezip(t, append(slices.Clone(files[:1]), zfile{"/etc/evil", []byte("x")})), nil, "is an absolute path"},
+		{"dot path", rezip(t, append(slices.Clone(files[:1]), zfile{"traces/./x.csv", []byte("x")})), nil, "is not a clean path"},
+		{"backslash path", rezip(t, append(slices.Clone(files[:1]), zfile{`traces\..\x`, []byte("x")})), nil, "holds a backslash"},
+		{"changed and re-signed by another key", rezip(t, resign(t, replace(files, RecordFile, goRecord), attacker)),
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+		{"re-signed by another key", rezip(t, resign(t, files, attacker)),
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+		{"re-zipped, compressed", zipped(zip.Deflate), nil, "record.json: compressed"},
+		{"re-zipped, stored", zipped(zip.Store), nil, "record.json: its ZIP header differs from the canonical one at byte"},
+		{"bytes appended", append(slices.Clone(data), 0), nil, "the bundle's ZIP structure ends at"},
+		{"bytes prepended", append([]byte{0}, data...), nil, "its ZIP header differs from the canonical one at byte 0"},
+		{"truncated", data[:len(data)-1], nil, "not a readable ZIP file"},
+		{"empty", nil, nil, "not a readable ZIP file"},
+		{"not a zip", []byte("%PDF-1.4 not a bundle"), nil, "not a readable ZIP file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := verify(tc.bundle, tc.trusted...)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q\nwant it to say %q", err, tc.want)
+			}
+			if strings.Contains(tc.want, "unknown key") && !errors.Is(err, ErrUnknownKey) {
+				t.Errorf("%v is not ErrUnknownKey", err)
+			}
+		})
+	}
+
+	// the limit of a signature without trusted keys: a re-signed bundle is intact, and only
+	// the fingerprint tells who signed it
+	forged := rezip(t, resign(t, replace(files, RecordFile, goRecord), attacker))
+	rep, err := verify(forged)
+	if err != nil {
+		t.Fatalf("a consistently re-signed bundle without trusted keys: %v", err)
+	}
+	if rep.Trusted || rep.Fingerprint == Fingerprint(pubOf(key)) || rep.Verdict != verdict.Go {
+		t.Errorf("re-signed bundle reported as %+v", rep)
+	}
+	if rep, err := verify(forged, pubOf(key), pubOf(attacker)); err != nil || !rep.Trusted {
+		t.Errorf("trusting the attacker's key too: %v", err)
+	}
+	// rezip itself changes nothing: the untouched files laid out again are the same bundle
+	if again := rezip(t, files); !bytes.Equal(again, data) {
+		t.Error("rezip does not reproduce Write's layout; the cases above prove less than they say")
+	}
+}
+
+func TestWriteRefuses(t *testing.T) {
+	good := fixture(t, 10)
+	cases := []struct {
+		name string
+		edit func(*Bundle)
+		key  ed25519.PrivateKey
+		want string
+	}{
+		{"no key", func(*Bundle) {}, nil, "signing key has 0 bytes"},
+		{"scenario without a name", func(b *Bundle) { b.Scenario.Name = "" }, testKey(1), "the scenario file needs a name"},
+		{"point map named ..", func(b *Bundle) { b.PointMap.Name = "a/.." }, testKey(1), "the point map file needs a name"},
+		{"run id twice", func(b *Bundle) { b.After[1].Run.ID = b.After[0].Run.ID }, testKey(1), "after trace 2: run id 11 appears twice"},
+		{"nil trace", func(b *Bundle) { b.Before[0] = nil }, testKey(1), "before trace 1 is nil"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := good
+			b.Before, b.After = slices.Clone(good.Before), slices.Clone(good.After)
+			a1 := *good.After[1]
+			b.After[1] = &a1
+			tc.edit(&b)
+			_, err := Write(io.Discard, b, tc.key)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHTMLReport(t *testing.T) {
+	b := fixture(t, 400)
+	files := unzip(t, build(t, b, testKey(1)))
+	page := string(find(files, HTMLFile))
+	for _, bad := range []string{"http://", "https://", "<script", "src=", "<link", "@import", "url("} {
+		if strings.Contains(page, bad) {
+			i := strings.Index(page, bad)
+			t.Errorf("report.html holds %q: …%s…", bad, page[max(i-60, 0):min(i+60, len(page))])
+		}
+	}
+	for _, want := range []string{"<svg", `class="verdict nogo">NO-GO<`, "Content-Security-Policy",
+		"tolerance: ±0.5, shift 200ms", // the band from the scenario as run
+		"event timeline of run 1", "event timeline of run 11", `class="gap"`, `class="ev check-fail"`,
+		"Level 90.8 at the alarm", "FW 2.4.1 hotfix", "security_policy", "16.7 µs",
+		"scan periods derived from the cycle counter ScanCount", "samples as given to the bundle",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, c := range b.Record.Criteria {
+		if !strings.Contains(page, ">"+c.ID+"<") {
+			t.Errorf("criterion %s not in the table", c.ID)
+		}
+	}
+	// one overlay per signal criterion, one histogram per timing criterion, two timelines
+	if n := strings.Count(page, "<svg"); n != 2+3+2 {
+		t.Errorf("%d plots, want 7", n)
+	}
+	if strings.Contains(page, "NaN") {
+		t.Error("a NaN reached the page")
+	}
+}
+
+func TestPDFReport(t *testing.T) {
+	files := unzip(t, build(t, fixture(t, 400), testKey(1)))
+	pdf := find(files, PDFFile)
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) {
+		t.Fatalf("not a PDF: %q…", pdf[:min(len(pdf), 16)])
+	}
+	if len(pdf) < 8000 {
+		t.Errorf("PDF has %d bytes; a report with a plot has more", len(pdf))
+	}
+	if !bytes.Contains(pdf, []byte("/CreationDate (D:20250314100000")) {
+		t.Error("PDF creation date is not the decision time")
+	}
+}
+
+// TestLargeTrace: a million-sample trace makes a small report (plots are decimated) and a
+// bundle that verifies.
+func TestLargeTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large trace")
+	}
+	t.Parallel()
+	b := fixture(t, 10)
+	const n = 1_000_000 / 3 // three tags: a million samples per run
+	b.Before = b.Before[:1]
+	b.After = b.After[:1]
+	b.Before[0] = synthTrace(1, "before", n+1, 10*time.Millisecond, 0, 0)
+	b.After[0] = synthTrace(11, "after", n+1, 10*time.Millisecond, 0.8, 0)
+	if len(b.Before[0].Samples) < 1_000_000 {
+		t.Fatalf("only %d samples", len(b.Before[0].Samples))
+	}
+	start := time.Now()
+	var buf bytes.Buffer
+	if _, err := Write(&buf, b, testKey(1)); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	files := unzip(t, buf.Bytes())
+	html := find(files, HTMLFile)
+	t.Logf("2 runs of %d samples: bundle %.1f MB in %v, report.html %d kB, report.pdf %d kB",
+		len(b.Before[0].Samples), float64(buf.Len())/1e6, took.Round(time.Millisecond), len(html)/1000, len(find(files, PDFFile))/1000)
+	if len(html) > 2<<20 {
+		t.Errorf("report.html has %d bytes with a 1M-sample trace; plots are not decimated", len(html))
+	}
+	start = time.Now()
+	if _, err := verify(buf.Bytes(), pubOf(testKey(1))); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verified in %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestDecimateKeepsExtremes(t *testing.T) {
+	tr := synthTrace(1, "before", 100_000, time.Millisecond, 0, 0)
+	// one spike among 100 000 readings must survive decimation
+	tr.Samples[3*50_000].Value = 1e6
+	s := decimate(tr, "Level", 0, lastT(tr, "Level"), 200)
+	top, n := 0.0, 0
+	for _, c := range s.cols {
+		top = max(top, c.max)
+		n += c.n
+	}
+	if top != 1e6 {
+		t.Errorf("spike lost: max %v", top)
+	}
+	if want := 100_000 - 2_000; n != want { // the gap's readings are missing
+		t.Errorf("%d readings in the columns, want %d", n, want)
+	}
+	if path := linePath(s, frame{w: 300, h: 100, x0: 0, x1: 1, y0: 0, y1: 1e6}); strings.Count(path, "M") != 2 {
+		t.Errorf("the gap should break the line once: %d pieces", strings.Count(path, "M"))
+	}
+}
+
+func TestTicks(t *testing.T) {
+	cases := []struct {
+		lo, hi float64
+		n      int
+		want   []float64
+	}{
+		{0, 10, 5, []float64{0, 2, 4, 6, 8, 10}},
+		{-0.3, 0.7, 5, []float64{-0.2, 0, 0.2, 0.4, 0.6}},
+		{5, 5, 5, nil},
+	}
+	for _, tc := range cases {
+		got := ticks(tc.lo, tc.hi, tc.n)
+		if len(got) != len(tc.want) {
+			t.Errorf("ticks(%v,%v) = %v, want %v", tc.lo, tc.hi, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if fmt.Sprintf("%.6g", got[i]) != fmt.Sprintf("%.6g", tc.want[i]) {
+				t.Errorf("ticks(%v,%v) = %v, want %v", tc.lo, tc.hi, got, tc.want)
+				break
+			}
+		}
+	}
+}
+
+// TestOverlayBand: the band is the envelope of every before run widened by
+// max(absolute, relative·|x|), and by the shift in time.
+func TestOverlayBand(t *testing.T) {
+	run := func(id int64, v func(i int64) float64) *trace.Trace {
+		tr := &trace.Trace{Run: trace.Run{ID: id, Period: 10 * time.Millisecond, Tags: []string{"x"}}}
+		for i := range int64(1000) {
+			tr.Samples = append(tr.Samples, trace.Sample{Slot: i, T: i * 1e7, Value: v(i)})
+		}
+		return tr
+	}
+	b1 := run(1, func(int64) float64 { return 10 })
+	b2 := run(2, func(i int64) float64 { // 12, and 20 from slot 500 (5 s) on
+		if i >= 500 {
+			return 20
+		}
+		return 12
+	})
+	a := run(3, func(int64) float64 { return 11 })
+	tol := &scenario.Tolerance{Absolute: 0.5, Relative: 0.1, Shift: time.Second}
+	o := newOverlay("x", b1, a, []*trace.Trace{b1, b2}, tol, nil, 100) // 0.1 s per column
+	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
+	if !near(o.hi[10], 12+1.2) || !near(o.lo[10], 10-1.0) {
+		t.Errorf("band at 1 s [%v, %v], want [9, 13.2]", o.lo[10], o.hi[10])
+	}
+	// the step at 5 s reaches back by the 1 s shift: at 4.2 s the band already covers 20
+	if !near(o.hi[42], 20+2) || !near(o.hi[38], 12+1.2) {
+		t.Errorf("band top at 3.8 s %v, at 4.2 s %v; want 13.2 and 22", o.hi[38], o.hi[42])
+	}
+	if o.ymin > 9 || o.ymax < 22 {
+		t.Errorf("y range [%v, %v] does not hold the band", o.ymin, o.ymax)
+	}
+	if o := newOverlay("x", b1, a, []*trace.Trace{b1}, nil, nil, 100); o.band || !strings.Contains(o.bandNote, "no tolerance") {
+		t.Errorf("no tolerance: band %v, note %q", o.band, o.bandNote)
+	}
+	if got := toleranceText(*tol); got != "±max(0.5, 10 % of before), shift 1s" {
+		t.Errorf("tolerance text %q", got)
+	}
+}

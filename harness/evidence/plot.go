@@ -1,0 +1,679 @@
+package evidence
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+// Plots are drawn from decimated data: each series is reduced to the minimum and maximum of
+// each pixel column, so the size of a plot depends on its width, not on the trace length,
+// and no spike is lost.
+
+// column is one pixel column of a decimated series.
+type column struct {
+	n        int
+	min, max float64
+	minFirst bool // the minimum came before the maximum
+	// brk: the line must not be drawn into this column from the previous one (a missing
+	// reading, or a silence longer than three sampling periods, came in between).
+	brk bool
+}
+
+// series is one tag of one run, decimated.
+type series struct {
+	cols  []column
+	empty bool
+}
+
+func tagIndex(tr *trace.Trace, tag string) int {
+	if tr == nil {
+		return -1
+	}
+	for i, t := range tr.Run.Tags {
+		if t == tag {
+			return i
+		}
+	}
+	return -1
+}
+
+// lastT is the time of the last reading of tag in tr (0 without one).
+func lastT(tr *trace.Trace, tag string) int64 {
+	idx := tagIndex(tr, tag)
+	if idx < 0 {
+		return 0
+	}
+	for i := len(tr.Samples) - 1; i >= 0; i-- {
+		if int(tr.Samples[i].Tag) == idx {
+			return tr.Samples[i].T
+		}
+	}
+	return 0
+}
+
+// decimate reduces the numeric readings of tag in tr to cols columns over [t0, t1].
+func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int) series {
+	s := series{cols: make([]column, cols), empty: true}
+	idx := tagIndex(tr, tag)
+	if idx < 0 || t1 <= t0 {
+		return s
+	}
+	span := float64(t1 - t0)
+	maxGap := 3 * int64(tr.Run.Period)
+	var (
+		prevT   int64
+		started bool
+		broken  bool
+		seq     int
+		minSeq  = make([]int, cols)
+		maxSeq  = make([]int, cols)
+		lastCol = -1
+	)
+	for _, sm := range tr.Samples {
+		if int(sm.Tag) != idx || sm.T < t0 || sm.T > t1 {
+			continue
+		}
+		v := sm.Value
+		if sm.Missing() || sm.Text != "" || math.IsNaN(v) || math.IsInf(v, 0) {
+			broken = true
+			continue
+		}
+		if started && maxGap > 0 && sm.T-prevT > maxGap {
+			broken = true
+		}
+		i := int(float64(sm.T-t0) / span * float64(cols))
+		i = min(max(i, 0), cols-1)
+		c := &s.cols[i]
+		seq++
+		if c.n == 0 {
+			c.min, c.max = v, v
+			minSeq[i], maxSeq[i] = seq, seq
+			if broken && i != lastCol {
+				c.brk = true
+			}
+		} else {
+			if v < c.min {
+				c.min, minSeq[i] = v, seq
+			}
+			if v > c.max {
+				c.max, maxSeq[i] = v, seq
+			}
+		}
+		c.n++
+		c.minFirst = minSeq[i] <= maxSeq[i]
+		prevT, started, broken, lastCol = sm.T, true, false, i
+		s.empty = false
+	}
+	return s
+}
+
+// overlay is a signal criterion's plot: the tag before and after, and the tolerance band
+// around the before trace.
+type overlay struct {
+	tag           string
+	t0, t1        int64
+	before, after series
+	band          bool
+	hi, lo        []float64 // band per column; NaN where there is none
+	ymin, ymax    float64
+	where         *verdict.Where
+	bandNote      string
+}
+
+// newOverlay decimates tag of run b and run a to cols columns, and builds the band from every
+// before run (the comparison's rule: an envelope over all before runs, each value widened by
+// tol(x) = max(absolute, relative·|x|), then by the allowed shift). The runs are laid on
+// their time since start; the comparison also aligns them on their step starts, so the band
+// drawn is a picture of the rule, not its exact computation.
+func newOverlay(tag string, b, a *trace.Trace, allBefore []*trace.Trace, tol *scenario.Tolerance, where *verdict.Where, cols int) overlay {
+	o := overlay{tag: tag, where: where, t1: max(lastT(b, tag), lastT(a, tag), 1)}
+	o.before = decimate(b, tag, o.t0, o.t1, cols)
+	o.after = decimate(a, tag, o.t0, o.t1, cols)
+	o.hi, o.lo = make([]float64, cols), make([]float64, cols)
+	for i := range o.hi {
+		o.hi[i], o.lo[i] = math.NaN(), math.NaN()
+	}
+	var env []series
+	for _, tr := range allBefore {
+		if s := decimate(tr, tag, o.t0, o.t1, cols); !s.empty {
+			env = append(env, s)
+		}
+	}
+	switch {
+	case tol == nil:
+		o.bandNote = "no tolerance for " + tag + " in the scenario"
+	case len(env) == 0:
+		o.bandNote = "no before readings"
+	default:
+		o.band = true
+		o.bandNote = toleranceText(*tol)
+		colNs := float64(o.t1-o.t0) / float64(cols)
+		k := int(math.Ceil(float64(tol.Shift) / colNs))
+		width := func(v float64) float64 { return max(tol.Absolute, tol.Relative*math.Abs(v)) }
+		for i := range cols {
+			for _, s := range env {
+				for j := max(i-k, 0); j <= min(i+k, cols-1); j++ {
+					c := s.cols[j]
+					if c.n == 0 {
+						continue
+					}
+					if h := c.max + width(c.max); math.IsNaN(o.hi[i]) || h > o.hi[i] {
+						o.hi[i] = h
+					}
+					if l := c.min - width(c.min); math.IsNaN(o.lo[i]) || l < o.lo[i] {
+						o.lo[i] = l
+					}
+				}
+			}
+		}
+	}
+	o.ymin, o.ymax = math.Inf(1), math.Inf(-1)
+	widen := func(v float64) {
+		if !math.IsNaN(v) {
+			o.ymin, o.ymax = min(o.ymin, v), max(o.ymax, v)
+		}
+	}
+	for i := range cols {
+		for _, c := range []column{o.before.cols[i], o.after.cols[i]} {
+			if c.n > 0 {
+				widen(c.min)
+				widen(c.max)
+			}
+		}
+		widen(o.hi[i])
+		widen(o.lo[i])
+	}
+	o.ymin, o.ymax = padRange(o.ymin, o.ymax)
+	return o
+}
+
+// toleranceText says a tolerance as the comparison applies it.
+func toleranceText(t scenario.Tolerance) string {
+	s := "±" + num(t.Absolute)
+	if t.Relative > 0 {
+		s = "±max(" + num(t.Absolute) + ", " + num(t.Relative*100) + " % of before)"
+	}
+	if t.Shift > 0 {
+		s += ", shift " + t.Shift.String()
+	}
+	return s
+}
+
+// padRange widens [lo, hi] by 5 % (and an empty or flat range to something drawable).
+func padRange(lo, hi float64) (float64, float64) {
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return 0, 1
+	}
+	if hi-lo < 1e-12*max(1, math.Abs(lo)) {
+		return lo - 1, hi + 1
+	}
+	p := (hi - lo) * 0.05
+	return lo - p, hi + p
+}
+
+// ticks returns about n round values covering [lo, hi].
+func ticks(lo, hi float64, n int) []float64 {
+	if hi <= lo || n < 1 {
+		return nil
+	}
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		if math.Abs(v) < step*1e-9 {
+			v = 0
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// num formats a number for a label: short, no exponent for everyday magnitudes.
+func num(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	if a := math.Abs(v); a >= 1e6 || a < 1e-3 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	s := strings.TrimRight(strconv.FormatFloat(v, 'f', 6, 64), "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// frame maps data to an SVG drawing area.
+type frame struct {
+	w, h                  float64 // whole picture
+	left, right, top, bot float64 // margins
+	x0, x1, y0, y1        float64 // data ranges
+}
+
+func (f frame) pw() float64 { return f.w - f.left - f.right }
+func (f frame) ph() float64 { return f.h - f.top - f.bot }
+func (f frame) x(v float64) float64 {
+	return f.left + (v-f.x0)/(f.x1-f.x0)*f.pw()
+}
+func (f frame) y(v float64) float64 {
+	return f.top + (1-(v-f.y0)/(f.y1-f.y0))*f.ph()
+}
+
+func c1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// svgAxes draws the frame, the grid and the tick labels; xfmt labels the x ticks.
+func svgAxes(b *strings.Builder, f frame, xlabel string, xfmt func(float64) string, ylabel string) {
+	fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" class="plotbg"/>`, c1(f.left), c1(f.top), c1(f.pw()), c1(f.ph()))
+	for _, v := range ticks(f.y0, f.y1, 5) {
+		y := f.y(v)
+		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(f.left), c1(y), c1(f.left+f.pw()), c1(y))
+		fmt.Fprintf(b, `<text x="%s" y="%s" class="yt">%s</text>`, c1(f.left-4), c1(y+4), esc(num(v)))
+	}
+	for _, v := range ticks(f.x0, f.x1, 8) {
+		x := f.x(v)
+		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(x), c1(f.top), c1(x), c1(f.top+f.ph()))
+		fmt.Fprintf(b, `<text x="%s" y="%s" class="xt">%s</text>`, c1(x), c1(f.top+f.ph()+14), esc(xfmt(v)))
+	}
+	fmt.Fprintf(b, `<text x="%s" y="%s" class="xl">%s</text>`, c1(f.left+f.pw()/2), c1(f.h-4), esc(xlabel))
+	if ylabel != "" {
+		fmt.Fprintf(b, `<text x="12" y="%s" class="yl" transform="rotate(-90 12 %s)">%s</text>`, c1(f.top+f.ph()/2), c1(f.top+f.ph()/2), esc(ylabel))
+	}
+}
+
+func esc(s string) string { return html.EscapeString(s) }
+
+// linePath is the SVG path of a decimated series.
+func linePath(s series, f frame) string {
+	var b strings.Builder
+	n := len(s.cols)
+	pen := false
+	for i, c := range s.cols {
+		if c.n == 0 {
+			continue
+		}
+		if c.brk {
+			pen = false
+		}
+		x := c1(f.x(f.x0 + (float64(i)+0.5)/float64(n)*(f.x1-f.x0)))
+		vs := []float64{c.min, c.max}
+		if !c.minFirst {
+			vs[0], vs[1] = c.max, c.min
+		}
+		if c.min == c.max {
+			vs = vs[:1]
+		}
+		for _, v := range vs {
+			if pen {
+				b.WriteByte('L')
+			} else {
+				b.WriteByte('M')
+				pen = true
+			}
+			b.WriteString(x)
+			b.WriteByte(' ')
+			b.WriteString(c1(f.y(v)))
+		}
+	}
+	return b.String()
+}
+
+// bandPath is the SVG path of the tolerance band: one closed shape per stretch of columns
+// that have a band.
+func bandPath(o overlay, f frame) string {
+	var b strings.Builder
+	n := len(o.hi)
+	xAt := func(i int) string { return c1(f.x(f.x0 + float64(i)/float64(n)*(f.x1-f.x0))) }
+	for i := 0; i < n; {
+		if math.IsNaN(o.hi[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < n && !math.IsNaN(o.hi[j]) {
+			j++
+		}
+		// upper edge left to right, lower edge back, as steps over each column
+		fmt.Fprintf(&b, "M%s %s", xAt(i), c1(f.y(o.hi[i])))
+		for k := i; k < j; k++ {
+			fmt.Fprintf(&b, "L%s %sL%s %s", xAt(k), c1(f.y(o.hi[k])), xAt(k+1), c1(f.y(o.hi[k])))
+		}
+		for k := j - 1; k >= i; k-- {
+			fmt.Fprintf(&b, "L%s %sL%s %s", xAt(k+1), c1(f.y(o.lo[k])), xAt(k), c1(f.y(o.lo[k])))
+		}
+		b.WriteByte('Z')
+		i = j
+	}
+	return b.String()
+}
+
+const (
+	plotW    = 900.0
+	plotH    = 300.0
+	plotLeft = 64.0
+)
+
+// overlaySVG draws a signal criterion's plot.
+func overlaySVG(o overlay) string {
+	f := frame{w: plotW, h: plotH, left: plotLeft, right: 16, top: 26, bot: 36,
+		x0: 0, x1: float64(o.t1) / 1e9, y0: o.ymin, y1: o.ymax}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s before and after">`, c1(f.w), c1(f.h), esc(o.tag))
+	svgAxes(&b, f, "time since run start (s)", num, o.tag)
+	if wh := o.where; wh != nil && wh.ToNs > wh.FromNs {
+		x0 := max(f.x(float64(wh.FromNs)/1e9), f.left)
+		x1 := min(f.x(float64(wh.ToNs)/1e9), f.left+f.pw())
+		if x1 > x0 {
+			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="where"><title>where to look</title></rect>`,
+				c1(x0), c1(f.top), c1(max(x1-x0, 1)), c1(f.ph()))
+		}
+	}
+	if o.band {
+		fmt.Fprintf(&b, `<path d="%s" class="band"><title>tolerance band: %s</title></path>`, bandPath(o, f), esc(o.bandNote))
+	}
+	fmt.Fprintf(&b, `<path d="%s" class="before"/>`, linePath(o.before, f))
+	fmt.Fprintf(&b, `<path d="%s" class="after"/>`, linePath(o.after, f))
+	items := []legendItem{{"before", "before"}, {"after", "after"}}
+	if o.band {
+		items = append(items, legendItem{"bandkey", "tolerance: " + o.bandNote})
+	} else {
+		items = append(items, legendItem{"none", "no band: " + o.bandNote})
+	}
+	legend(&b, f, items)
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+type legendItem struct{ class, text string }
+
+func legend(b *strings.Builder, f frame, items []legendItem) {
+	x := f.left
+	for _, it := range items {
+		fmt.Fprintf(b, `<rect x="%s" y="8" width="14" height="8" class="%s"/><text x="%s" y="16" class="lg">%s</text>`,
+			c1(x), it.class, c1(x+18), esc(it.text))
+		x += 30 + 6.5*float64(len([]rune(it.text)))
+	}
+}
+
+// finite returns the finite values of xs and how many were not.
+func finite(xs []float64) ([]float64, int) {
+	out := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			out = append(out, x)
+		}
+	}
+	return out, len(xs) - len(out)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// timeUnit picks the unit for durations around v seconds.
+func timeUnit(v float64) (string, float64) {
+	switch a := math.Abs(v); {
+	case a == 0 || a >= 1:
+		return "s", 1
+	case a >= 1e-3:
+		return "ms", 1e3
+	default:
+		return "µs", 1e6
+	}
+}
+
+// histogramSVG draws the before and after distributions of a timing criterion on shared
+// bins.
+func histogramSVG(id string, tm Timing) string {
+	before, nb := finite(tm.Before)
+	after, na := finite(tm.After)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range append(append([]float64(nil), before...), after...) {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if math.IsInf(lo, 0) {
+		return ""
+	}
+	if hi-lo < 1e-12*max(1, math.Abs(lo)) {
+		lo, hi = lo-max(math.Abs(lo)*0.01, 1e-6), hi+max(math.Abs(hi)*0.01, 1e-6)
+	}
+	const bins = 30
+	width := (hi - lo) / bins
+	count := func(xs []float64) []int {
+		c := make([]int, bins)
+		for _, v := range xs {
+			c[min(int((v-lo)/width), bins-1)]++
+		}
+		return c
+	}
+	cb, ca := count(before), count(after)
+	top := 1
+	for i := range bins {
+		top = max(top, cb[i], ca[i])
+	}
+	unit, scale := timeUnit(median(append(before, after...)))
+	f := frame{w: plotW, h: 240, left: plotLeft, right: 16, top: 26, bot: 36,
+		x0: lo * scale, x1: hi * scale, y0: 0, y1: float64(top) * 1.1}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s distribution">`, c1(f.w), c1(f.h), esc(id))
+	svgAxes(&b, f, id+" ("+unit+")", num, "count")
+	for _, side := range []struct {
+		class string
+		c     []int
+	}{{"beforebar", cb}, {"afterbar", ca}} {
+		for i, n := range side.c {
+			if n == 0 {
+				continue
+			}
+			x0, x1 := f.x((lo+float64(i)*width)*scale), f.x((lo+float64(i+1)*width)*scale)
+			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="%s"/>`,
+				c1(x0), c1(f.y(float64(n))), c1(max(x1-x0-1, 0.5)), c1(f.y(0)-f.y(float64(n))), side.class)
+		}
+	}
+	for _, m := range []struct {
+		class string
+		v     float64
+	}{{"before", median(before)}, {"after", median(after)}} {
+		if !math.IsNaN(m.v) {
+			x := c1(f.x(m.v * scale))
+			fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="%s median"/>`, x, c1(f.top), x, c1(f.top+f.ph()), m.class)
+		}
+	}
+	sideText := func(name string, xs []float64, bad int) string {
+		s := fmt.Sprintf("%s: n=%d", name, len(xs))
+		if len(xs) > 0 {
+			s += ", median " + num(median(xs)*scale) + " " + unit
+		}
+		if bad > 0 {
+			s += fmt.Sprintf(", %d not seen", bad)
+		}
+		return s
+	}
+	legend(&b, f, []legendItem{{"beforebar", sideText("before", before, nb)}, {"afterbar", sideText("after", after, na)}})
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// scanPeriods derives scan periods from a cycle counter tag: the time between two readings
+// over the count between them, taken over at least scanWindow counts so that the counter's
+// whole steps do not swamp the figure.
+func scanPeriods(trs []*trace.Trace, tag string) []float64 {
+	const scanWindow = 100
+	var out []float64
+	for _, tr := range trs {
+		idx := tagIndex(tr, tag)
+		if idx < 0 {
+			continue
+		}
+		var t0 int64
+		v0, have := 0.0, false
+		for _, s := range tr.Samples {
+			if int(s.Tag) != idx {
+				continue
+			}
+			switch {
+			case s.Missing() || s.Text != "":
+				have = false
+			case !have || s.Value < v0: // the first reading, or the counter restarted
+				t0, v0, have = s.T, s.Value, true
+			case s.Value-v0 >= scanWindow && s.T > t0:
+				out = append(out, float64(s.T-t0)/1e9/(s.Value-v0))
+				t0, v0 = s.T, s.Value
+			}
+		}
+	}
+	return out
+}
+
+// timelineSVG draws the events of one run in lanes: steps, marks, checks, transitions,
+// gaps and missed slots, faults. At most one glyph per lane and pixel column is drawn; its
+// tooltip counts the others.
+func timelineSVG(tr *trace.Trace, t1 int64) string {
+	lanes := []string{"steps", "marks", "checks", "transitions", "gaps, missed", "faults"}
+	laneOf := func(k trace.EventKind) int {
+		switch k {
+		case trace.EvStepStart, trace.EvStepEnd:
+			return 0
+		case trace.EvMark:
+			return 1
+		case trace.EvCheck:
+			return 2
+		case trace.EvTransition:
+			return 3
+		case trace.EvGapStart, trace.EvGapEnd, trace.EvMissed:
+			return 4
+		case trace.EvFault, trace.EvAbort:
+			return 5
+		}
+		return -1
+	}
+	const laneH = 20.0
+	f := frame{w: plotW, h: 36 + laneH*float64(len(lanes)), left: 96, right: 16, top: 8, bot: 28,
+		x0: 0, x1: float64(max(t1, 1)) / 1e9, y0: 0, y1: float64(len(lanes))}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="event timeline of run %d">`, c1(f.w), c1(f.h), tr.Run.ID)
+	fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="plotbg"/>`, c1(f.left), c1(f.top), c1(f.pw()), c1(f.ph()))
+	laneY := func(l int) float64 { return f.top + laneH*float64(l) + laneH/2 }
+	for l, name := range lanes {
+		fmt.Fprintf(&b, `<text x="%s" y="%s" class="yt">%s</text>`, c1(f.left-6), c1(laneY(l)+4), esc(name))
+	}
+	for _, v := range ticks(f.x0, f.x1, 8) {
+		x := f.x(v)
+		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(x), c1(f.top), c1(x), c1(f.top+f.ph()))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" class="xt">%s</text>`, c1(x), c1(f.top+f.ph()+14), num(v))
+	}
+	fmt.Fprintf(&b, `<text x="%s" y="%s" class="xl">time since run start (s)</text>`, c1(f.left+f.pw()/2), c1(f.h-2))
+
+	// gaps as spans
+	var gapFrom int64 = -1
+	span := func(from, to int64) {
+		x0, x1 := f.x(float64(from)/1e9), f.x(float64(to)/1e9)
+		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="gap"><title>connection lost %s–%s s</title></rect>`,
+			c1(x0), c1(laneY(4)-6), c1(max(x1-x0, 1)), "12", seconds(from), seconds(to))
+	}
+	type glyph struct {
+		x     float64
+		class string
+		title string
+		label string
+		more  int
+	}
+	cols := int(f.pw())
+	glyphs := make([]map[int]*glyph, len(lanes))
+	for i := range glyphs {
+		glyphs[i] = map[int]*glyph{}
+	}
+	for _, e := range tr.Events {
+		switch e.Kind {
+		case trace.EvGapStart:
+			gapFrom = e.T
+		case trace.EvGapEnd:
+			if gapFrom >= 0 {
+				span(gapFrom, e.T)
+				gapFrom = -1
+			}
+		}
+		l := laneOf(e.Kind)
+		if l < 0 {
+			continue
+		}
+		x := f.x(float64(e.T) / 1e9)
+		col := min(max(int(x-f.left), 0), cols)
+		if g := glyphs[l][col]; g != nil {
+			g.more++
+			continue
+		}
+		class := string(e.Kind)
+		if e.Kind == trace.EvCheck {
+			class = "check-" + e.Value
+		}
+		g := &glyph{x: x, class: class, title: eventText(e)}
+		if e.Kind == trace.EvMark {
+			g.label = e.Msg
+		}
+		glyphs[l][col] = g
+	}
+	if gapFrom >= 0 {
+		span(gapFrom, max(t1, gapFrom))
+	}
+	for l := range lanes {
+		keys := make([]int, 0, len(glyphs[l]))
+		for k := range glyphs[l] {
+			keys = append(keys, k)
+		}
+		sort.Ints(keys)
+		for _, k := range keys {
+			g := glyphs[l][k]
+			title := g.title
+			if g.more > 0 {
+				title += fmt.Sprintf(" (+%d more here)", g.more)
+			}
+			y := laneY(l)
+			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="2" height="12" class="ev %s"><title>%s</title></rect>`,
+				c1(g.x-1), c1(y-6), esc(g.class), esc(title))
+			if g.label != "" && g.more == 0 {
+				fmt.Fprintf(&b, `<text x="%s" y="%s" class="mk">%s</text>`, c1(g.x+3), c1(y+4), esc(g.label))
+			}
+		}
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// eventText describes an event in one line.
+func eventText(e trace.Event) string {
+	var parts []string
+	parts = append(parts, seconds(e.T)+" s", string(e.Kind))
+	if e.Step != 0 {
+		parts = append(parts, fmt.Sprintf("step %d", e.Step))
+	}
+	if e.Tag != "" {
+		parts = append(parts, e.Tag)
+	}
+	if e.Value != "" {
+		parts = append(parts, "= "+e.Value)
+	}
+	if e.Msg != "" {
+		parts = append(parts, e.Msg)
+	}
+	return strings.Join(parts, " ")
+}
