@@ -243,6 +243,9 @@ type run struct {
 	// subscription sampling: updates arrive on sub; subLast holds each tag's latest
 	sub     chan driver.Update
 	subLast []driver.Reading
+	// fresh: the latest sample was taken after the last write or restart, so a condition
+	// may be judged on it (an expect right after a wait_until sees the sample that ended it)
+	fresh bool
 }
 
 func newRun(sc *scenario.Scenario, opt Options, conn driver.Conn) *run {
@@ -544,6 +547,7 @@ func (r *run) write(ctx context.Context, st scenario.Step, ws []scenario.Write, 
 		dws[i] = driver.Write{Tag: w.Tag, Value: w.Value}
 	}
 	r.wrote = true
+	r.fresh = false
 	if err := r.conn.Write(ctx, dws); err != nil {
 		return fmt.Errorf("step %d: %w", st.Index, err)
 	}
@@ -593,6 +597,12 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 			window = st.Within
 		}
 		deadline := r.clk.Now().Add(window)
+		if r.fresh {
+			if ok, known := st.Cond.Eval(r.latest); known && ok {
+				r.check(st, "pass", "")
+				return nil
+			}
+		}
 		var decided bool
 		err := r.sampleUntil(ctx, deadline, func() bool {
 			ok, known := st.Cond.Eval(r.latest)
@@ -626,6 +636,7 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 		}
 		return nil
 	case scenario.StepRestart:
+		r.fresh = false
 		if rs, ok := r.conn.(driver.Restarter); ok {
 			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: "controller restart requested"})
 			return rs.Restart(ctx)
@@ -804,6 +815,7 @@ func (r *run) sample(ctx context.Context, intended time.Time) error {
 			}
 		}
 	}
+	r.fresh = true
 	r.progress.Slots = r.slot
 	if r.opt.Progress != nil {
 		r.progress.Elapsed = got.Sub(r.t0)
