@@ -38,13 +38,14 @@ build:
 run: deps build
 	$(BIN)/patchgate demo
 
-# The race detector slows the simulated controllers too much to keep real time, so the one
-# test that drives every firmware profile over both protocols in real time runs again, alone,
-# without it (under -race it skips itself).
+# The race detector slows the simulated controllers too much to keep real time, so the tests
+# that drive firmware profiles over the protocols in real time run again, alone, without it
+# (under -race they skip themselves).
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 30m $(PKGS)
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
+	$(GO) test -count=1 -timeout 10m -run 'TestStudyAgreesInRealTime' ./app/cli/
 	$(MAKE) interop
 
 # interop: node-opcua, an independent OPC UA stack, browses and reads a simulator (needs node

@@ -12,7 +12,12 @@ import (
 
 func validateJSON(t *testing.T, args ...string) (int, verdict.Record, string) {
 	t.Helper()
-	code, out, errOut := runCLI(t, append([]string{"validate", "--fast", "--json", "--db", filepath.Join(t.TempDir(), "v.db")}, args...)...)
+	return validateJSONNoFast(t, filepath.Join(t.TempDir(), "v.db"), append([]string{"--fast"}, args...)...)
+}
+
+func validateJSONNoFast(t *testing.T, db string, args ...string) (int, verdict.Record, string) {
+	t.Helper()
+	code, out, errOut := runCLI(t, append([]string{"validate", "--json", "--db", db}, args...)...)
 	var rec verdict.Record
 	if out != "" {
 		if err := json.Unmarshal([]byte(out), &rec); err != nil {

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/patchgate/patchgate/harness/verdict"
+	"github.com/patchgate/patchgate/simulators/station"
+)
+
+// TestStudySmall: a few seeds of the detection study, every row right.
+func TestStudySmall(t *testing.T) {
+	rows, err := Study(context.Background(), "../../scenarios", 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 30 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		if r.Right != r.Seeds {
+			t.Errorf("%s/%s with %s: right in %d of %d seeds (NO-GO %d, GO %d, INCONCLUSIVE %d): %s",
+				r.Profile.Model, r.Profile.Name, r.Scenario, r.Right, r.Seeds, r.NoGo, r.Go, r.Incon, r.Example)
+		}
+	}
+}
+
+// TestStudyAgreesInRealTime: the simulated-time verdicts of the study agree with the same
+// validations run in real time over Modbus TCP against simulators.
+func TestStudyAgreesInRealTime(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("real-time validations: run without -race (make test does)")
+	}
+	cases := []struct{ scenario, model, fw string }{
+		{"tank-steady-state.yaml", "tank", "benign"},
+		{"tank-steady-state.yaml", "tank", "scan-slow-5"},
+		{"tank-steady-state.yaml", "tank", "register-moved"},
+		{"tank-alarm-trip.yaml", "tank", "alarm-shift"},
+		{"heater-step-response.yaml", "heater", "loop-retuned"},
+		{"tank-restart-retain.yaml", "tank", "retain-lost"},
+	}
+	type got struct {
+		code int
+		rec  verdict.Record
+	}
+	real := make([]got, len(cases))
+	var wg sync.WaitGroup
+	for i, tc := range cases {
+		var sts [2]*station.Station
+		for k, fw := range []string{"baseline", tc.fw} {
+			st, err := station.Start(context.Background(), station.Config{Model: tc.model, Firmware: fw, Seed: 1, Modbus: "127.0.0.1:0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			sts[k] = st
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// the restart scenario needs an operator over the wire: without one it is
+			// inconclusive, which is what a real bench without the prompt would get
+			code, rec, _ := validateReal(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", sts[0].ModbusURL(), "--after", sts[1].ModbusURL(), "--arm")
+			real[i] = got{code, rec}
+		}()
+	}
+	wg.Wait()
+	for i, tc := range cases {
+		t.Run(tc.fw+"/"+tc.scenario, func(t *testing.T) {
+			code, rec, _ := validateJSON(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", "sim://"+tc.model, "--after", "sim://"+tc.model+"?firmware="+tc.fw)
+			r := real[i]
+			if tc.fw == "retain-lost" {
+				// a restart over Modbus needs the operator: the CLI makes it inconclusive
+				if r.code != ExitFault && r.code != code {
+					t.Errorf("real time exit %d (%s), simulated %d", r.code, r.rec.Verdict, code)
+				}
+				return
+			}
+			if r.code != code || r.rec.Verdict != rec.Verdict {
+				t.Errorf("real time %s (exit %d) %v; simulated %s (exit %d) %v", r.rec.Verdict, r.code, r.rec.Reasons, rec.Verdict, code, rec.Reasons)
+			}
+			failed := func(x verdict.Record) map[string]bool {
+				m := map[string]bool{}
+				for _, c := range x.Criteria {
+					if c.Status == verdict.Fail && c.Severity != "minor" {
+						m[c.ID] = true
+					}
+				}
+				return m
+			}
+			fr, fs := failed(r.rec), failed(rec)
+			for id := range fs {
+				if !fr[id] {
+					t.Errorf("simulated time fails %s, real time does not (real fails %v)", id, fr)
+				}
+			}
+		})
+	}
+}
+
+func validateReal(t *testing.T, args ...string) (int, verdict.Record, string) {
+	t.Helper()
+	return validateJSONNoFast(t, filepath.Join(t.TempDir(), "r.db"), args...)
+}
