@@ -3,10 +3,11 @@ GO       ?= go
 BIN      := bin
 PKGS     := ./...
 # Debian packages the build and the tests need: cgo (SQLite, Fyne), the X11/GL headers for the
-# desktop app (the CLI builds without them), and mbpoll, the third-party Modbus master the
-# interoperability test drives.
+# desktop app (the CLI builds without them), mbpoll, the third-party Modbus master the
+# interoperability test drives, and Xvfb, so `make run` opens the app on a machine without a
+# display.
 APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-            libxinerama-dev libxi-dev libxxf86vm-dev mbpoll
+            libxinerama-dev libxi-dev libxxf86vm-dev mbpoll xvfb
 FUZZTIME ?= 10s
 export CGO_ENABLED := 1
 
@@ -32,18 +33,33 @@ deps:
 	fi
 	@$(GO) mod download
 
+# The desktop app (Fyne). FyneApp.toml migrates to fyne.Do ([Migrations] fyneDo = true);
+# `go build` does not read it, so the matching tag is passed by hand, as `fyne build` would.
+FYNE_TAGS := migrated_fynedo
+SCREENSHOTS := docs/screenshots
+
 build:
 	$(GO) build -o $(BIN)/patchgate ./app/cmd/patchgate
+	$(GO) build -tags $(FYNE_TAGS) -o $(BIN)/patchgate-desktop ./app/cmd/patchgate-desktop
 
+# run opens the desktop app on the embedded workspace (two simulated tanks, the shipped
+# scenarios, a demo patch); with no display it runs under Xvfb. `make demo` is the headless
+# CLI equivalent.
 run: deps build
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/patchgate-desktop; \
+	elif command -v xvfb-run >/dev/null; then echo "no display: running under Xvfb (make demo for the CLI)"; xvfb-run -a -s "-screen 0 1280x800x24" $(BIN)/patchgate-desktop; \
+	else $(BIN)/patchgate demo; fi
+
+demo: deps
+	$(GO) build -o $(BIN)/patchgate ./app/cmd/patchgate
 	$(BIN)/patchgate demo
 
 # The race detector slows the simulated controllers too much to keep real time, so the tests
 # that drive firmware profiles over the protocols in real time run again, alone, without it
 # (under -race they skip themselves).
 test: deps
-	$(GO) vet $(PKGS)
-	$(GO) test -race -timeout 30m $(PKGS)
+	$(GO) vet -tags $(FYNE_TAGS) $(PKGS)
+	$(GO) test -race -tags $(FYNE_TAGS) -timeout 30m $(PKGS)
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
 	$(GO) test -count=1 -timeout 10m -run 'TestStudyAgreesInRealTime' ./app/cli/
 	$(MAKE) interop
@@ -80,3 +96,20 @@ lint:
 
 clean:
 	rm -rf $(BIN)
+
+.PHONY: desktop run-desktop test-gui screenshots demo
+
+desktop: deps
+	$(GO) build -tags $(FYNE_TAGS) -o $(BIN)/patchgate-desktop ./app/cmd/patchgate-desktop
+
+run-desktop: desktop
+	$(BIN)/patchgate-desktop
+
+test-gui: deps
+	$(GO) vet -tags $(FYNE_TAGS) ./app/gui/... ./app/cmd/patchgate-desktop
+	$(GO) test -race -tags $(FYNE_TAGS) ./app/gui/...
+
+# screenshots renders every main screen headlessly (fyne's test driver, no display) to PNG.
+screenshots: deps
+	mkdir -p $(SCREENSHOTS)
+	$(GO) test -count=1 -tags $(FYNE_TAGS) -run '^TestScreenshots$$' ./app/gui -args -screenshots=$(CURDIR)/$(SCREENSHOTS)

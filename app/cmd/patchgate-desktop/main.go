@@ -1,0 +1,44 @@
+// Command patchgate-desktop is the desktop face of patchgate: it opens the workspace (the
+// register, the embedded simulated controllers, the shipped scenarios) and the window. All
+// UI is in package gui; this file only wires things together. Build it with
+// -tags migrated_fynedo (FyneApp.toml [Migrations] fyneDo = true).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/patchgate/patchgate/app/gui"
+	"github.com/patchgate/patchgate/app/gui/workspace"
+)
+
+func main() {
+	dir := flag.String("workspace", "", "workspace folder (default: user config dir/patchgate/workspace)")
+	after := flag.String("after", "alarm-shift", "firmware profile of the embedded patched tank")
+	flag.Parse()
+	// gopcua's server writes start-up chatter to the standard logger
+	log.SetOutput(io.Discard)
+
+	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: *dir, After: *after})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "patchgate-desktop:", err)
+		os.Exit(1)
+	}
+	a := app.NewWithID("io.patchgate.desktop")
+	a.SetIcon(gui.Icon)
+	w := a.NewWindow("patchgate")
+	ui := gui.New(a, w, ws)
+	w.SetContent(ui.Content())
+	w.Resize(fyne.NewSize(1200, 800))
+	ui.Start()
+	w.ShowAndRun()
+	ui.Close()
+	ws.Close()
+}
