@@ -48,6 +48,8 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	bundle := fs.String("bundle", "", "write the signed evidence bundle (zip) here")
 	keyDir := fs.String("key-dir", "", "folder of the workstation signing key (default: user config dir/patchgate/keys)")
 	junit := fs.String("junit", "", "write JUnit XML (a testcase per criterion) here")
+	var diffs multiFlag
+	fs.Var(&diffs, "difference", "a difference between the test bench and production (NERC CIP-010), repeatable; recorded with --patch")
 	asJSON := fs.Bool("json", false, "print the verdict record as JSON on stdout")
 	arm := fs.Bool("arm", false, "allow the scenario's writes to real (non-simulated) controllers; recorded")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time (recorded)")
@@ -128,7 +130,7 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 		}
 	}
 	if *patchID != "" {
-		if err := recordValidation(ctx, st, v); err != nil {
+		if err := recordValidation(ctx, st, v, diffs); err != nil {
 			return err
 		}
 	}
@@ -152,6 +154,12 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	}
 	return codeError{ExitFault, silent{}}
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, "; ") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 // silent is an error already reported on stdout: Main prints nothing more for it.
 type silent struct{}
@@ -280,10 +288,10 @@ func writeBundle(v *validation, path, keyDir, scFile string) error {
 }
 
 // recordValidation stores the validation against its patch in the register.
-func recordValidation(ctx context.Context, st *store, v *validation) error {
+func recordValidation(ctx context.Context, st *store, v *validation, diffs []string) error {
 	_, err := st.db.RecordValidation(ctx, ledger.Validation{
 		PatchID: v.rec.Patch, Record: v.rec, Verdict: v.rec.Verdict,
-		Bundle: v.rec.Bundle, BundleSHA256: v.rec.BundleSHA256,
+		Bundle: v.rec.Bundle, BundleSHA256: v.rec.BundleSHA256, Differences: diffs,
 	}, actor())
 	if err != nil {
 		return usageError{err}

@@ -86,7 +86,8 @@ func TestValidateBundleRegisterJUnit(t *testing.T) {
 	bundle, junit := filepath.Join(dir, "e.zip"), filepath.Join(dir, "j.xml")
 	code, out, errOut = runCLI(t, "validate", "--fast", "--db", db, "--scenario", "../../scenarios/tank-alarm-trip.yaml",
 		"--before", "sim://tank", "--after", "sim://tank?firmware=alarm-shift", "--patch", p.ID, "--from-version", "3.2.0", "--to-version", "3.3.1",
-		"--bundle", bundle, "--junit", junit, "--key-dir", filepath.Join(dir, "keys"))
+		"--bundle", bundle, "--junit", junit, "--key-dir", filepath.Join(dir, "keys"),
+		"--difference", "bench tank simulated; production has 2 inlet valves")
 	if code != ExitNoGo {
 		t.Fatalf("validate: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -97,7 +98,7 @@ func TestValidateBundleRegisterJUnit(t *testing.T) {
 		t.Errorf("junit: %v\n%s", err, x)
 	}
 	code, out, _ = runCLI(t, "register", "show", p.ID, "--db", db, "--json")
-	if code != ExitOK || !strings.Contains(out, "NO-GO") || !strings.Contains(out, "bundle_sha256") {
+	if code != ExitOK || !strings.Contains(out, "NO-GO") || !strings.Contains(out, "bundle_sha256") || !strings.Contains(out, "production has 2 inlet valves") {
 		t.Errorf("register show: %d %s", code, out)
 	}
 	if code, _, errOut := runCLI(t, "register", "verify", "--db", db); code != ExitOK {
