@@ -217,6 +217,7 @@ func checkCriterion(id string, st scenario.Step, before, after []*runData) verdi
 		if bf > 0 {
 			c.Reason = "holds after the patch; failed before it: the patch changed this behaviour"
 		}
+		c.Where = whereOf(&ao[0])
 	}
 	return c
 }

@@ -18,15 +18,21 @@
 //	timing:<probe>     probe's   each timing probe, compared as distributions
 //
 // The decision rules of each kind are documented where they are computed (data.go,
-// identity.go, checks.go, signal.go, sequence.go, timing.go).
+// identity.go, checks.go, signal.go, sequence.go, timing.go). Criterion.Numbers hold the
+// statistics behind each finding; times there are in seconds.
+//
+// Runs are indexed, and long signals compared, by several goroutines at once; Compare waits
+// for them, and the result is the same as one goroutine's.
 package compare
 
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
@@ -53,15 +59,18 @@ func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) [
 	if sc == nil {
 		sc = &scenario.Scenario{}
 	}
-	b := indexRuns(sc, sideBefore, before)
-	a := indexRuns(sc, sideAfter, after)
+	var b, a []*runData
+	var wg sync.WaitGroup
+	wg.Go(func() { b = indexRuns(sideBefore, before) })
+	a = indexRuns(sideAfter, after)
+	wg.Wait()
 	var all []*trace.Trace
 	for _, r := range append(append([]*runData{}, b...), a...) {
 		all = append(all, r.tr)
 	}
 	cal := Calibrate(all)
 	out := []verdict.Criterion{
-		dataCriterion(b, a),
+		dataCriterion(sc, b, a),
 		firmwareCriterion(b, a, patch),
 		pointsCriterion(b, a),
 	}
@@ -76,8 +85,9 @@ func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) [
 
 // series is one tag's good numeric samples of one run, in time order.
 type series struct {
-	t []int64   // ns since run start
-	v []float64 // never NaN
+	t        []int64   // ns since run start
+	v        []float64 // never NaN
+	min, max float64   // of v (+Inf, -Inf when empty)
 }
 
 // runData is one run indexed for comparison.
@@ -96,14 +106,26 @@ type runData struct {
 	last  int64 // last sample time: the run observed the plant until then
 }
 
-func indexRuns(sc *scenario.Scenario, side string, trs []*trace.Trace) []*runData {
-	var out []*runData
+// indexRuns indexes the runs of one side, several at a time (each is one pass over its
+// samples, bound by memory bandwidth).
+func indexRuns(side string, trs []*trace.Trace) []*runData {
+	var kept []*trace.Trace
 	for _, tr := range trs {
-		if tr == nil {
-			continue
+		if tr != nil {
+			kept = append(kept, tr)
 		}
-		out = append(out, indexRun(side, len(out)+1, tr))
 	}
+	out := make([]*runData, len(kept))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for i, tr := range kept {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i] = indexRun(side, i+1, tr)
+		})
+	}
+	wg.Wait()
 	return out
 }
 
@@ -124,22 +146,32 @@ func indexRun(side string, pos int, tr *trace.Trace) *runData {
 	if nt > 0 {
 		per := len(tr.Samples)/nt + 1
 		for i := range r.good {
-			r.good[i] = series{t: make([]int64, 0, per), v: make([]float64, 0, per)}
+			r.good[i] = series{t: make([]int64, 0, per), v: make([]float64, 0, per), min: math.Inf(1), max: math.Inf(-1)}
 		}
 	}
+	// one pass over the samples: the hot loop of a long run, kept free of function calls
+	// and of dependencies through memory
+	good, last := r.good, int64(0)
 	for i := range tr.Samples {
 		s := &tr.Samples[i]
 		ti := int(s.Tag)
 		if ti >= nt {
 			continue
 		}
-		r.last = max(r.last, s.T)
+		if s.T > last {
+			last = s.T
+		}
 		switch {
-		case s.Quality == driver.Good && !math.IsNaN(s.Value):
-			g := &r.good[ti]
+		case s.Quality == driver.Good && s.Value == s.Value: // a number (not NaN)
+			g := &good[ti]
 			g.t = append(g.t, s.T)
 			g.v = append(g.v, s.Value)
-			r.nGood[ti]++
+			if s.Value < g.min {
+				g.min = s.Value
+			}
+			if s.Value > g.max {
+				g.max = s.Value
+			}
 		case s.Quality == driver.Good && s.Text != "":
 			if r.text[ti] == "" {
 				r.text[ti] = s.Text
@@ -150,6 +182,10 @@ func indexRun(side string, pos int, tr *trace.Trace) *runData {
 		default:
 			r.nMiss[ti]++
 		}
+	}
+	r.last = last
+	for i := range good {
+		r.nGood[i] += len(good[i].v)
 	}
 	for i := range r.good {
 		g := &r.good[i]

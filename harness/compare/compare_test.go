@@ -209,6 +209,41 @@ func TestData(t *testing.T) {
 	}
 }
 
+// TestDataRestartStepByIndex: a restart step is known from the scenario, whatever the
+// step_start message says.
+func TestDataRestartStepByIndex(t *testing.T) {
+	sc := parseScenario(t, `
+version: 1
+name: restart
+points: pointmaps/tank.yaml
+sample:
+  period: 10ms
+  tags: [Level, AlarmHigh, AlarmCount, ScanCount]
+steps:
+  - wait: 3s
+  - restart: {}
+  - wait: 7s
+`)
+	mk := func(id int64, step int) *trace.Trace {
+		b := synth{id: id}.build()
+		b.tr.Events = []trace.Event{stepStart(1, 0, "wait 3s"), stepStart(step, ms(3000), "controller restart requested"),
+			{T: ms(3000), Kind: trace.EvGapStart, Msg: "controller restarting"}, {T: ms(5000), Kind: trace.EvGapEnd}}
+		for k := 300; k < 500; k++ {
+			for j := range 4 {
+				b.tr.Samples[4*k+j].Quality, b.tr.Samples[4*k+j].Value = driver.Missing, math.NaN()
+			}
+		}
+		return b.done()
+	}
+	if c := byID(t, run(sc, traces(mk(1, 2)), traces(mk(2, 2))), "data"); c.Status != verdict.Pass || !strings.Contains(c.Reason, "expected") {
+		t.Errorf("restart at step 2: %s: %s", c.Status, c.Reason)
+	}
+	// the same gap during a step that is no restart is a problem
+	if c := byID(t, run(sc, traces(mk(1, 3)), traces(mk(2, 3))), "data"); c.Status != verdict.StatusUndecided {
+		t.Errorf("gap in a wait step: %s: %s", c.Status, c.Reason)
+	}
+}
+
 func TestChecks(t *testing.T) {
 	sc := parseScenario(t, synthScenario)
 	with := func(id int64, status, msg string) *trace.Trace {
@@ -586,7 +621,7 @@ func TestTimingScanPeriod(t *testing.T) {
 		{"5 % slower", reps(1, 1, synth{}), reps(1, 11, synth{scan: 0.0105}), verdict.Fail, "median 10.50 ms vs 10.00 ms, +5% > 2% tolerance", 0},
 		{"5 % faster", reps(1, 1, synth{}), reps(1, 11, synth{scan: 0.0095}), verdict.Fail, "median 9.49 ms vs 10.00 ms, -5.1% > 2% tolerance", 0},
 		{"1 % slower: significant, inside the tolerance", reps(3, 1, synth{}), reps(3, 11, synth{scan: 0.0101}), verdict.Pass,
-			"significant but inside the tolerance", 0},
+			"a significant difference, inside the tolerance", 0},
 		{"short runs", reps(1, 1, synth{slots: 400}), reps(1, 11, synth{slots: 400}), verdict.StatusUndecided,
 			"too few segments for a distribution: 2 before, 2 after; needs at least 5 per side (segments of 1.50 s", 5},
 		{"2 % slower straddles the tolerance", reps(1, 1, synth{}), reps(1, 11, synth{scan: 0.0102}), verdict.StatusUndecided, "straddles the 2% tolerance", 0},

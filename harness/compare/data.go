@@ -21,7 +21,13 @@ import (
 // restart or reconnect step starts and ends at the first good reading after it. Bad-quality
 // samples are not missing data (the device answered; identity:points judges them).
 // Otherwise pass.
-func dataCriterion(before, after []*runData) verdict.Criterion {
+func dataCriterion(sc *scenario.Scenario, before, after []*runData) verdict.Criterion {
+	asked := map[int]bool{} // steps that lose communication on purpose
+	for _, st := range allSteps(sc) {
+		if st.Kind == scenario.StepRestart || st.Kind == scenario.StepReconnect {
+			asked[st.Index] = true
+		}
+	}
 	c := verdict.Criterion{
 		ID: "data", Kind: verdict.KindData, Severity: string(scenario.Critical), Status: verdict.Pass,
 		Expected:  "every run completed; no connection gaps, missed slots or missing samples",
@@ -44,7 +50,7 @@ func dataCriterion(before, after []*runData) verdict.Criterion {
 		var samples, missing, gaps, missed int
 		complete := 0
 		for _, r := range runs {
-			d := runDataProblems(r)
+			d := runDataProblems(r, asked)
 			samples += len(r.tr.Samples)
 			missing += d.missing
 			gaps += d.gaps
@@ -72,7 +78,7 @@ func dataCriterion(before, after []*runData) verdict.Criterion {
 	c.After = side(after, sideAfter)
 	if len(problems) > 0 {
 		c.Status = verdict.StatusUndecided
-		c.Reason = listMax(problems, 3)
+		c.Reason = listMax(problems, 2)
 		c.Where = where
 	} else {
 		c.Reason = "all runs completed with every sample"
@@ -94,7 +100,9 @@ type runProblems struct {
 	missing, gaps, missed int
 }
 
-func runDataProblems(r *runData) runProblems {
+// runDataProblems lists what is missing from one run; asked holds the indexes of the steps
+// that restart or reconnect (a run's step_start message names them too).
+func runDataProblems(r *runData, asked map[int]bool) runProblems {
 	var out runProblems
 	tr := r.tr
 	if tr.Run.Status != trace.Completed {
@@ -130,7 +138,7 @@ func runDataProblems(r *runData) runProblems {
 	type window struct{ from, to int64 }
 	var wins []window
 	for _, e := range tr.Events {
-		if e.Kind != trace.EvStepStart || !(strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
+		if e.Kind != trace.EvStepStart || !(asked[e.Step] || strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
 			continue
 		}
 		// the first good reading strictly after the step started (a reading at the same

@@ -65,7 +65,7 @@ func sequenceCriterion(sc *scenario.Scenario, before, after []*runData) (verdict
 	}
 	c := verdict.Criterion{
 		ID: "sequence", Kind: verdict.KindSequence, Severity: string(scenario.Major),
-		Expected:  "the same discrete events (" + listMax(tags, 6) + ") in the same order",
+		Expected:  "the same discrete events (" + strings.Join(tags, ", ") + ") in the same order",
 		Tolerance: seqTolText(sc, tags),
 	}
 	if len(before) == 0 || len(after) == 0 {
@@ -109,6 +109,7 @@ func sequenceCriterion(sc *scenario.Scenario, before, after []*runData) (verdict
 	}
 	if first == nil {
 		c.Status = verdict.Pass
+		c.Where = after[0].where("", 0, after[0].last)
 		if st.before == 0 && st.after == 0 {
 			c.Reason = "no discrete events on either side"
 		} else {

@@ -3,7 +3,10 @@ package compare
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sort"
+	"sync"
 
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -43,8 +46,9 @@ func signalCriteria(sc *scenario.Scenario, before, after []*runData) []verdict.C
 		}
 	}
 	out := make([]verdict.Criterion, 0, len(tags))
+	var buf scratch
 	for _, tag := range tags {
-		out = append(out, signalCriterion(sc, tag, sc.Tolerances[tag], before, after, al))
+		out = append(out, signalCriterion(sc, &buf, tag, sc.Tolerances[tag], before, after, al))
 	}
 	return out
 }
@@ -60,7 +64,7 @@ func tolText(tol scenario.Tolerance) string {
 	return s
 }
 
-func signalCriterion(sc *scenario.Scenario, tag string, tol scenario.Tolerance, before, after []*runData, al [][]alignment) verdict.Criterion {
+func signalCriterion(sc *scenario.Scenario, buf *scratch, tag string, tol scenario.Tolerance, before, after []*runData, al [][]alignment) verdict.Criterion {
 	c := verdict.Criterion{
 		ID: "signal:" + tag, Kind: verdict.KindSignal, Severity: sev(tol.Severity),
 		Expected:  fmt.Sprintf("%s after within the before envelope %s", tag, tolText(tol)),
@@ -106,7 +110,7 @@ func signalCriterion(sc *scenario.Scenario, tag string, tol scenario.Tolerance, 
 				bss = append(bss, s)
 			}
 		}
-		res := compareSignal(as, bss, maps, tol.Absolute, tol.Relative, int64(tol.Shift), slack)
+		res := compareSignal(buf, as, bss, maps, tol.Absolute, tol.Relative, int64(tol.Shift), slack)
 		if res.worstExcess > total.worstExcess || (worstRun == nil && res.outside > 0) {
 			worstRun = a
 		}
@@ -147,6 +151,9 @@ func signalCriterion(sc *scenario.Scenario, tag string, tol scenario.Tolerance, 
 		c.Status = verdict.Pass
 		c.Reason = fmt.Sprintf("all %d samples within the envelope and tolerance; largest distance from the before envelope %s", total.compared, fmtVal(total.maxDist))
 	}
+	if c.Where == nil {
+		c.Where = after[0].where(tag, 0, after[0].last)
+	}
 	return c
 }
 
@@ -154,11 +161,10 @@ func signalCriterion(sc *scenario.Scenario, tag string, tol scenario.Tolerance, 
 func rangeText(runs []*runData, tag string) string {
 	lo, hi, n := math.Inf(1), math.Inf(-1), 0
 	for _, r := range runs {
-		s, _ := r.tagSeries(tag)
-		for _, v := range s.v {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		if s, _ := r.tagSeries(tag); len(s.v) > 0 {
+			lo, hi = min(lo, s.min), max(hi, s.max)
+			n += len(s.v)
 		}
-		n += len(s.v)
 	}
 	if n == 0 {
 		return "no good samples"
@@ -203,19 +209,15 @@ func (al alignment) at(t int64) int64 {
 	if !found {
 		k--
 	}
-	k = max(k, 0)
-	return al.b[k] + int64(math.Round(float64(t-al.a[k])*al.slope[k]))
+	return al.piece(max(k, 0), t)
 }
 
-// mapAll maps non-decreasing times into out.
-func (al alignment) mapAll(t []int64, out []int64) {
-	k := 0
-	for i, x := range t {
-		for k+1 < len(al.a) && al.a[k+1] <= x {
-			k++
-		}
-		out[i] = al.b[k] + int64(math.Round(float64(x-al.a[k])*al.slope[k]))
+// piece maps t by the piece that starts at anchor k (as envelope does).
+func (al alignment) piece(k int, t int64) int64 {
+	if sl := al.slope[k]; sl != 1 {
+		return al.b[k] + int64(float64(t-al.a[k])*sl)
 	}
+	return al.b[k] + (t - al.a[k])
 }
 
 // signalResult is what comparing after samples with before envelopes found.
@@ -232,117 +234,242 @@ func (s *signalResult) merge(o signalResult) {
 	s.compared += o.compared
 	s.outside += o.outside
 	s.uncovered += o.uncovered
-	s.maxDist = math.Max(s.maxDist, o.maxDist)
+	s.maxDist = max(s.maxDist, o.maxDist)
 	if o.outside > 0 && (s.outside == o.outside || o.worstExcess > s.worstExcess) {
 		s.worstExcess, s.worstV, s.worstLo, s.worstHi, s.worstTol, s.worstT = o.worstExcess, o.worstV, o.worstLo, o.worstHi, o.worstTol, o.worstT
 	}
 }
 
+// Long signals are compared in parallel parts (one per CPU, up to maxParts): the after
+// series is cut into consecutive pieces, each slides its own window, and the results are
+// merged in order, which gives exactly the result of one pass.
+const (
+	parallelMin = 1 << 16 // after samples below which one pass is faster
+	maxParts    = 8
+)
+
+// scratch holds the buffers of signal comparison, one set per part, reused across tags and
+// runs.
+type scratch struct {
+	parts []*part
+}
+
+// part is the buffers of one part.
+type part struct {
+	lo, hi  [block]float64 // the envelope of a block of after samples
+	sliders []slider       // one per before run
+}
+
+// block is how many after samples are enveloped before they are judged: the envelope stays
+// in the cache.
+const block = 1024
+
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
 // compareSignal compares one after series with the envelope of the before series, each
 // mapped by its alignment. slack: how far beyond a before run's first and last sample an
 // after sample may fall and still be compared (a sample period, or the shift).
-func compareSignal(as series, bs []series, maps []alignment, abs, rel float64, shift, slack int64) signalResult {
+func compareSignal(sc *scratch, as series, bs []series, maps []alignment, abs, rel float64, shift, slack int64) signalResult {
 	n := len(as.t)
-	lo := make([]float64, n)
-	hi := make([]float64, n)
-	for i := range lo {
-		lo[i], hi[i] = math.Inf(1), math.Inf(-1)
+	parts := 1
+	if n >= parallelMin {
+		parts = max(1, min(runtime.GOMAXPROCS(0), maxParts))
 	}
-	u := make([]int64, n)
-	var w window
-	for k, b := range bs {
-		maps[k].mapAll(as.t, u)
-		w.envelope(u, b, shift, slack, lo, hi)
+	for len(sc.parts) < parts {
+		sc.parts = append(sc.parts, &part{})
 	}
+	if parts == 1 {
+		return sc.parts[0].compare(as, bs, maps, abs, rel, shift, slack)
+	}
+	res := make([]signalResult, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := p*n/parts, (p+1)*n/parts
+		piece := series{t: as.t[from:to], v: as.v[from:to]}
+		wg.Go(func() { res[p] = sc.parts[p].compare(piece, bs, maps, abs, rel, shift, slack) })
+	}
+	wg.Wait()
 	var r signalResult
-	for i, v := range as.v {
-		mn, mx := lo[i], hi[i]
-		if mn > mx {
-			r.uncovered++
-			continue
-		}
-		r.compared++
-		var d, tol float64
-		switch {
-		case v < mn:
-			d, tol = mn-v, math.Max(abs, rel*math.Abs(mn))
-		case v > mx:
-			d, tol = v-mx, math.Max(abs, rel*math.Abs(mx))
-		default:
-			continue
-		}
-		r.maxDist = math.Max(r.maxDist, d)
-		if d > tol {
-			r.outside++
-			if ex := d - tol; r.outside == 1 || ex > r.worstExcess {
-				r.worstExcess, r.worstV, r.worstLo, r.worstHi, r.worstTol, r.worstT = ex, v, mn, mx, tol, as.t[i]
-			}
-		}
+	for _, x := range res {
+		r.merge(x)
 	}
 	return r
 }
 
-// window holds the monotonic deques of a sliding minimum and maximum (reused buffers).
-type window struct {
-	minq, maxq []int32
+// compare is compareSignal in one pass, a block of after samples at a time: each before
+// run's slider widens the block's envelope, then the block is judged.
+func (w *part) compare(as series, bs []series, maps []alignment, abs, rel float64, shift, slack int64) signalResult {
+	var r signalResult
+	if len(as.t) == 0 {
+		return r
+	}
+	w.sliders = grow(w.sliders, len(bs))
+	for k := range bs {
+		w.sliders[k].start(bs[k], maps[k], as.t[0], shift, slack)
+	}
+	for from := 0; from < len(as.t); from += block {
+		to := min(from+block, len(as.t))
+		xs, vs := as.t[from:to], as.v[from:to]
+		lo, hi := w.lo[:len(xs)], w.hi[:len(xs)]
+		for k := range w.sliders {
+			w.sliders[k].fill(xs, lo, hi, k == 0)
+		}
+		for i, v := range vs {
+			if mn, mx := lo[i], hi[i]; v < mn || v > mx {
+				if mn > mx {
+					r.uncovered++
+				} else {
+					r.judge(v, mn, mx, xs[i], abs, rel)
+				}
+			}
+		}
+	}
+	r.compared = len(as.t) - r.uncovered
+	return r
 }
 
-// envelope widens lo[i], hi[i] with the min and max of the before series b over the window
-// of after sample i: the samples within [u[i]-shift, u[i]+shift] and the one just outside
-// on each side. Both window ends only move forward as u grows, so each before sample enters
-// and leaves each deque once: O(len(u) + len(b)).
-func (w *window) envelope(u []int64, b series, shift, slack int64, lo, hi []float64) {
+// judge counts an after value outside its (non-empty) envelope [mn, mx]. Values inside are
+// tested inline by the callers: the common case costs no call.
+func (r *signalResult) judge(v, mn, mx float64, t int64, abs, rel float64) {
+	var d, tol float64
+	if v < mn {
+		d, tol = mn-v, max(abs, rel*math.Abs(mn))
+	} else {
+		d, tol = v-mx, max(abs, rel*math.Abs(mx))
+	}
+	r.maxDist = max(r.maxDist, d)
+	if d > tol {
+		r.outside++
+		if ex := d - tol; r.outside == 1 || ex > r.worstExcess {
+			r.worstExcess, r.worstV, r.worstLo, r.worstHi, r.worstTol, r.worstT = ex, v, mn, mx, tol, t
+		}
+	}
+}
+
+// slider slides a window over one before run: for each after sample, at time x mapped by
+// the alignment onto the before run's clock (t), the before samples within
+// [t-shift, t+shift] and the one just outside on each side. An after sample more than
+// slack outside the before run has no envelope (lo > hi).
+//
+// Both window ends only move forward, so the window is a queue of two stacks: the front part
+// [left, mid) keeps the minimum and maximum of each suffix (built in one backward pass
+// whenever the front runs empty), the back part [mid, right] a running minimum and maximum.
+// Every sample is pushed, rebuilt and popped once: O(after + before).
+type slider struct {
+	bt         []int64
+	bv         []float64
+	al         alignment
+	shift      int64
+	begin, end int64 // the before run's time, with slack
+	// the window
+	left, right, mid, next, base int
+	backMin, backMax             float64
+	smin, smax                   []float64 // of the front part, from base: as long as a window
+	// the alignment's piece in use: x in [pa, nextA) maps to pb + (x-pa)*sl
+	k             int
+	pa, pb, nextA int64
+	sl            float64
+}
+
+// start places the window where the after sample at x0 (the first of a part) needs it.
+func (s *slider) start(b series, al alignment, x0 int64, shift, slack int64) {
+	s.bt, s.bv, s.al, s.shift = b.t, b.v, al, shift
 	nb := len(b.t)
-	if nb == 0 {
-		return
+	s.begin, s.end = 1, 0 // empty: nothing is covered
+	if nb > 0 {
+		s.begin, s.end = b.t[0]-slack, b.t[nb-1]+slack
 	}
-	if cap(w.minq) < nb {
-		w.minq, w.maxq = make([]int32, nb), make([]int32, nb)
+	s.k = max(0, sort.Search(len(al.a), func(j int) bool { return al.a[j] > x0 })-1)
+	s.piece()
+	t0 := al.piece(s.k, x0)
+	s.left = max(0, sort.Search(nb, func(j int) bool { return b.t[j] > t0-shift })-1)
+	s.right, s.mid, s.next, s.base = s.left, s.left, s.left, s.left
+	s.backMin, s.backMax = math.Inf(1), math.Inf(-1)
+}
+
+func (s *slider) piece() {
+	s.pa, s.pb, s.sl = s.al.a[s.k], s.al.b[s.k], s.al.slope[s.k]
+	s.nextA = math.MaxInt64
+	if s.k+1 < len(s.al.a) {
+		s.nextA = s.al.a[s.k+1]
 	}
-	minq, maxq := w.minq[:nb], w.maxq[:nb]
-	var mh, mt, xh, xt int // heads and tails
-	first, last := b.t[0]-slack, b.t[nb-1]+slack
-	left, right, pushed := 0, 0, 0 // window [left, right]; pushed: next index to enter
-	bt, bv := b.t, b.v
-	for i, t := range u {
-		if t < first || t > last {
+}
+
+// fill sets (first) or widens lo[i], hi[i] with the window of after sample xs[i]. The state
+// lives in locals for the loop: this is the hot loop of a long signal.
+func (s *slider) fill(xs []int64, lo, hi []float64, first bool) {
+	bt, bv, nb := s.bt, s.bv, len(s.bt)
+	begin, end, shift := s.begin, s.end, s.shift
+	left, right, mid, next, base := s.left, s.right, s.mid, s.next, s.base
+	backMin, backMax := s.backMin, s.backMax
+	smin, smax := s.smin, s.smax
+	pa, pb, sl, nextA := s.pa, s.pb, s.sl, s.nextA
+	for i, x := range xs {
+		if x >= nextA {
+			for s.k+1 < len(s.al.a) && s.al.a[s.k+1] <= x {
+				s.k++
+			}
+			s.piece()
+			pa, pb, sl, nextA = s.pa, s.pb, s.sl, s.nextA
+		}
+		t := pb + (x - pa)
+		if sl != 1 {
+			t = pb + int64(float64(x-pa)*sl) // to the ns below: exact enough
+		}
+		if t < begin || t > end {
+			if first {
+				lo[i], hi[i] = math.Inf(1), math.Inf(-1)
+			}
 			continue
 		}
 		L, R := t-shift, t+shift
 		for left+1 < nb && bt[left+1] <= L {
 			left++
 		}
-		if right < left {
-			right = left
-		}
+		right = max(right, left)
 		for right < nb-1 && bt[right] < R {
 			right++
 		}
-		for pushed <= right {
-			v := bv[pushed]
-			for mt > mh && bv[minq[mt-1]] >= v {
-				mt--
+		// Running extremes change seldom (about ln n times in n samples): the branches below
+		// predict well and, unlike min and max, do not lengthen the dependency chain.
+		for ; next <= right; next++ {
+			if v := bv[next]; v < backMin {
+				backMin = v
 			}
-			minq[mt] = int32(pushed)
-			mt++
-			for xt > xh && bv[maxq[xt-1]] <= v {
-				xt--
+			if v := bv[next]; v > backMax {
+				backMax = v
 			}
-			maxq[xt] = int32(pushed)
-			xt++
-			pushed++
 		}
-		for int(minq[mh]) < left {
-			mh++
+		if left >= mid {
+			// the front ran empty: everything pushed from left on becomes the front
+			mid, base = next, left
+			smin, smax = grow(smin, mid-base), grow(smax, mid-base)
+			fmin, fmax := math.Inf(1), math.Inf(-1)
+			for j := mid - 1; j >= left; j-- {
+				v := bv[j]
+				if v < fmin {
+					fmin = v
+				}
+				if v > fmax {
+					fmax = v
+				}
+				smin[j-base], smax[j-base] = fmin, fmax
+			}
+			backMin, backMax = math.Inf(1), math.Inf(-1)
 		}
-		for int(maxq[xh]) < left {
-			xh++
-		}
-		if m := bv[minq[mh]]; m < lo[i] {
-			lo[i] = m
-		}
-		if m := bv[maxq[xh]]; m > hi[i] {
-			hi[i] = m
+		mn, mx := min(smin[left-base], backMin), max(smax[left-base], backMax)
+		if first {
+			lo[i], hi[i] = mn, mx
+		} else {
+			lo[i], hi[i] = min(lo[i], mn), max(hi[i], mx)
 		}
 	}
+	s.left, s.right, s.mid, s.next, s.base = left, right, mid, next, base
+	s.backMin, s.backMax = backMin, backMax
+	s.smin, s.smax = smin, smax
 }

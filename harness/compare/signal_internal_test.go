@@ -3,6 +3,7 @@ package compare
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -57,11 +58,13 @@ func TestEnvelopeAgainstBruteForce(t *testing.T) {
 		slack := max(shift, 10)
 		lo := make([]float64, len(a.t))
 		hi := make([]float64, len(a.t))
-		for i := range lo {
-			lo[i], hi[i] = math.Inf(1), math.Inf(-1)
+		var s slider
+		s.start(b, alignment{a: []int64{0}, b: []int64{0}, slope: []float64{1}}, a.t[0], shift, slack)
+		// in blocks, as compare does: the state carries over
+		for from := 0; from < len(a.t); from += 7 {
+			to := min(from+7, len(a.t))
+			s.fill(a.t[from:to], lo[from:to], hi[from:to], true)
 		}
-		var w window
-		w.envelope(a.t, b, shift, slack, lo, hi)
 		for i, u := range a.t {
 			blo, bhi, ok := bruteEnvelope(u, b, shift, slack)
 			if !ok {
@@ -89,16 +92,10 @@ func TestAlignment(t *testing.T) {
 			t.Errorf("at(%d) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
-	in := []int64{0, 50, 100, 200, 300, 400}
-	out := make([]int64, len(in))
-	al.mapAll(in, out)
 	inv := al.inverse()
-	for i := range in {
-		if out[i] != al.at(in[i]) {
-			t.Errorf("mapAll[%d] = %d, at = %d", i, out[i], al.at(in[i]))
-		}
-		if back := inv.at(out[i]); back != in[i] {
-			t.Errorf("inverse(%d) = %d, want %d", out[i], back, in[i])
+	for _, in := range []int64{0, 50, 100, 200, 300, 400} {
+		if back := inv.at(al.at(in)); back != in {
+			t.Errorf("inverse(%d) = %d, want %d", al.at(in), back, in)
 		}
 	}
 }
@@ -123,6 +120,40 @@ func TestLCS(t *testing.T) {
 			if tc.x[q[0]] != tc.y[q[1]] || (k > 0 && (q[0] <= p[k-1][0] || q[1] <= p[k-1][1])) {
 				t.Errorf("lcs(%v, %v) = %v: not a common subsequence", tc.x, tc.y, p)
 			}
+		}
+	}
+}
+
+// TestPartsGiveOnePassResult: cut into parallel parts, a long signal gives exactly what one
+// pass gives (the worst sample, the counts, the largest distance), with one before run and
+// with several.
+func TestPartsGiveOnePassResult(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	mk := func(n int, off float64) series {
+		s := series{}
+		var tt int64
+		for k := range n {
+			tt += 9 + rng.Int64N(3)
+			s.t = append(s.t, tt)
+			s.v = append(s.v, math.Sin(float64(k)/300)+off+0.05*rng.NormFloat64())
+		}
+		return s
+	}
+	n := 3 * parallelMin
+	a := mk(n, 0.02)
+	bs := []series{mk(n, 0), mk(n, 0.01)}
+	al := alignment{a: []int64{0, 1000, 5000}, b: []int64{0, 1100, 5200}, slope: []float64{1.1, 1.05, 1}}
+	for _, k := range []int{1, 2} {
+		maps := []alignment{al, al}[:k]
+		var one part
+		want := one.compare(a, bs[:k], maps, 0.1, 0, 20, 20)
+		var sc scratch
+		got := compareSignal(&sc, a, bs[:k], maps, 0.1, 0, 20, 20)
+		if len(sc.parts) < 2 && runtime.GOMAXPROCS(0) > 1 {
+			t.Errorf("%d parts for %d samples", len(sc.parts), n)
+		}
+		if got != want || want.outside == 0 || want.compared == 0 {
+			t.Errorf("%d before runs: parts %+v\none pass %+v", k, got, want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -232,16 +231,4 @@ func fromOrderKey(k uint64) float64 {
 		return math.Float64frombits(k &^ (1 << 63))
 	}
 	return math.Float64frombits(^k)
-}
-
-// sorted returns a sorted copy without NaNs.
-func sortedClean(v []float64) []float64 {
-	out := make([]float64, 0, len(v))
-	for _, x := range v {
-		if !math.IsNaN(x) {
-			out = append(out, x)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -155,8 +155,8 @@ func judge(c *verdict.Criterion, t scenario.Tolerance, xs, ys []float64, unit st
 		c.Numbers[k] = v
 	}
 	head := fmt.Sprintf("median %s vs %s, %s", fmtSec(as.p50), fmtSec(bs.p50), disp.diff(md))
-	ci := fmt.Sprintf("shift %s, 95%% CI %s..%s; Mann-Whitney p%s, r=%+.2f; KS D=%.2f",
-		disp.diff(mw.shift), disp.diff(mw.lo), disp.diff(mw.hi), fmtP(mw.p), mw.r, mw.ks)
+	// the reason stays one short line; every statistic is in Numbers
+	ci := fmt.Sprintf("95%% CI of the shift %s..%s, Mann-Whitney p%s", disp.diff(mw.lo), disp.diff(mw.hi), fmtP(mw.p))
 	if resolution > 0 {
 		c.Numbers["resolution"] = resolution
 	}
@@ -171,14 +171,14 @@ func judge(c *verdict.Criterion, t scenario.Tolerance, xs, ys []float64, unit st
 		c.Status = verdict.Pass
 		c.Reason = fmt.Sprintf("%s within %s tolerance (%s)", head, disp.mag(tol), ci)
 		if mw.p < 1-confidence {
-			c.Reason += "; significant but inside the tolerance"
+			c.Reason += "; a significant difference, inside the tolerance"
 		}
 	default:
 		c.Status = verdict.StatusUndecided
 		margin := tol - math.Abs(mw.shift)
 		half := (mw.hi - mw.lo) / 2
 		n := max(bs.n, as.n)
-		c.Reason = fmt.Sprintf("%s: the 95%% CI of the shift %s..%s straddles the %s tolerance (%s)", head, disp.diff(mw.lo), disp.diff(mw.hi), disp.mag(tol), ci)
+		c.Reason = fmt.Sprintf("%s: the 95%% CI of the shift %s..%s straddles the %s tolerance", head, disp.diff(mw.lo), disp.diff(mw.hi), disp.mag(tol))
 		if margin > 0 && half > 0 {
 			need := float64(n) * (half / margin) * (half / margin)
 			if need < 1e6 {
@@ -320,6 +320,9 @@ func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData
 	slices.Sort(ys)
 	why := fmt.Sprintf("segments of %s of continuous good counter samples; runs need at least %s each side", fmtSec(w), fmtSec(w*minTimingN))
 	judge(c, p.Tolerance, xs, ys, "segments", 0, why)
+	if c.Status == verdict.StatusUndecided && c.Needed > minTimingN {
+		c.Reason += fmt.Sprintf(" (runs of about %s of counter samples)", fmtSec(float64(c.Needed)*w))
+	}
 	c.Numbers["segment_s"] = w
 	c.Numbers["before_pooled"] = pooled
 	c.Where = whereRuns(after, p.Counter)
