@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -265,6 +266,7 @@ func writeBundle(v *validation, path, keyDir, scFile string) error {
 	}
 	pmData, _ := os.ReadFile(pmName) // a --points override or an embedded map: recorded by name
 	v.rec.Bundle = path
+	v.rec.SignerPublicKey = hex.EncodeToString(key.Public().(ed25519.PublicKey))
 	f, err := os.Create(path)
 	if err != nil {
 		return badInput("--bundle %s: %v", path, err)

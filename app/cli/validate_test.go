@@ -98,7 +98,7 @@ func TestValidateBundleRegisterJUnit(t *testing.T) {
 		t.Errorf("junit: %v\n%s", err, x)
 	}
 	code, out, _ = runCLI(t, "register", "show", p.ID, "--db", db, "--json")
-	if code != ExitOK || !strings.Contains(out, "NO-GO") || !strings.Contains(out, "bundle_sha256") || !strings.Contains(out, "production has 2 inlet valves") {
+	if code != ExitOK || !strings.Contains(out, "NO-GO") || !strings.Contains(out, "bundle_sha256") || !strings.Contains(out, "production has 2 inlet valves") || !strings.Contains(out, "signer_public_key") {
 		t.Errorf("register show: %d %s", code, out)
 	}
 	if code, _, errOut := runCLI(t, "register", "verify", "--db", db); code != ExitOK {

@@ -42,7 +42,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
-	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: t.TempDir(), Now: func() time.Time { return fixedNow }})
+	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: t.TempDir(), Now: func() time.Time { return fixedNow }, Actor: "bench-engineer"})
 	if err != nil {
 		t.Fatal(err)
 	}

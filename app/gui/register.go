@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -31,7 +32,13 @@ type registerView struct {
 	signOff   *widget.Button
 	status    *widget.Label
 
-	dialog *signOffDialog // the open sign-off dialog, nil when closed
+	addPatch    *widget.Button
+	changeState *widget.Button
+	audit       *auditView
+
+	dialog   *signOffDialog // the open sign-off dialog, nil when closed
+	patchDlg *patchDialog   // the open Add patch dialog
+	stateDlg *stateDialog   // the open Change state dialog
 }
 
 type validationRow struct {
@@ -75,7 +82,14 @@ func newRegister(u *UI) *registerView {
 		container.NewVBox(v.detail, widget.NewSeparator(),
 			container.NewBorder(nil, nil, widget.NewLabelWithStyle("Validations", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.signOff)),
 		v.status, nil, nil, v.valList)
-	split := container.NewHSplit(v.patchList, right)
+	v.addPatch = widget.NewButtonWithIcon("Add patch…", theme.ContentAddIcon(), v.onAddPatch)
+	v.changeState = widget.NewButtonWithIcon("Change state…", theme.MediaSkipNextIcon(), v.onChangeState)
+	v.changeState.Disable()
+	v.audit = newAuditView(v)
+	patches := container.NewBorder(container.NewHBox(v.addPatch, v.changeState), nil, nil, nil, v.patchList)
+	left := container.NewVSplit(patches, v.audit.content)
+	left.Offset = 0.55
+	split := container.NewHSplit(left, right)
 	split.Offset = 0.45
 	v.content = split
 	v.reload()
@@ -95,6 +109,7 @@ func (v *registerView) reload() {
 	}
 	v.patches = ps
 	v.patchList.Refresh()
+	v.audit.reload(v.ui.ctx)
 	if v.patchSel < 0 && len(ps) > 0 {
 		v.patchList.Select(0) // calls onPatchSelected
 		return
@@ -105,9 +120,35 @@ func (v *registerView) reload() {
 	v.ui.Validate.reloadPatches()
 }
 
+// reloadSelecting reads the register again and selects patch id.
+func (v *registerView) reloadSelecting(id string) {
+	v.reload()
+	if i := slices.IndexFunc(v.patches, func(p ledger.Patch) bool { return p.ID == id }); i >= 0 {
+		v.patchList.Select(i)
+	}
+}
+
+func (v *registerView) onAddPatch() {
+	v.patchDlg = newPatchDialog(v)
+	v.patchDlg.dlg.Show()
+}
+
+func (v *registerView) onChangeState() {
+	if v.patchSel < 0 || v.patchSel >= len(v.patches) {
+		return
+	}
+	v.stateDlg = newStateDialog(v, v.patches[v.patchSel])
+	v.stateDlg.dlg.Show()
+}
+
 func (v *registerView) onPatchSelected(i widget.ListItemID) {
 	v.patchSel = i
 	p := v.patches[i]
+	if len(workspace.NextStates(p)) > 0 {
+		v.changeState.Enable()
+	} else {
+		v.changeState.Disable()
+	}
 	c := p.Clock(v.ui.ws.Now())
 	clock := "35-day evaluation clock: does not apply (" + string(p.Type) + ")"
 	if c.Applies {
@@ -172,7 +213,7 @@ type signOffDialog struct {
 func newSignOffDialog(reg *registerView, val ledger.Validation) *signOffDialog {
 	d := &signOffDialog{reg: reg, val: val}
 	d.name = widget.NewEntry()
-	d.name.SetText(workspace.Actor())
+	d.name.SetText(reg.ui.ws.Actor())
 	var roles, decisions []string
 	for _, r := range ledger.Roles() {
 		roles = append(roles, string(r))
@@ -214,7 +255,7 @@ func (d *signOffDialog) onSign() {
 	}
 	_, err := d.reg.ui.ws.DB.SignOff(d.reg.ui.ctx, ledger.SignOff{
 		ValidationID: d.val.ID, Name: d.name.Text, Role: ledger.Role(d.role.Selected),
-		Decision: dec, Rationale: d.rationale.Text,
+		Decision: dec, Rationale: d.rationale.Text, Time: d.reg.ui.ws.Now(),
 	})
 	if err != nil {
 		d.err.SetText(err.Error())

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+
+	"github.com/patchgate/patchgate/app/gui/workspace"
 )
 
 var screenshots = flag.String("screenshots", "", "render every main screen to PNG files in this folder (make screenshots)")
@@ -50,6 +52,11 @@ func TestScreenshots(t *testing.T) {
 	test.Tap(v.verify)
 	h.waitFor("the verification", 30*time.Second, func() bool { return strings.HasPrefix(v.bundle.Text, "verify ") })
 	shot("validate")
+	for range 4 {
+		test.Tap(v.compare.zoomIn)
+	}
+	shot("validate-compare-zoom")
+	test.Tap(v.compare.reset)
 
 	h.selectTab("Register")
 	r := h.ui.Register
@@ -61,6 +68,24 @@ func TestScreenshots(t *testing.T) {
 	r.dialog.rationale.SetText("alarm 2 % early is inside the process margin; operator round until the next release")
 	test.Tap(r.dialog.sign)
 	shot("register")
+
+	// the Register tab's editing: Add patch (with a validation error), Change state, audit
+	test.Tap(r.addPatch)
+	r.patchDlg.supplier.SetText("Acme Automation")
+	test.Tap(r.patchDlg.add)
+	shot("add-patch-dialog")
+	r.patchDlg.product.SetText("PLC-9 CPU")
+	r.patchDlg.from.SetText("2.1.0")
+	r.patchDlg.to.SetText("2.1.4")
+	r.patchDlg.cves.SetText("CVE-2026-1234")
+	test.Tap(r.patchDlg.add)
+	r.reloadSelecting(workspace.DemoPatchID)
+	test.Tap(r.changeState)
+	r.stateDlg.state.SetSelected("deferred")
+	shot("change-state-dialog")
+	r.stateDlg.close()
+	test.Tap(r.audit.verify)
+	shot("register-audit")
 
 	h.selectTab("Settings")
 	shot("settings")

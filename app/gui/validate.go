@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -21,6 +23,12 @@ import (
 const DefaultScenario = "tank-alarm-trip.yaml"
 
 const noPatch = "(do not record)"
+
+// runNow is the stored-run choice that runs the before side now.
+const runNow = "(run the before target now)"
+
+// storedRunsShown is how many recent runs the stored-run select offers.
+const storedRunsShown = 20
 
 // validateView is the Validate tab: what to run, progress, abort, then the verdict with the
 // criteria table (the comparison), and the evidence bundle.
@@ -31,6 +39,8 @@ type validateView struct {
 	patch    *widget.Select
 	scenario *widget.Select
 	before   *widget.SelectEntry
+	stored   *widget.Select // a stored run for the before side, or runNow
+	runs     []trace.Run    // the stored runs offered, in stored's order after runNow
 	after    *widget.SelectEntry
 	repeat   *widget.Entry
 	run      *widget.Button
@@ -45,6 +55,7 @@ type validateView struct {
 	export   *widget.Button
 	verify   *widget.Button
 	bundle   *widget.Label
+	compare  *compareView
 
 	cancel context.CancelFunc // of the running validation; nil when idle
 	result *workspace.Result
@@ -72,7 +83,9 @@ func newValidate(u *UI) *validateView {
 	for _, s := range workspace.Scenarios() {
 		names = append(names, s.Name)
 	}
-	v.scenario = widget.NewSelect(names, nil)
+	v.stored = widget.NewSelect([]string{runNow}, v.onStoredChanged)
+	v.stored.SetSelected(runNow)
+	v.scenario = widget.NewSelect(names, func(string) { v.reloadRuns() })
 	v.scenario.SetSelected(DefaultScenario)
 	v.before = widget.NewSelectEntry(nil)
 	v.after = widget.NewSelectEntry(nil)
@@ -128,6 +141,7 @@ func newValidate(u *UI) *validateView {
 	form := widget.NewForm(
 		widget.NewFormItem("Patch", v.patch),
 		widget.NewFormItem("Scenario", v.scenario),
+		widget.NewFormItem("Before from", v.stored),
 		widget.NewFormItem("Before (baseline)", v.before),
 		widget.NewFormItem("After (patched)", v.after),
 		widget.NewFormItem("Repetitions", v.repeat),
@@ -137,9 +151,52 @@ func newValidate(u *UI) *validateView {
 	reasons.SetMinSize(fyne.NewSize(0, 80))
 	v.head = container.NewBorder(nil, nil, v.verdict, container.NewHBox(v.export, v.verify), v.bundle)
 	top := container.NewVBox(form, controls, v.step, widget.NewSeparator(), v.head, reasons)
-	v.content = container.NewBorder(top, nil, nil, nil, v.criteria)
+	v.criteria.OnSelected = v.onCriterionSelected
+	v.compare = newCompare()
+	split := container.NewVSplit(v.criteria, v.compare.content)
+	split.Offset = 0.45
+	v.content = container.NewBorder(top, nil, nil, nil, split)
 	v.reloadPatches()
 	return v
+}
+
+// reloadRuns refills the stored-run choices with the recent completed runs of the chosen
+// scenario, keeping the choice when it is still offered.
+func (v *validateView) reloadRuns() {
+	if v.stored == nil {
+		return
+	}
+	v.runs = nil
+	if l, err := workspace.LoadScenario(v.scenario.Selected); err == nil {
+		v.runs, _ = v.ui.ws.StoredRuns(v.ui.ctx, l.Name, storedRunsShown)
+	}
+	opts := []string{runNow}
+	for _, r := range v.runs {
+		opts = append(opts, workspace.RunLabel(r))
+	}
+	v.stored.SetOptions(opts)
+	if !slices.Contains(opts, v.stored.Selected) {
+		v.stored.SetSelected(runNow)
+	}
+}
+
+// storedRun is the chosen stored run's id, 0 for runNow.
+func (v *validateView) storedRun() int64 {
+	if i := v.stored.SelectedIndex(); i > 0 && i-1 < len(v.runs) {
+		return v.runs[i-1].ID
+	}
+	return 0
+}
+
+func (v *validateView) onStoredChanged(string) {
+	if v.before == nil || v.run == nil || v.cancel != nil {
+		return
+	}
+	if v.storedRun() != 0 {
+		v.before.Disable()
+	} else {
+		v.before.Enable()
+	}
 }
 
 // onStationsChanged refills the target choices from the embedded stations.
@@ -186,6 +243,16 @@ func (v *validateView) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	}
 }
 
+// onCriterionSelected shows the selected criterion's tag in the Compare section.
+func (v *validateView) onCriterionSelected(id widget.TableCellID) {
+	if v.result == nil || id.Row < 0 || id.Row >= len(v.crit) {
+		return
+	}
+	c := v.crit[id.Row]
+	o, ok := v.result.Overlay(c)
+	v.compare.show(c, o, ok)
+}
+
 func statusImportance(s verdict.Status) widget.Importance {
 	switch s {
 	case verdict.Pass:
@@ -213,6 +280,10 @@ func (v *validateView) request() workspace.Request {
 	if v.patch.Selected != noPatch {
 		req.Patch = v.patch.Selected
 	}
+	if id := v.storedRun(); id != 0 {
+		req.BeforeRuns = []int64{id}
+		req.Before = ""
+	}
 	return req
 }
 
@@ -226,7 +297,9 @@ func (v *validateView) onRun() {
 	v.cancel = cancel
 	v.setRunning(true)
 	v.result, v.crit = nil, nil
+	v.criteria.UnselectAll()
 	v.criteria.Refresh()
+	v.compare.show(verdict.Criterion{}, workspace.Overlay{}, false)
 	v.verdict.Segments = nil
 	v.verdict.Refresh()
 	v.reasons.SetText("")
@@ -243,7 +316,7 @@ func (v *validateView) onRun() {
 }
 
 func (v *validateView) setRunning(on bool) {
-	for _, w := range []fyne.Disableable{v.run, v.patch, v.scenario, v.before, v.after, v.repeat, v.export, v.verify} {
+	for _, w := range []fyne.Disableable{v.run, v.patch, v.scenario, v.stored, v.before, v.after, v.repeat, v.export, v.verify} {
 		if on {
 			w.Disable()
 		} else {
@@ -272,6 +345,8 @@ func (v *validateView) onAbort() {
 func (v *validateView) onDone(res *workspace.Result, err error) {
 	v.cancel = nil
 	v.setRunning(false)
+	v.reloadRuns()
+	v.onStoredChanged("")
 	if err != nil || res == nil || res.Record.Verdict == "" {
 		v.export.Disable()
 		v.verify.Disable()
@@ -286,6 +361,7 @@ func (v *validateView) onDone(res *workspace.Result, err error) {
 	v.result = res
 	v.crit = res.Record.Criteria
 	v.criteria.Refresh()
+	v.selectCriterion()
 	v.showVerdict(string(res.Record.Verdict), verdictColor(res.Record.Verdict))
 	v.reasons.SetText(strings.Join(res.Record.Reasons, "\n"))
 	done := fmt.Sprintf("done: %s, before runs %v, after runs %v", res.Record.Scenario, res.Record.BeforeRuns, res.Record.AfterRuns)
@@ -296,6 +372,27 @@ func (v *validateView) onDone(res *workspace.Result, err error) {
 	v.progress.SetValue(1)
 	v.verify.Disable()
 	v.ui.Register.reload()
+}
+
+// selectCriterion selects the criterion to show first: a failed one with a tag, else the
+// first signal criterion.
+func (v *validateView) selectCriterion() {
+	best := -1
+	for i, c := range v.crit {
+		if workspace.CriterionTag(c) == "" {
+			continue
+		}
+		if c.Status == verdict.Fail {
+			best = i
+			break
+		}
+		if best < 0 && c.Kind == verdict.KindSignal {
+			best = i
+		}
+	}
+	if best >= 0 {
+		v.criteria.Select(widget.TableCellID{Row: best, Col: 0})
+	}
 }
 
 func (v *validateView) showVerdict(text string, color fyne.ThemeColorName) {

@@ -101,5 +101,8 @@ type Record struct {
 	ToolVersion    string          `json:"tool_version"`
 	Decided        string          `json:"decided,omitempty"` // RFC 3339, set by the caller (verdict has no clock)
 	Bundle         string          `json:"bundle,omitempty"`
-	BundleSHA256   string          `json:"bundle_sha256,omitempty"`
+	// SignerPublicKey is the hex ed25519 public key of the workstation that signed the
+	// bundle: inside the signed bundle, and in the register with the record.
+	SignerPublicKey string `json:"signer_public_key,omitempty"`
+	BundleSHA256    string `json:"bundle_sha256,omitempty"`
 }

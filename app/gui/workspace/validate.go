@@ -27,6 +27,9 @@ type Request struct {
 	After    string
 	Repeat   int    // repetitions per side; 0: the scenario's
 	Patch    string // patch id to record the validation against; empty: not recorded
+	// BeforeRuns, when not empty, are stored runs (register run ids) used as the before
+	// side instead of running it: a baseline recorded hours ago against a new candidate.
+	BeforeRuns []int64
 	// Armed allows the scenario's writes to controllers that are not simulated. The
 	// workspace's own embedded stations are armed without it (they are simulators).
 	Armed bool
@@ -94,7 +97,14 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	}{{"before", req.Before, &res.Before}, {"after", req.After, &res.After}}
 	targets := make([]driver.Target, 2)
 	armed := make([]bool, 2)
+	stored, err := w.loadRuns(ctx, sc, req.BeforeRuns)
+	if err != nil {
+		return nil, err
+	}
 	for i, s := range sides {
+		if i == 0 && stored != nil {
+			continue
+		}
 		t, err := driver.ParseTarget(strings.TrimSpace(s.url))
 		if err != nil {
 			return nil, fmt.Errorf("%s target: %w", s.name, err)
@@ -107,7 +117,13 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	}
 	rec := ledger.Recorder{DB: w.DB}
 	total := 2 * n
+	if stored != nil {
+		res.Before = stored
+	}
 	for i, s := range sides {
+		if i == 0 && stored != nil {
+			continue
+		}
 		for rep := 1; rep <= n; rep++ {
 			done := i*n + rep - 1
 			report := func(p runner.Progress) {
@@ -160,13 +176,29 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 		progress(Progress{Side: "after", Run: total, Runs: total, StepText: "compared", Fraction: 1})
 	}
 	if req.Patch != "" {
-		v, err := w.DB.RecordValidation(ctx, ledger.Validation{PatchID: req.Patch, Record: res.Record, Created: w.Now()}, Actor())
+		v, err := w.DB.RecordValidation(ctx, ledger.Validation{PatchID: req.Patch, Record: res.Record, Created: w.Now()}, w.actor)
 		if err != nil {
 			return res, err
 		}
 		res.Validation = v.ID
 	}
 	return res, nil
+}
+
+// loadRuns loads the stored runs ids of scenario sc from the register (nil for no ids).
+func (w *Workspace) loadRuns(ctx context.Context, sc *Loaded, ids []int64) ([]*trace.Trace, error) {
+	var out []*trace.Trace
+	for _, id := range ids {
+		tr, err := w.DB.LoadTrace(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("stored before run %d: %w", id, err)
+		}
+		if tr.Run.Scenario != sc.Name {
+			return nil, fmt.Errorf("stored before run %d is of scenario %q, not %q", id, tr.Run.Scenario, sc.Name)
+		}
+		out = append(out, tr)
+	}
+	return out, nil
 }
 
 // KeyDir is the folder of the workstation signing key.

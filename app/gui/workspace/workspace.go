@@ -46,6 +46,8 @@ type Config struct {
 	Host string
 	// Now is the clock of the register's 35-day evaluation view (default time.Now).
 	Now func() time.Time
+	// Actor is who the register records as making changes (default: Actor()).
+	Actor string
 }
 
 // DefaultDir is os.UserConfigDir()/patchgate/workspace.
@@ -65,6 +67,7 @@ type Workspace struct {
 	Now func() time.Time
 
 	host     string
+	actor    string
 	mu       sync.Mutex
 	stations []*Station
 }
@@ -118,7 +121,10 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register in %s: %w", cfg.Dir, err)
 	}
-	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host}
+	if cfg.Actor == "" {
+		cfg.Actor = Actor()
+	}
+	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
 		st, err := w.start(ctx, s.role, s.fw, "", "", fault.Set{})
 		if err != nil {
@@ -259,6 +265,9 @@ func Actor() string {
 	return "patchgate"
 }
 
+// Actor is who this workspace records as making changes.
+func (w *Workspace) Actor() string { return w.actor }
+
 // seed enters the demo patch in an empty register: the tank firmware update the embedded
 // "after" station runs, as a security patch (so the 35-day clock shows), in test.
 func (w *Workspace) seed(ctx context.Context) error {
@@ -276,12 +285,12 @@ func (w *Workspace) seed(ctx context.Context) error {
 		Qualification: ledger.QualificationUnknown,
 		Notes:         "demo patch of the embedded workspace: validate it on the Validate tab",
 		Identified:    now.AddDate(0, 0, -12), Created: now,
-	}, Actor())
+	}, w.actor)
 	if err != nil {
 		return fmt.Errorf("demo patch: %w", err)
 	}
 	for _, s := range []ledger.State{ledger.StateApplicable, ledger.StateInTest} {
-		if p, err = w.DB.SetState(ctx, p.ID, s, Actor(), ledger.StateDetail{At: now}); err != nil {
+		if p, err = w.DB.SetState(ctx, p.ID, s, w.actor, ledger.StateDetail{At: now}); err != nil {
 			return fmt.Errorf("demo patch: %w", err)
 		}
 	}
