@@ -57,6 +57,10 @@ type conveyor struct {
 	speed    float64 // m/s
 	untilArr float64 // belt-seconds until the next part reaches the sensor
 	parts    []part  // parts on the sensor (at most one with part_min_gap > sensor_pulse)
+	// parts draws arrivals and inspection results from a stream of its own, seeded from the
+	// controller's at reset, so that a firmware that scans slower (and so draws noise fewer
+	// times) still sees the same parts in the same order as the baseline on the same seed
+	arrivals *rand.Rand
 
 	// controller program state, lost on a restart
 	lastSensor bool      // edge memory of the part sensor
@@ -97,7 +101,8 @@ func (c *conveyor) Reset(img *Image, rng *rand.Rand) {
 	}
 	c.speed = 0
 	c.parts = nil
-	c.untilArr = c.nextArrival(rng)
+	c.arrivals = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	c.untilArr = c.nextArrival(c.arrivals)
 	c.lastSensor = false
 	c.tracked = nil
 }
@@ -208,17 +213,17 @@ func (c *conveyor) Scan(img *Image, dt float64, rng *rand.Rand) {
 	for n := 0; c.untilArr <= 0 && move > 0; n++ {
 		if n == maxArrivalsPerScan {
 			// a scan of minutes (a stalled controller): skip the parts it could never see
-			c.untilArr = c.nextArrival(rng)
+			c.untilArr = c.nextArrival(c.arrivals)
 			break
 		}
 		// a part arrives part way through the scan, -untilArr belt-seconds ago; one that has
 		// already passed the sensor goes by unseen, as it would past a real PLC scanning
 		// slower than the sensor pulse
-		bad := rng.Float64() < p.Get("reject_rate")
+		bad := c.arrivals.Float64() < p.Get("reject_rate")
 		if pos := -c.untilArr; pos < pulse {
 			c.parts = append(c.parts, part{pos: pos, bad: bad})
 		}
-		c.untilArr += c.nextArrival(rng)
+		c.untilArr += c.nextArrival(c.arrivals)
 	}
 }
 

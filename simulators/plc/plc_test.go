@@ -271,3 +271,27 @@ func BenchmarkVirtualScans(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
 }
+
+// TestSlowerScanSeesTheSameParts: a conveyor firmware that scans 30 % slower sees the same
+// parts in the same order as the baseline on the same seed (arrivals have their own random
+// stream), so a validation can compare the two part by part.
+func TestSlowerScanSeesTheSameParts(t *testing.T) {
+	counts := func(fw string) (uint64, uint64) {
+		v := clock.NewVirtual()
+		c, err := New("conveyor", fw, Options{Seed: 21, Clock: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Start()
+		must(t, c.Set("Start", point.Bool(true)))
+		advance(t, v, 60*time.Second)
+		p, _ := get(t, c, "PartCount").Uint64()
+		r, _ := get(t, c, "RejectCount").Uint64()
+		return p, r
+	}
+	bp, br := counts("baseline")
+	sp, sr := counts("scan-slow-30")
+	if bp == 0 || br == 0 || bp != sp || br != sr {
+		t.Errorf("baseline %d good / %d rejected, scan-slow-30 %d / %d: want the same parts", bp, br, sp, sr)
+	}
+}
