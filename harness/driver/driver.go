@@ -169,7 +169,7 @@ func (t Target) Query(k string) string { return t.URL.Query().Get(k) }
 func ParseTarget(s string) (Target, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w %q: %v", ErrBadTarget, s, err)
+		return Target{}, fmt.Errorf("%w %q: not a URL (%v); expected modbus://host:port?unit=N, opc.tcp://host:port or sim://MODEL", ErrBadTarget, s, err)
 	}
 	t := Target{URL: u, Scheme: strings.ToLower(u.Scheme)}
 	switch t.Scheme {
@@ -233,4 +233,41 @@ func Open(ctx context.Context, t Target, pm *point.Map) (Conn, error) {
 		return nil, fmt.Errorf("%s: %w", t, err)
 	}
 	return c, nil
+}
+
+// QueryParams splits a target's raw query into key, value pairs in the order written,
+// refusing a parameter given twice or without a value, which url.Values would let through:
+// a typo in a target must never be silently ignored. Adapters check the keys they accept.
+func QueryParams(raw string) ([][2]string, error) {
+	var q [][2]string
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(raw, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		var err error
+		if k, err = unescape(k); err == nil {
+			v, err = unescape(v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: query %q: %v", ErrBadTarget, kv, err)
+		}
+		if !ok || v == "" {
+			return nil, fmt.Errorf("%w: parameter %q has no value; expected %s=VALUE", ErrBadTarget, k, k)
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("%w: parameter %q given twice; expected it once", ErrBadTarget, k)
+		}
+		seen[k] = true
+		q = append(q, [2]string{k, v})
+	}
+	return q, nil
+}
+
+func unescape(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }

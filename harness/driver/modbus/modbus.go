@@ -47,9 +47,7 @@ package modbus
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate/harness/driver"
@@ -109,7 +107,7 @@ func parseTarget(t driver.Target) (string, options, error) {
 	if u.Fragment != "" {
 		return "", o, fmt.Errorf("%w: fragment %q; expected none", driver.ErrBadTarget, u.Fragment)
 	}
-	q, err := parseQuery(u.RawQuery)
+	q, err := driver.QueryParams(u.RawQuery)
 	if err != nil {
 		return "", o, err
 	}
@@ -155,42 +153,6 @@ func parseTarget(t driver.Target) (string, options, error) {
 		}
 	}
 	return u.Host, o, nil
-}
-
-// parseQuery splits a raw query into key, value pairs in the order written, refusing a
-// parameter given twice or without a value, which url.Values would let through.
-func parseQuery(raw string) ([][2]string, error) {
-	var q [][2]string
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(raw, "&") {
-		if kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		var err error
-		if k, err = unescape(k); err == nil {
-			v, err = unescape(v)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: query %q: %v", driver.ErrBadTarget, kv, err)
-		}
-		if !ok || v == "" {
-			return nil, fmt.Errorf("%w: parameter %q has no value; expected %s=VALUE", driver.ErrBadTarget, k, k)
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("%w: parameter %q given twice; expected it once", driver.ErrBadTarget, k)
-		}
-		seen[k] = true
-		q = append(q, [2]string{k, v})
-	}
-	return q, nil
-}
-
-func unescape(s string) (string, error) {
-	if !strings.ContainsAny(s, "%+") {
-		return s, nil
-	}
-	return url.QueryUnescape(s)
 }
 
 // Exception is a Modbus exception code a device answered with. Callers branch on it with

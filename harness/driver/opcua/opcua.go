@@ -89,7 +89,6 @@ package opcua
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -175,7 +174,7 @@ func parseTarget(t driver.Target) (options, error) {
 	if u.Fragment != "" {
 		return o, fmt.Errorf("%w: fragment %q; expected none", driver.ErrBadTarget, u.Fragment)
 	}
-	q, err := parseQuery(u.RawQuery)
+	q, err := driver.QueryParams(u.RawQuery)
 	if err != nil {
 		return o, err
 	}
@@ -253,35 +252,6 @@ func parseTarget(t driver.Target) (options, error) {
 	}
 	o.url = "opc.tcp://" + u.Host + path
 	return o, nil
-}
-
-// parseQuery splits a raw query into key, value pairs in the order written, refusing a
-// parameter given twice or without a value, which url.Values would let through.
-func parseQuery(raw string) ([][2]string, error) {
-	var q [][2]string
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(raw, "&") {
-		if kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		k, err := url.QueryUnescape(k)
-		if err == nil {
-			v, err = url.QueryUnescape(v)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: query %q: %v", driver.ErrBadTarget, kv, err)
-		}
-		if !ok || v == "" {
-			return nil, fmt.Errorf("%w: parameter %q has no value; expected %s=VALUE", driver.ErrBadTarget, k, k)
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("%w: parameter %q given twice; expected it once", driver.ErrBadTarget, k)
-		}
-		seen[k] = true
-		q = append(q, [2]string{k, v})
-	}
-	return q, nil
 }
 
 // defaultTrustDir is <user config dir>/patchgate/pki/trusted.

@@ -1,0 +1,66 @@
+package driver
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestQueryParams(t *testing.T) {
+	cases := []struct {
+		raw, want, err string
+	}{
+		{"unit=1&timeout=2s", "unit=1 timeout=2s", ""},
+		{"trust=%2Fetc%2Fpki", "trust=/etc/pki", ""},
+		{"", "", ""},
+		{"unit=1&unit=2", "", `"unit" given twice`},
+		{"unit", "", `"unit" has no value`},
+		{"unit=", "", `"unit" has no value`},
+		{"a=%zz", "", `query "a=%zz"`},
+	}
+	for _, tc := range cases {
+		q, err := QueryParams(tc.raw)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrBadTarget) {
+				t.Errorf("%q: error %v, want %q wrapping ErrBadTarget", tc.raw, err, tc.err)
+			}
+			continue
+		}
+		var got []string
+		for _, kv := range q {
+			got = append(got, kv[0]+"="+kv[1])
+		}
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("%q: %v, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	cases := []struct{ url, scheme, err string }{
+		{"modbus://127.0.0.1:502?unit=1", "modbus", ""},
+		{"modbus+tcp://127.0.0.1:502", "modbus", ""},
+		{"opc.tcp://127.0.0.1:4840/path", "opc.tcp", ""},
+		{"sim://tank?firmware=benign", "sim", ""},
+		{"modbus://127.0.0.1", "", "expected host and port"},
+		{"ftp://x", "", `unknown scheme "ftp"`},
+		{"127.0.0.1:502", "", "expected modbus://host:port"},
+		{"sim://", "", "expected sim://MODEL"},
+		{"no scheme", "", "no scheme"},
+	}
+	for _, tc := range cases {
+		tg, err := ParseTarget(tc.url)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrBadTarget) {
+				t.Errorf("%q: error %v, want %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || tg.Scheme != tc.scheme {
+			t.Errorf("%q: scheme %q, %v; want %q", tc.url, tg.Scheme, err, tc.scheme)
+		}
+		if tg.Simulated() != (tc.scheme == "sim") {
+			t.Errorf("%q: Simulated() = %v", tc.url, tg.Simulated())
+		}
+	}
+}
