@@ -343,6 +343,12 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	if len(r.sc.Restore) > 0 && hasWrites(r.sc) {
 		runErr = r.capture(ctx)
 	}
+	// sampling starts with the first step, at the next slot boundary: the slots that passed
+	// while the run was opened (identity, the record, capturing the values to restore) were
+	// never meant to be sampled and are not missed
+	if p := r.sc.Sample.Period; p > 0 {
+		r.slot = int64((r.clk.Now().Sub(r.t0) + p - 1) / p)
+	}
 	steps := append(append([]scenario.Step{}, r.sc.Setup...), r.sc.Steps...)
 	if runErr == nil {
 		for i, st := range steps {
