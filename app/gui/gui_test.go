@@ -15,7 +15,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/verdict"
+	"github.com/patchgate/patchgate/simulators/station"
 
 	_ "github.com/patchgate/patchgate/harness/driver/modbus"
 	_ "github.com/patchgate/patchgate/harness/driver/opcua"
@@ -313,5 +315,51 @@ steps:
 	h.selectTab("Register")
 	if len(h.ui.Register.vals) != 1 {
 		t.Errorf("register shows %d validations, want 1", len(h.ui.Register.vals))
+	}
+}
+
+// TestArmingIsADeliberateDialog: a scenario that writes, aimed at a controller that is not
+// one of the workspace's simulators, opens the arming dialog with the exact writes; Cancel
+// writes nothing; "Arm and run" runs, and the run records that it was armed.
+func TestArmingIsADeliberateDialog(t *testing.T) {
+	h := newHarness(t)
+	v := h.ui.Validate
+	// an outside controller: to the app it is a real PLC on the bench
+	outside, err := station.Start(context.Background(), station.Config{Model: "tank", Seed: 1, Modbus: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close()
+	v.scenario.SetSelected("tank-restart-retain.yaml")
+	v.patch.SetSelected(noPatch)
+	h.selectTab("Validate")
+	v.before.SetText(outside.ModbusURL())
+	v.after.SetText(h.ws.Stations()[1].ModbusURL())
+
+	test.Tap(v.run)
+	if v.arming == nil || v.cancel != nil {
+		t.Fatalf("Run started a validation (or showed nothing) instead of the arming dialog")
+	}
+	v.arming.Dismiss() // Cancel
+	if sp, _ := outside.Controller.Get("Setpoint"); sp.Float() != 50 {
+		t.Errorf("Setpoint %v written before arming", sp)
+	}
+	v.arming = nil
+	test.Tap(v.run)
+	if v.arming == nil {
+		t.Fatal("no arming dialog the second time")
+	}
+	v.arming.Confirm()
+	h.waitFor("the armed validation", 90*time.Second, func() bool { return v.cancel == nil && v.Verdict() != "" })
+	runs, err := h.ws.DB.Runs(context.Background(), ledger.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var armed bool
+	for _, r := range runs {
+		armed = armed || (r.Target == outside.ModbusURL() && r.Armed)
+	}
+	if !armed {
+		t.Errorf("no armed run on %s in the record (verdict %s, %s)", outside.ModbusURL(), v.Verdict(), v.step.Text)
 	}
 }

@@ -11,10 +11,12 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -35,6 +37,7 @@ const storedRunsShown = 20
 type validateView struct {
 	ui      *UI
 	content fyne.CanvasObject
+	arming  *dialog.ConfirmDialog // the arming dialog while it is shown (tests press its buttons)
 
 	patch    *widget.Select
 	scenario *widget.Select
@@ -293,6 +296,45 @@ func (v *validateView) onRun() {
 		return
 	}
 	req := v.request()
+	targets, writes, err := v.ui.ws.Arming(req)
+	if err != nil {
+		v.step.SetText(err.Error())
+		return
+	}
+	if len(targets) > 0 {
+		v.confirmArming(req, targets, writes)
+		return
+	}
+	v.start(req)
+}
+
+// confirmArming is the deliberate step before writes to a real controller: the dialog names
+// the targets and lists the exact writes; only "Arm and run" arms, and the run records it.
+func (v *validateView) confirmArming(req workspace.Request, targets []string, writes []runner.PlannedWrite) {
+	lines := make([]string, len(writes))
+	for i, w := range writes {
+		lines[i] = w.String()
+	}
+	list := widget.NewLabel(strings.Join(lines, "\n"))
+	msg := widget.NewLabel("The scenario writes to a controller that is not simulated:\n" + strings.Join(targets, "\n") +
+		"\n\nThese are the exact writes. Abort stops them at once and restores the values captured before the test. Arming is recorded in the run.")
+	msg.Wrapping = fyne.TextWrapWord
+	content := container.NewBorder(msg, nil, nil, nil, container.NewVScroll(list))
+	d := dialog.NewCustomConfirm("Arm writes to a real controller", "Arm and run", "Cancel", content, func(ok bool) {
+		if !ok {
+			v.step.SetText("not armed: nothing was written")
+			return
+		}
+		req.Armed = true
+		v.start(req)
+	}, v.ui.win)
+	d.Resize(fyne.NewSize(640, 420))
+	v.arming = d
+	d.Show()
+}
+
+// start runs a validation off the UI goroutine.
+func (v *validateView) start(req workspace.Request) {
 	ctx, cancel := context.WithCancel(v.ui.ctx)
 	v.cancel = cancel
 	v.setRunning(true)

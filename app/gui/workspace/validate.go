@@ -252,3 +252,32 @@ func (w *Workspace) Verify(path string) (*evidence.Report, error) {
 	}
 	return evidence.Verify(f, fi.Size(), nil)
 }
+
+// Arming says what arming req would allow: the targets that are not simulated (and not this
+// workspace's embedded stations) and the exact writes the scenario makes. Empty targets: no
+// arming needed. The app shows it in a deliberate dialog before any write.
+func (w *Workspace) Arming(req Request) (targets []string, writes []runner.PlannedWrite, err error) {
+	sc := req.Loaded
+	if sc == nil {
+		if sc, err = LoadScenario(req.Scenario); err != nil {
+			return nil, nil, err
+		}
+	}
+	urls := []string{req.After}
+	if len(req.BeforeRuns) == 0 {
+		urls = append([]string{req.Before}, urls...)
+	}
+	for _, u := range urls {
+		t, err := driver.ParseTarget(strings.TrimSpace(u))
+		if err != nil {
+			return nil, nil, err
+		}
+		if runner.NeedsArming(sc.Scenario, t) && !w.Embedded(t.String()) {
+			targets = append(targets, t.String())
+		}
+	}
+	if len(targets) > 0 {
+		writes = runner.DryRun(sc.Scenario)
+	}
+	return targets, writes, nil
+}
