@@ -271,3 +271,11 @@ func unescape(s string) (string, error) {
 	}
 	return url.QueryUnescape(s)
 }
+
+// AllMissing marks every reading Missing with err: what a driver returns beside a Read that
+// failed as a whole (disconnected, timed out, context done).
+func AllMissing(out []Reading, err error) {
+	for i := range out {
+		out[i] = Reading{Quality: Missing, Err: err}
+	}
+}

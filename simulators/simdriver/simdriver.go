@@ -128,9 +128,7 @@ func (k *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 		}
 		return nil
 	case err != nil:
-		for i := range tags {
-			out[i] = driver.Reading{Quality: driver.Missing, Err: err}
-		}
+		driver.AllMissing(out[:len(tags)], err)
 		if errors.Is(err, plc.ErrDown) {
 			return fmt.Errorf("%w: %v", driver.ErrDisconnected, err)
 		}
@@ -150,9 +148,7 @@ func (k *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 		}
 	}
 	if err := k.c.Read(k.idx, vals); err != nil {
-		for i := range tags {
-			out[i] = driver.Reading{Quality: driver.Missing, Err: err}
-		}
+		driver.AllMissing(out[:len(tags)], err)
 		return fmt.Errorf("%w: %v", driver.ErrDisconnected, err)
 	}
 	for i, t := range tags {

@@ -189,28 +189,22 @@ func (c *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 	}
 	out = out[:len(tags)]
 	if err := c.usable(); err != nil {
-		missing(out, err)
+		driver.AllMissing(out, err)
 		return err
 	}
 	pl, err := c.plans.get(c.pm, tags, c.opt)
 	if err != nil {
 		err = fmt.Errorf("unit %d on %s: %w", c.opt.unit, c.host, err)
-		missing(out, err)
+		driver.AllMissing(out, err)
 		return err
 	}
 	for i := range pl.reqs {
 		if err := c.readRequest(ctx, &pl.reqs[i], out); err != nil {
-			missing(out, err)
+			driver.AllMissing(out, err)
 			return err
 		}
 	}
 	return nil
-}
-
-func missing(out []driver.Reading, err error) {
-	for i := range out {
-		out[i] = driver.Reading{Quality: driver.Missing, Err: err}
-	}
 }
 
 // readRequest makes one planned request and decodes its points. If the device answers with

@@ -454,13 +454,13 @@ func (c *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 	}
 	out = out[:len(tags)]
 	if err := c.usable(); err != nil {
-		missing(out, err)
+		driver.AllMissing(out, err)
 		return err
 	}
 	pl, err := c.plans.get(c, tags)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", c.target, err)
-		missing(out, err)
+		driver.AllMissing(out, err)
 		return err
 	}
 	for _, u := range pl.unresolved {
@@ -479,7 +479,7 @@ func (c *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 				continue
 			}
 			err = fmt.Errorf("%s: read: %w", c.target, err)
-			missing(out, err)
+			driver.AllMissing(out, err)
 			return err
 		}
 		res := b.res.Results
@@ -496,12 +496,6 @@ func (c *Conn) Read(ctx context.Context, tags []string, out []driver.Reading) er
 		}
 	}
 	return nil
-}
-
-func missing(out []driver.Reading, err error) {
-	for i := range out {
-		out[i] = driver.Reading{Quality: driver.Missing, Err: err}
-	}
 }
 
 // Write writes the values in order, one WriteRequest each, and stops at the first the server
