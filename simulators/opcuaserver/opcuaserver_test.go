@@ -23,6 +23,7 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
+	"github.com/gopcua/opcua/uacp"
 
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/simulators/fault"
@@ -1128,4 +1129,28 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(req.NodesToRead)), "points/op")
+}
+
+// TestCloseJustAfterAConnectionIsAccepted closes the server right after the transport
+// handshake, when gopcua has accepted the connection but may not yet have registered its
+// channel. gopcua's Close waits on a WaitGroup that the registering goroutine adds to, so
+// without the wait in teardown the race detector fails this test (it failed CI once, in
+// TestSecurityEnforced).
+func TestCloseJustAfterAConnectionIsAccepted(t *testing.T) {
+	c := newController(t, "")
+	for i := 0; i < 5; i++ {
+		s, err := Start(testContext(t), c, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := uacp.Dial(testContext(t), s.URL())
+		if err != nil {
+			s.Close()
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("close %d: %v", i, err)
+		}
+		conn.Close()
+	}
 }

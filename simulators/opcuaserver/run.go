@@ -165,8 +165,14 @@ func (r *run) build(port int) (*server.Server, *namespace, error) {
 // the subscriptions, whose goroutines gopcua leaves ticking until their lifetime runs out.
 // The request loop must be gone first: gopcua's CreateMonitoredItems takes its locks in the
 // opposite order from DeleteSubscription.
+//
+// Before Close, every channel goroutine must have ended on its own: gopcua's
+// channelBroker.RegisterConn calls wg.Add after the connection is accepted, and Close calls
+// wg.Wait, so a connection accepted just before Close races (the race detector sees it). The
+// proxy has cut every inner connection, so those goroutines end with EOF shortly.
 func (r *run) teardown(cancel context.CancelFunc) {
 	r.reqCancel()
+	waitLabeled(r.label, "(*channelBroker).RegisterConn", closeTimeout)
 	r.srv.Close()
 	cancel()
 	waitLabeled(r.label, "(*Server).monitorConnections", closeTimeout)
