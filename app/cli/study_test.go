@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -46,27 +47,41 @@ func TestStudyAgreesInRealTime(t *testing.T) {
 		rec  verdict.Record
 	}
 	real := make([]got, len(cases))
-	var wg sync.WaitGroup
+	urls := make([][2]string, len(cases))
 	for i, tc := range cases {
-		var sts [2]*station.Station
 		for k, fw := range []string{"baseline", tc.fw} {
 			st, err := station.Start(context.Background(), station.Config{Model: tc.model, Firmware: fw, Seed: 1, Modbus: "127.0.0.1:0"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { st.Close() })
-			sts[k] = st
+			urls[i][k] = st.ModbusURL()
 		}
+	}
+	// the restart scenario needs an operator over the wire: without one it is
+	// inconclusive, which is what a real bench without the prompt would get
+	runReal := func(i int) got {
+		code, rec, _ := validateReal(t, "--scenario", "../../scenarios/"+cases[i].scenario, "--before", urls[i][0], "--after", urls[i][1], "--arm")
+		return got{code, rec}
+	}
+	var wg sync.WaitGroup
+	for i := range cases {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// the restart scenario needs an operator over the wire: without one it is
-			// inconclusive, which is what a real bench without the prompt would get
-			code, rec, _ := validateReal(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", sts[0].ModbusURL(), "--after", sts[1].ModbusURL(), "--arm")
-			real[i] = got{code, rec}
+			real[i] = runReal(i)
 		}()
 	}
 	wg.Wait()
+	// Six real-time validations at once on a shared 2-core machine can make the harness
+	// late; the verdict is then INCONCLUSIVE, as it must be. That says nothing about whether
+	// real and simulated time agree, so such a case runs again alone (at most twice more).
+	for i := range cases {
+		for try := 0; try < 2 && harnessLate(real[i].rec); try++ {
+			t.Logf("%s/%s: the harness was late in real time; running it again alone", cases[i].fw, cases[i].scenario)
+			real[i] = runReal(i)
+		}
+	}
 	for i, tc := range cases {
 		t.Run(tc.fw+"/"+tc.scenario, func(t *testing.T) {
 			code, rec, _ := validateJSON(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", "sim://"+tc.model, "--after", "sim://"+tc.model+"?firmware="+tc.fw)
@@ -98,6 +113,20 @@ func TestStudyAgreesInRealTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// harnessLate reports whether rec is INCONCLUSIVE because the harness itself missed
+// sampling slots (the machine was too busy), rather than because of the target.
+func harnessLate(rec verdict.Record) bool {
+	if rec.Verdict != verdict.Inconclusive {
+		return false
+	}
+	for _, r := range rec.Reasons {
+		if strings.Contains(r, "the harness was late") {
+			return true
+		}
+	}
+	return false
 }
 
 func validateReal(t *testing.T, args ...string) (int, verdict.Record, string) {
