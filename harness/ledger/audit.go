@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/patchgate/patchgate/harness/verdict"
 )
 
 // The audit trail records every write to the register (patch added, state changed, asset
-// added, validation recorded, sign-off) in the same transaction as the write itself. It is
+// added, validation recorded, sign-off, evidence bundle exported) in the same transaction as the write itself. It is
 // append-only: triggers refuse UPDATE and DELETE on the table and any INSERT that does not
 // continue the chain. Each row is hash-chained to the one before it:
 //
@@ -62,6 +64,7 @@ const (
 	ActionAssetAdded         = "asset_added"
 	ActionValidationRecorded = "validation_recorded"
 	ActionSignedOff          = "signed_off"
+	ActionBundleExported     = "bundle_exported"
 )
 
 // genesis is the prev_hash of the first row.
@@ -165,6 +168,54 @@ func (db *DB) PatchAudit(ctx context.Context, patchID string) ([]AuditRow, error
 		return nil, fmt.Errorf("audit of patch %s: %w", patchID, err)
 	}
 	return out, nil
+}
+
+// BundleExport is the audit detail of an exported evidence bundle.
+type BundleExport struct {
+	Patch   string          `json:"patch"`
+	Verdict verdict.Outcome `json:"verdict"` // the computed verdict the bundle carries
+	File    string          `json:"file"`    // where the bundle was written
+	SHA256  string          `json:"sha256"`  // of the bundle file
+}
+
+// RecordBundle appends to the audit trail that actor exported an evidence bundle of
+// validation validationID at time at (time.Now when zero): the file and its SHA-256, so
+// that a bundle can later be told from another one signed by the same key. The validation
+// itself never changes.
+func (db *DB) RecordBundle(ctx context.Context, validationID, file, sum, actor string, at time.Time) error {
+	fail := func(err error) error { return fmt.Errorf("bundle of validation %s: %w", validationID, err) }
+	sum, err := checkSHA256("bundle SHA-256", sum)
+	switch {
+	case err != nil:
+		return fail(err)
+	case sum == "":
+		return fail(invalid("no bundle SHA-256"))
+	case strings.TrimSpace(file) == "":
+		return fail(invalid("no bundle file"))
+	}
+	if err := checkActor(actor); err != nil {
+		return fail(err)
+	}
+	at = orNow(at)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	d := BundleExport{File: file, SHA256: sum}
+	var outcome string
+	err = tx.QueryRowContext(ctx, `SELECT patch_id, verdict FROM validations WHERE id = ?`, validationID).Scan(&d.Patch, &outcome)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fail(ErrNotFound)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	d.Verdict = verdict.Outcome(outcome)
+	if err := appendAudit(ctx, tx, at, actor, ActionBundleExported, validationID, d); err != nil {
+		return fail(err)
+	}
+	return tx.Commit()
 }
 
 // AuditHead returns the sequence number and hash of the last audit row (0 and 64 '0' when

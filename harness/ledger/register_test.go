@@ -564,6 +564,47 @@ func TestValidationsAndSignOffs(t *testing.T) {
 	verifyIntact(t, db, 6)
 }
 
+// TestRecordBundle: an exported bundle is an audit row of its validation, in the patch's
+// view; bad input is refused without a row.
+func TestRecordBundle(t *testing.T) {
+	ctx := t.Context()
+	db, _ := openTemp(t)
+	addPatch(t, db, "P-1")
+	v, err := db.RecordValidation(ctx, newValidation("P-1", verdict.NoGo), "jd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("AB", 32)
+	for name, c := range map[string]struct {
+		id, file, sum, actor string
+		want                 error
+	}{
+		"no validation": {"V-9", "b.zip", sum, "jd", ErrNotFound},
+		"bad sum":       {v.ID, "b.zip", "xyz", "jd", ErrInvalid},
+		"no sum":        {v.ID, "b.zip", "", "jd", ErrInvalid},
+		"no file":       {v.ID, " ", sum, "jd", ErrInvalid},
+		"no actor":      {v.ID, "b.zip", sum, "", ErrInvalid},
+	} {
+		if err := db.RecordBundle(ctx, c.id, c.file, c.sum, c.actor, day(15)); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	if err := db.RecordBundle(ctx, v.ID, "bundles/V-2026-001-tank.zip", sum, "Ann Lee", day(15)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.PatchAudit(ctx, "P-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rows[len(rows)-1]
+	var d BundleExport
+	if err := json.Unmarshal(last.Detail, &d); err != nil || last.Action != ActionBundleExported || last.Subject != v.ID ||
+		last.Actor != "Ann Lee" || !last.Time.Equal(day(15)) || d.SHA256 != strings.ToLower(sum) || d.Patch != "P-1" || d.Verdict != verdict.NoGo {
+		t.Errorf("bundle audit row %+v, detail %+v (%v)", last, d, err)
+	}
+	verifyIntact(t, db, 3)
+}
+
 func TestAssets(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openTemp(t)
