@@ -95,7 +95,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
 
 .PHONY: desktop run-desktop test-gui screenshots demo
 
@@ -108,6 +108,48 @@ run-desktop: desktop
 test-gui: deps
 	$(GO) vet -tags $(FYNE_TAGS) ./app/gui/... ./app/cmd/patchgate-desktop
 	$(GO) test -race -tags $(FYNE_TAGS) ./app/gui/...
+
+# Packages. The fyne tool (fyne.io/tools, pinned) is installed into bin/tools on first use.
+# FyneApp.toml at the top level holds the app's metadata, but `fyne package` reads it only from
+# the directory it packages, and the main package is app/cmd/patchgate-desktop; it would also
+# bump Build in the file on every run. So the targets pass the metadata from FyneApp.toml on the
+# command line, and the committed file stays as it is.
+FYNE_TOOL    := $(BIN)/tools/fyne
+FYNE_TOOLVER := v1.7.4
+DIST         := dist
+APP_NAME     := $(shell sed -n 's/^Name *= *"\(.*\)"/\1/p' FyneApp.toml)
+APP_ID       := $(shell sed -n 's/^ID *= *"\(.*\)"/\1/p' FyneApp.toml)
+APP_VERSION  := $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+APP_BUILD    := $(shell sed -n 's/^Build *= *\([0-9]*\)/\1/p' FyneApp.toml)
+FYNE_META    := --src app/cmd/patchgate-desktop --icon $(CURDIR)/app/gui/icon.png --name $(APP_NAME) \
+                --app-id $(APP_ID) --app-version $(APP_VERSION) --app-build $(APP_BUILD)
+MINGW_CC     := x86_64-w64-mingw32-gcc
+
+.PHONY: package package-windows
+
+$(FYNE_TOOL):
+	GOBIN=$(CURDIR)/$(BIN)/tools $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOLVER)
+
+# package: a Linux tarball (the binary, a .desktop file and the icon; `make install` inside it
+# installs under /usr/local) beside the CLI, in dist/.
+package: build $(FYNE_TOOL)
+	mkdir -p $(DIST)
+	$(FYNE_TOOL) package --os linux --exe $(BIN)/patchgate-desktop $(FYNE_META)
+	mv $(APP_NAME).tar.xz $(DIST)/$(APP_NAME)-$(APP_VERSION)-linux-amd64.tar.xz
+	cp $(BIN)/patchgate $(DIST)/patchgate-$(APP_VERSION)-linux-amd64
+	@ls -l $(DIST)
+
+# package-windows cross-builds the Windows desktop app (icon and version resource embedded by
+# fyne) and the CLI with mingw-w64; no Windows machine needed. Bench laptops are often Windows.
+package-windows: deps $(FYNE_TOOL)
+	@command -v $(MINGW_CC) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y -qq gcc-mingw-w64-x86-64 >/dev/null; }
+	mkdir -p $(DIST)
+	CC=$(MINGW_CC) $(FYNE_TOOL) package --os windows --tags $(FYNE_TAGS) $(FYNE_META)
+	mv app/cmd/patchgate-desktop/$(APP_NAME).exe $(DIST)/$(APP_NAME)-desktop-$(APP_VERSION)-windows-amd64.exe
+	CC=$(MINGW_CC) GOOS=windows GOARCH=amd64 $(GO) build -o $(DIST)/patchgate-$(APP_VERSION)-windows-amd64.exe ./app/cmd/patchgate
+	@ls -l $(DIST)
 
 # screenshots renders every main screen headlessly (fyne's test driver, no display) to PNG.
 screenshots: deps
