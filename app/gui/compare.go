@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -12,33 +13,150 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// compareView is the Compare section under the Validate tab's criteria table: the before
-// and after traces of the selected criterion's tag, the tolerance band around the before
-// trace, and the criterion's place in the trace highlighted. + and − zoom on that place.
+// compareView is the Compare section under the Validate tab's criteria table, in three
+// views chosen with a segmented control:
+//   - Trace: the before and after traces of the selected criterion's tag, the tolerance band
+//     around the before trace, where the run had no data, and the criterion's place
+//     highlighted; + and − zoom on that place, the scroll wheel zooms around the pointer and
+//     dragging pans;
+//   - Timing: a histogram per timing probe, before and after on shared bins (timing.go);
+//   - Events: the before and after runs' events on one time axis (timeline.go).
+//
+// The criteria table calls show; the Validate tab calls setResult with each result.
 type compareView struct {
 	content fyne.CanvasObject
+	modes   [numModes]*widget.Button
+	mode    int
+	views   [numModes][3]fyne.CanvasObject // per mode: title, tools, body
+
+	// Trace
 	title   *widget.Label
 	plot    *overlayPlot
 	zoomIn  *widget.Button
 	zoomOut *widget.Button
 	reset   *widget.Button
+
+	timing *timingView
+	events *timelineView
+
+	res      *workspace.Result
+	timingOf *workspace.Result // the result the Timing view holds (computed when first shown)
+	crit     verdict.Criterion
+	runs     [2]*trace.Trace // the runs the timeline shows
+	plotted  bool            // the plot shows crit's overlay
 }
 
+// The Compare section's views.
+const (
+	modeTrace = iota
+	modeTiming
+	modeEvents
+	numModes
+)
+
+var modeNames = [numModes]string{"Trace", "Timing", "Events"}
+
 func newCompare() *compareView {
-	c := &compareView{plot: newOverlayPlot()}
+	c := &compareView{plot: newOverlayPlot(), timing: newTimingView(), events: newTimelineView()}
 	c.title = widget.NewLabel("Compare: select a criterion with a tag to see its before and after traces.")
 	c.title.Truncation = fyne.TextTruncateEllipsis
 	c.zoomIn = widget.NewButtonWithIcon("", theme.ZoomInIcon(), func() { c.plot.zoom(0.5) })
 	c.zoomOut = widget.NewButtonWithIcon("", theme.ZoomOutIcon(), func() { c.plot.zoom(2) })
 	c.reset = widget.NewButtonWithIcon("", theme.ZoomFitIcon(), c.plot.fit)
-	legend := container.NewHBox(c.legendItem("before"), c.legendItem("after"), c.legendItem("tolerance"), c.legendItem("where"))
-	bar := container.NewBorder(nil, nil, nil, container.NewHBox(legend, c.zoomOut, c.zoomIn, c.reset), c.title)
-	c.content = container.NewBorder(bar, nil, nil, nil, c.plot)
+	legend := container.NewHBox(c.legendItem("before"), c.legendItem("after"), c.legendItem("tolerance"),
+		c.legendItem("where"), c.legendItem("no data"))
+	c.views[modeTrace] = [3]fyne.CanvasObject{c.title, container.NewHBox(legend, c.zoomOut, c.zoomIn, c.reset), c.plot}
+	c.views[modeTiming] = [3]fyne.CanvasObject{c.timing.title, c.timing.tools, c.timing.body}
+	c.views[modeEvents] = [3]fyne.CanvasObject{c.events.title, c.events.tools, c.events.plot}
+	var titles, tools, bodies []fyne.CanvasObject
+	for i := range numModes {
+		c.modes[i] = widget.NewButton(modeNames[i], func() { c.setMode(i) })
+		titles, tools, bodies = append(titles, c.views[i][0]), append(tools, c.views[i][1]), append(bodies, c.views[i][2])
+	}
+	seg := container.NewHBox(c.modes[modeTrace], c.modes[modeTiming], c.modes[modeEvents])
+	bar := container.NewBorder(nil, nil, seg, container.NewStack(tools...), container.NewStack(titles...))
+	c.content = container.NewBorder(bar, nil, nil, nil, container.NewStack(bodies...))
+	c.setMode(modeTrace)
 	c.show(verdict.Criterion{}, workspace.Overlay{}, false)
 	return c
+}
+
+// setMode shows view m.
+func (c *compareView) setMode(m int) {
+	c.mode = m
+	if m == modeTiming {
+		c.ensureTiming()
+	}
+	for i := range numModes {
+		imp := widget.LowImportance
+		if i == m {
+			imp = widget.HighImportance
+		}
+		if c.modes[i].Importance != imp {
+			c.modes[i].Importance = imp
+			c.modes[i].Refresh()
+		}
+		for _, o := range c.views[i] {
+			if i == m {
+				o.Show()
+			} else {
+				o.Hide()
+			}
+		}
+	}
+}
+
+// setResult shows the timing histograms and the event timeline of res; nil clears them.
+// The criteria table's selection (show) may come before or after it. The timing values of
+// a long run take a while (about 0.15 s for two runs of a million slots), so they are
+// computed when the Timing view is first shown.
+func (c *compareView) setResult(res *workspace.Result) {
+	c.res = res
+	c.runs = [2]*trace.Trace{}
+	c.timingOf = nil
+	c.timing.set(nil, nil)
+	if res == nil {
+		c.events.set(nil)
+		c.plot.setNoData([2][]workspace.Span{})
+		return
+	}
+	if c.mode == modeTiming {
+		c.ensureTiming()
+	}
+	c.follow(c.crit)
+}
+
+// ensureTiming fills the Timing view from the result, once per result.
+func (c *compareView) ensureTiming() {
+	if c.res != nil && c.timingOf != c.res {
+		c.timingOf = c.res
+		c.timing.set(c.res.Timing(), c.res.Record.Criteria)
+	}
+}
+
+// follow points the timing and events views and the trace's gaps at criterion crit.
+func (c *compareView) follow(crit verdict.Criterion) {
+	name := ""
+	if crit.Kind == verdict.KindTiming {
+		name = strings.TrimPrefix(crit.ID, "timing:")
+	}
+	c.timing.highlight(name)
+	if c.res == nil {
+		return
+	}
+	b, a := c.res.Runs(crit)
+	if c.runs != [2]*trace.Trace{b, a} {
+		c.runs = [2]*trace.Trace{b, a}
+		tl := workspace.NewTimeline(b, a)
+		c.events.set(&tl)
+	}
+	if c.plotted && c.plot.o != nil {
+		c.plot.setNoData([2][]workspace.Span{workspace.NoData(b, c.plot.o.Tag), workspace.NoData(a, c.plot.o.Tag)})
+	}
 }
 
 // legendItem is a swatch that the plot repaints in the current theme's colours.
@@ -62,12 +180,17 @@ func (pc plotColors) of(name string) color.Color {
 		return pc.after
 	case "tolerance":
 		return withAlpha(pc.band, 0x50)
+	case "no data":
+		return withAlpha(pc.nodata, 0x30)
 	}
 	return withAlpha(pc.where, 0x60)
 }
 
-// show plots o for criterion c (ok false: nothing to plot).
+// show plots o for criterion crit (ok false: nothing to plot). A timing criterion switches
+// to the Timing view with its probe highlighted; a criterion with a trace switches from the
+// Timing view back to the Trace view.
 func (c *compareView) show(crit verdict.Criterion, o workspace.Overlay, ok bool) {
+	c.crit, c.plotted = crit, ok
 	for _, b := range []*widget.Button{c.zoomIn, c.zoomOut, c.reset} {
 		if ok {
 			b.Enable()
@@ -75,11 +198,20 @@ func (c *compareView) show(crit verdict.Criterion, o workspace.Overlay, ok bool)
 			b.Disable()
 		}
 	}
+	switch {
+	case crit.Kind == verdict.KindTiming:
+		c.setMode(modeTiming)
+	case ok && c.mode == modeTiming:
+		c.setMode(modeTrace)
+	}
 	if !ok {
 		if crit.ID != "" {
 			c.title.SetText("Compare: " + crit.ID + " names no tag to plot.")
+		} else {
+			c.title.SetText("Compare: select a criterion with a tag to see its before and after traces.")
 		}
 		c.plot.set(nil)
+		c.follow(crit)
 		return
 	}
 	txt := fmt.Sprintf("Compare %s: %s before (%d samples) and after (%d samples)", crit.ID, o.Tag, len(o.Before.T), len(o.After.T))
@@ -91,16 +223,75 @@ func (c *compareView) show(crit verdict.Criterion, o workspace.Overlay, ok bool)
 	}
 	c.title.SetText(txt)
 	c.plot.set(&o)
+	c.follow(crit)
 }
 
+// timeRange is the window [from, to) of a time axis (ns) that a plot shows, within
+// [0, end). The mouse zooms and pans it.
+type timeRange struct {
+	from, to, end int64
+}
+
+// minSpan is the narrowest window a zoom goes to, ns.
+const minSpan = 1000
+
+func (r *timeRange) fit() { r.from, r.to = 0, max(r.end, 1) }
+
+// zoomAt scales the window by f (below 1: in) around time at, which stays where it is on
+// the screen.
+func (r *timeRange) zoomAt(f float64, at int64) {
+	span := r.to - r.from
+	if span <= 0 || r.end <= 0 {
+		return
+	}
+	ns := min(max(int64(float64(span)*f), minSpan), max(r.end, 1))
+	at = min(max(at, r.from), r.to)
+	from := at - int64(float64(at-r.from)*float64(ns)/float64(span))
+	r.from, r.to = from, from+ns
+	r.clamp()
+}
+
+// pan moves the window by dt ns (positive: later), keeping its width.
+func (r *timeRange) pan(dt int64) {
+	r.from += dt
+	r.to += dt
+	r.clamp()
+}
+
+func (r *timeRange) clamp() {
+	if r.from < 0 {
+		r.from, r.to = 0, r.to-r.from
+	}
+	if e := max(r.end, 1); r.to > e {
+		r.from, r.to = max(0, r.from-(r.to-e)), e
+	}
+}
+
+// at is the time under pixel x of a plot area that starts at x0 and is w wide.
+func (r *timeRange) at(x, x0, w float32) int64 {
+	if w <= 0 {
+		return r.from
+	}
+	return r.from + int64(float64(x-x0)/float64(w)*float64(r.to-r.from))
+}
+
+// wheelFactor is the zoom of one scroll event: about 0.8 per wheel notch (25 units on most
+// desktops, 10 on macOS); up or away zooms in.
+func wheelFactor(dy float32) float64 { return math.Pow(0.8, float64(dy)/25) }
+
 // overlayPlot draws an Overlay with canvas primitives, decimated to one min/max column per
-// pixel so that millions of samples draw as fast as a screen width of them.
+// pixel so that millions of samples draw as fast as a screen width of them. The scroll
+// wheel zooms around the pointer and dragging pans.
 type overlayPlot struct {
 	widget.BaseWidget
+	timeRange
 	o        *workspace.Overlay
-	from, to int64 // the time range shown, ns
+	nodata   [2][]workspace.Span // before, after: where the run had no good value of the tag
 	swatches []swatch
 }
+
+// overlayPadL is the plot's left margin (the value labels), px.
+const overlayPadL = 48
 
 func newOverlayPlot() *overlayPlot {
 	p := &overlayPlot{}
@@ -110,15 +301,22 @@ func newOverlayPlot() *overlayPlot {
 
 func (p *overlayPlot) set(o *workspace.Overlay) {
 	p.o = o
+	p.nodata = [2][]workspace.Span{}
 	p.fit()
+}
+
+func (p *overlayPlot) setNoData(nd [2][]workspace.Span) {
+	p.nodata = nd
+	p.Refresh()
 }
 
 // fit shows the whole trace.
 func (p *overlayPlot) fit() {
-	p.from, p.to = 0, 1
+	p.end = 1
 	if p.o != nil {
-		p.to = max(p.o.End, 1)
+		p.end = max(p.o.End, 1)
 	}
+	p.timeRange.fit()
 	p.Refresh()
 }
 
@@ -132,7 +330,7 @@ func (p *overlayPlot) zoom(f float64) {
 		mid = (w.FromNs + w.ToNs) / 2
 	}
 	half := int64(float64(p.to-p.from) * f / 2)
-	half = min(max(half, 1000), p.o.End)
+	half = min(max(half, minSpan), p.o.End)
 	p.from, p.to = max(0, mid-half), min(p.o.End, mid+half)
 	if p.to <= p.from {
 		p.from, p.to = 0, max(p.o.End, 1)
@@ -140,7 +338,36 @@ func (p *overlayPlot) zoom(f float64) {
 	p.Refresh()
 }
 
-func (p *overlayPlot) MinSize() fyne.Size { return fyne.NewSize(200, 160) }
+// Scrolled zooms around the pointer (a sideways scroll pans).
+func (p *overlayPlot) Scrolled(ev *fyne.ScrollEvent) {
+	if p.o == nil {
+		return
+	}
+	w := p.Size().Width - overlayPadL
+	if d := ev.Scrolled; math.Abs(float64(d.DX)) > math.Abs(float64(d.DY)) {
+		p.pan(-int64(float64(d.DX) / float64(w) * float64(p.to-p.from)))
+	} else {
+		p.zoomAt(wheelFactor(d.DY), p.at(ev.Position.X, overlayPadL, w))
+	}
+	p.Refresh()
+}
+
+// Dragged pans.
+func (p *overlayPlot) Dragged(ev *fyne.DragEvent) {
+	if p.o == nil {
+		return
+	}
+	w := p.Size().Width - overlayPadL
+	if w <= 0 {
+		return
+	}
+	p.pan(-int64(float64(ev.Dragged.DX) / float64(w) * float64(p.to-p.from)))
+	p.Refresh()
+}
+
+func (p *overlayPlot) DragEnd() {}
+
+func (p *overlayPlot) MinSize() fyne.Size { return fyne.NewSize(200, 120) }
 
 func (p *overlayPlot) CreateRenderer() fyne.WidgetRenderer {
 	return &overlayRenderer{p: p}
@@ -176,12 +403,12 @@ func (r *overlayRenderer) rebuild() {
 		r.objects = []fyne.CanvasObject{bg}
 		return
 	}
-	r.objects = buildOverlay(r.p.o, r.p.from, r.p.to, r.size)
+	r.objects = buildOverlay(r.p.o, r.p.nodata, r.p.from, r.p.to, r.size)
 }
 
 // plotColors are the theme colours of the plot, read once per build.
 type plotColors struct {
-	bg, grid, band, where, before, after, text color.Color
+	bg, grid, band, where, before, after, text, nodata color.Color
 }
 
 func currentPlotColors() plotColors {
@@ -189,16 +416,18 @@ func currentPlotColors() plotColors {
 		bg: theme.Color(theme.ColorNameInputBackground), grid: theme.Color(theme.ColorNameSeparator),
 		band: theme.Color(theme.ColorNamePrimary), where: theme.Color(theme.ColorNameError),
 		before: theme.Color(theme.ColorNamePrimary), after: theme.Color(theme.ColorNameWarning),
-		text: theme.Color(theme.ColorNameForeground),
+		text: theme.Color(theme.ColorNameForeground), nodata: theme.Color(theme.ColorNameForeground),
 	}
 }
 
 // buildOverlay builds the canvas objects of o over [from, to) at size: per pixel column a
 // tolerance rectangle around the before min/max and a vertical line for each trace's
-// min/max (at most 3 objects per pixel column, whatever the number of samples).
-func buildOverlay(o *workspace.Overlay, from, to int64, size fyne.Size) []fyne.CanvasObject {
+// min/max (at most 3 objects per pixel column, whatever the number of samples), and a band
+// over each stretch where a side had no data (nodata: before, after), which its trace does
+// not bridge.
+func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int64, size fyne.Size) []fyne.CanvasObject {
 	pc := currentPlotColors()
-	const padL, padB, padT = 48, 18, 4
+	const padL, padB, padT = overlayPadL, 18, 4
 	w := int(size.Width) - padL
 	h := size.Height - padB - padT
 	bg := canvas.NewRectangle(pc.bg)
@@ -230,6 +459,33 @@ func buildOverlay(o *workspace.Overlay, from, to int64, size fyne.Size) []fyne.C
 	x0 := float32(padL)
 	objs = make([]fyne.CanvasObject, 0, 8+3*w)
 	objs = append(objs, bg)
+	// where a side had no data: a band, labelled when there is room, that the trace and the
+	// tolerance band do not bridge
+	var covered [2][]int // covered[side][k]: columns < k with no data
+	for side, spans := range nodata {
+		cum := make([]int, w+1)
+		for _, run := range workspace.Columns(spans, from, to, w) {
+			r := canvas.NewRectangle(pc.of("no data"))
+			r.Move(fyne.NewPos(x0+float32(run[0]), padT))
+			r.Resize(fyne.NewSize(float32(run[1]-run[0]), h))
+			objs = append(objs, r)
+			t := canvas.NewText("no data "+[2]string{"before", "after"}[side], pc.text)
+			t.TextSize = theme.CaptionTextSize()
+			if ts := t.MinSize(); ts.Width+4 <= float32(run[1]-run[0]) {
+				t.Move(fyne.NewPos(x0+float32(run[0])+2, [2]float32{padT + 1, padT + h - ts.Height - 1}[side]))
+				objs = append(objs, t)
+			}
+			for k := run[0]; k < run[1]; k++ {
+				cum[k+1] = 1
+			}
+		}
+		for k := range w {
+			cum[k+1] += cum[k]
+		}
+		covered[side] = cum
+	}
+	// gapBetween: a no-data column in (a, b] on side
+	gapBetween := func(side, a, b int) bool { return covered[side][b+1]-covered[side][a+1] > 0 }
 	// the criterion's place
 	if wh := o.Where; wh != nil && wh.ToNs > wh.FromNs && wh.ToNs > from && wh.FromNs < to {
 		px := func(t int64) float32 {
@@ -272,6 +528,8 @@ func buildOverlay(o *workspace.Overlay, from, to int64, size fyne.Size) []fyne.C
 		for i := range bc {
 			if bc[i].N > 0 {
 				last = i
+			} else if gapBetween(0, i-1, i) {
+				last = -1
 			}
 			if last < 0 {
 				continue
@@ -284,7 +542,7 @@ func buildOverlay(o *workspace.Overlay, from, to int64, size fyne.Size) []fyne.C
 			objs = append(objs, r)
 		}
 	}
-	for _, s := range []struct {
+	for side, s := range []struct {
 		cols []workspace.Column
 		col  color.Color
 	}{{bc, pc.before}, {ac, pc.after}} {
@@ -295,10 +553,13 @@ func buildOverlay(o *workspace.Overlay, from, to int64, size fyne.Size) []fyne.C
 			}
 			x := x0 + float32(i) + 0.5
 			vmin, vmax := c.Min, c.Max
-			if prev >= 0 && prev == i-1 { // reach the previous column, so that a slope stays a line
+			switch {
+			case prev < 0 || gapBetween(side, prev, i):
+				// no data in between: the plant is unknown there, so nothing joins the two
+			case prev == i-1: // reach the previous column, so that a slope stays a line
 				p := s.cols[prev]
 				vmin, vmax = min(vmin, p.Max), max(vmax, p.Min)
-			} else if prev >= 0 { // sparse samples: join them
+			default: // sparse samples: join them
 				p := s.cols[prev]
 				j := canvas.NewLine(s.col)
 				j.StrokeWidth = 1.5
@@ -323,6 +584,9 @@ func withAlpha(c color.Color, a uint8) color.Color {
 }
 
 func fmtAxis(v float64) string {
+	if a := math.Abs(v); a >= 1000 && a < 1e6 {
+		return fmt.Sprintf("%.0f", v)
+	}
 	if math.Abs(v) >= 1000 || math.Abs(v) < 0.01 && v != 0 {
 		return fmt.Sprintf("%.3g", v)
 	}

@@ -60,7 +60,34 @@ func TestCompareOverlayAfterValidation(t *testing.T) {
 	if p.from != 0 || p.to != end {
 		t.Errorf("fit: range %d..%d, want 0..%d", p.from, p.to, end)
 	}
+
+	// the mouse: the wheel zooms around the pointer, which keeps its time; dragging pans
+	c := h.win.Canvas()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(p)
+	mid := pos.Add(fyne.NewPos(p.Size().Width/2, p.Size().Height/2))
+	test.Scroll(c, mid, 0, 3*25) // three notches away from the user, found by hit-testing
+	if span := p.to - p.from; span > end*6/10 || span < end*4/10 {
+		t.Errorf("three notches: range %d..%d, want about half of %d", p.from, p.to, end)
+	}
+	w := p.Size().Width - overlayPadL
+	at := fyne.NewPos(overlayPadL+w*0.7, p.Size().Height/2)
+	under := p.at(at.X, overlayPadL, w)
+	p.Scrolled(&fyne.ScrollEvent{PointEvent: fyne.PointEvent{Position: at}, Scrolled: fyne.Delta{DY: 25}})
+	if got := p.at(at.X, overlayPadL, w); abs64(got-under) > end/500 {
+		t.Errorf("the time under the pointer moved from %d to %d", under, got)
+	}
+	from, span := p.from, p.to-p.from
+	test.Drag(c, mid, -w/10, 0) // drag left: later times come into view
+	if p.from <= from || p.to-p.from != span {
+		t.Errorf("drag left: range %d..%d, was %d..%d", p.from, p.to, from, from+span)
+	}
+	test.Scroll(c, mid, 0, -40*25) // far out: clamps to the whole trace
+	if p.from != 0 || p.to != end {
+		t.Errorf("zoomed out: range %d..%d, want 0..%d", p.from, p.to, end)
+	}
 }
+
+func abs64(x int64) int64 { return max(x, -x) }
 
 // syntheticOverlay is 2 x n samples of a noisy sine with a tolerance.
 func syntheticOverlay(n int) *workspace.Overlay {
@@ -87,7 +114,7 @@ func BenchmarkOverlay2x1M(b *testing.B) {
 	size := fyne.NewSize(1000+48, 300)
 	b.ReportAllocs()
 	for b.Loop() {
-		objs := buildOverlay(o, 0, o.End, size)
+		objs := buildOverlay(o, [2][]workspace.Span{}, 0, o.End, size)
 		if len(objs) < 2000 {
 			b.Fatalf("%d objects", len(objs))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
@@ -59,7 +60,50 @@ func newUI(a fyne.App, win fyne.Window, ws *workspace.Workspace, do func(func())
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.Settings.content),
 	)
 	u.Tabs.OnSelected = u.onTabSelected
+	u.addShortcuts()
 	return u
+}
+
+// Shortcuts, beside Tab and Shift+Tab, which move the focus through every control. Ctrl is
+// Cmd on macOS. Abort works from any tab: stopping a test must never need the mouse.
+var (
+	ShortcutRun    = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.KeyModifierShortcutDefault}
+	ShortcutAbort  = &desktop.CustomShortcut{KeyName: fyne.KeyPeriod, Modifier: fyne.KeyModifierShortcutDefault}
+	ShortcutExport = &desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault}
+	tabKeys        = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5}
+)
+
+// ShortcutTab is the shortcut of the i-th tab (0-based): Ctrl+1 to Ctrl+5.
+func ShortcutTab(i int) *desktop.CustomShortcut {
+	return &desktop.CustomShortcut{KeyName: tabKeys[i], Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+func (u *UI) addShortcuts() {
+	c := u.win.Canvas()
+	for i := range u.Tabs.Items {
+		c.AddShortcut(ShortcutTab(i), func(fyne.Shortcut) { u.Tabs.SelectIndex(i) })
+	}
+	v := u.Validate
+	c.AddShortcut(ShortcutRun, func(fyne.Shortcut) {
+		if !v.run.Disabled() {
+			for _, t := range u.Tabs.Items {
+				if t.Content == v.content {
+					u.Tabs.Select(t)
+				}
+			}
+			v.onRun()
+		}
+	})
+	c.AddShortcut(ShortcutAbort, func(fyne.Shortcut) {
+		if !v.abort.Disabled() {
+			v.onAbort()
+		}
+	})
+	c.AddShortcut(ShortcutExport, func(fyne.Shortcut) {
+		if !v.export.Disabled() {
+			v.onExport()
+		}
+	})
 }
 
 // Content is the window content.
@@ -84,7 +128,12 @@ func (u *UI) goWork(f func(ctx context.Context)) {
 }
 
 func (u *UI) onTabSelected(t *container.TabItem) {
-	if t.Text == "Register" {
+	switch t.Text {
+	case "Register":
 		u.Register.reload()
+	case "Validate":
+		u.Validate.refreshTargets() // targets added on the Bench tab since
+	case "Settings":
+		u.Settings.refresh() // the key may have been made by an export since
 	}
 }

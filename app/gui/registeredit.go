@@ -61,10 +61,12 @@ func newAuditView(reg *registerView) *auditView {
 	return a
 }
 
-func (a *auditView) reload(ctx context.Context) {
-	rows, err := a.reg.ui.ws.Audit(ctx, auditRows)
+// show shows the audit rows the register view read.
+func (a *auditView) show(rows []ledger.AuditRow, err error) {
 	if err != nil {
+		a.result.Importance = widget.DangerImportance
 		a.result.SetText(err.Error())
+		return
 	}
 	a.rows = rows
 	a.list.Refresh()
@@ -73,18 +75,27 @@ func (a *auditView) reload(ctx context.Context) {
 	}
 }
 
+// onVerify recomputes the whole chain (a read of every row: off the Fyne goroutine).
 func (a *auditView) onVerify() {
-	c := a.reg.ui.ws.VerifyAudit(a.reg.ui.ctx)
-	a.broken = c.Broken
-	a.result.Importance = widget.SuccessImportance
-	if !c.OK {
-		a.result.Importance = widget.DangerImportance
-		if i := slices.IndexFunc(a.rows, func(r ledger.AuditRow) bool { return r.Seq == c.Broken }); i >= 0 {
-			a.list.ScrollTo(i)
+	a.verify.Disable()
+	a.result.Importance = widget.MediumImportance
+	a.result.SetText("verifying the audit chain…")
+	a.reg.work(func(ctx context.Context) func() {
+		c := a.reg.ui.ws.VerifyAudit(ctx)
+		return func() {
+			a.verify.Enable()
+			a.broken = c.Broken
+			a.result.Importance = widget.SuccessImportance
+			if !c.OK {
+				a.result.Importance = widget.DangerImportance
+				if i := slices.IndexFunc(a.rows, func(r ledger.AuditRow) bool { return r.Seq == c.Broken }); i >= 0 {
+					a.list.ScrollTo(i)
+				}
+			}
+			a.result.SetText(c.Text)
+			a.list.Refresh()
 		}
-	}
-	a.result.SetText(c.Text)
-	a.list.Refresh()
+	})
 }
 
 // patchDialog is the Add patch dialog.
@@ -134,17 +145,24 @@ func newPatchDialog(reg *registerView) *patchDialog {
 }
 
 func (d *patchDialog) onAdd() {
-	p, err := d.reg.ui.ws.AddPatch(d.reg.ui.ctx, workspace.PatchForm{
+	f := workspace.PatchForm{
 		Supplier: d.supplier.Text, Product: d.product.Text, From: d.from.Text, To: d.to.Text,
 		Type: d.typ.Selected, CVEs: d.cves.Text, Identified: d.ident.Text,
-	})
-	if err != nil {
-		d.err.SetText(err.Error())
-		return
 	}
-	d.close()
-	d.reg.status.SetText(fmt.Sprintf("added %s (%s %s), state %s", p.ID, p.Supplier, p.Product, p.State))
-	d.reg.reloadSelecting(p.ID)
+	d.add.Disable()
+	d.reg.work(func(ctx context.Context) func() {
+		p, err := d.reg.ui.ws.AddPatch(ctx, f)
+		return func() {
+			d.add.Enable()
+			if err != nil {
+				d.err.SetText(err.Error())
+				return
+			}
+			d.close()
+			d.reg.status.SetText(fmt.Sprintf("added %s (%s %s), state %s", p.ID, p.Supplier, p.Product, p.State))
+			d.reg.reloadSelecting(p.ID)
+		}
+	})
 }
 
 func (d *patchDialog) close() {
@@ -227,17 +245,24 @@ func (d *stateDialog) onStateChanged(s string) {
 }
 
 func (d *stateDialog) onApply() {
-	p, err := d.reg.ui.ws.SetState(d.reg.ui.ctx, d.patch.ID, workspace.StateForm{
+	id, f := d.patch.ID, workspace.StateForm{
 		To: ledger.State(d.state.Selected), Plan: d.plan.Text, Review: d.review.Text,
 		WindowStart: d.start.Text, WindowEnd: d.end.Text, Superseded: d.by.Text, Note: d.note.Text,
-	})
-	if err != nil {
-		d.err.SetText(err.Error())
-		return
 	}
-	d.close()
-	d.reg.status.SetText(fmt.Sprintf("%s is now %s", p.ID, p.State))
-	d.reg.reloadSelecting(p.ID)
+	d.apply.Disable()
+	d.reg.work(func(ctx context.Context) func() {
+		p, err := d.reg.ui.ws.SetState(ctx, id, f)
+		return func() {
+			d.apply.Enable()
+			if err != nil {
+				d.err.SetText(err.Error())
+				return
+			}
+			d.close()
+			d.reg.status.SetText(fmt.Sprintf("%s is now %s", p.ID, p.State))
+			d.reg.reloadSelecting(p.ID)
+		}
+	})
 }
 
 func (d *stateDialog) close() {

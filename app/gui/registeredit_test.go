@@ -25,6 +25,7 @@ func TestAddPatch(t *testing.T) {
 	}
 	// validation errors stay in the dialog
 	test.Tap(d.add)
+	h.settle()
 	if r.patchDlg == nil || !strings.Contains(d.err.Text, "supplier and product") {
 		t.Fatalf("empty form: dialog open %v, error %q", r.patchDlg != nil, d.err.Text)
 	}
@@ -34,17 +35,20 @@ func TestAddPatch(t *testing.T) {
 	d.to.SetText("2.1.4")
 	d.cves.SetText("CVE-2026-12, cve-2026-4711")
 	test.Tap(d.add)
+	h.settle()
 	if r.patchDlg == nil || !strings.Contains(d.err.Text, "CVE") {
 		t.Fatalf("bad CVE: dialog open %v, error %q", r.patchDlg != nil, d.err.Text)
 	}
 	d.cves.SetText("CVE-2026-1234, cve-2026-4711")
 	d.ident.SetText("20.03.2026")
 	test.Tap(d.add)
+	h.settle()
 	if r.patchDlg == nil || !strings.Contains(d.err.Text, "YYYY-MM-DD") {
 		t.Fatalf("bad date: error %q", d.err.Text)
 	}
 	d.ident.SetText("2026-03-18")
 	test.Tap(d.add)
+	h.settle()
 	if r.patchDlg != nil {
 		t.Fatalf("dialog still open: %q", d.err.Text)
 	}
@@ -87,12 +91,14 @@ func TestChangeStateOffersOnlyAllowed(t *testing.T) {
 		t.Fatalf("deferred form has %d items, want patch, state, plan, review, note", len(d.form.Items))
 	}
 	test.Tap(d.apply)
+	h.settle()
 	if r.stateDlg == nil || !strings.Contains(d.err.Text, "mitigation plan") {
 		t.Fatalf("deferred without plan: error %q", d.err.Text)
 	}
 	d.plan.SetText("network segmentation and a weekly log review")
 	d.review.SetText(fixedNow.AddDate(0, 1, 0).Format("2006-01-02"))
 	test.Tap(d.apply)
+	h.settle()
 	if r.stateDlg != nil {
 		t.Fatalf("dialog still open: %q", d.err.Text)
 	}
@@ -106,11 +112,13 @@ func TestChangeStateOffersOnlyAllowed(t *testing.T) {
 	d.start.SetText("2026-04-02 06:00")
 	d.end.SetText("2026-04-02 05:00")
 	test.Tap(d.apply)
+	h.settle()
 	if r.stateDlg == nil || !strings.Contains(d.err.Text, "window") {
 		t.Fatalf("window backwards: error %q", d.err.Text)
 	}
 	d.end.SetText("2026-04-02 08:00")
 	test.Tap(d.apply)
+	h.settle()
 	if p := r.patches[r.patchSel]; p.State != ledger.StateScheduled || p.WindowStart.IsZero() {
 		t.Errorf("patch after scheduling: %s, window %v", p.State, p.WindowStart)
 	}
@@ -127,6 +135,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Errorf("last audit row %+v", a.rows[len(a.rows)-1])
 	}
 	test.Tap(a.verify)
+	h.settle()
 	if !strings.HasPrefix(a.result.Text, "audit chain OK") || a.broken != 0 {
 		t.Errorf("verify: %q", a.result.Text)
 	}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
 )
@@ -57,34 +59,68 @@ func TestScreenshots(t *testing.T) {
 	}
 	shot("validate-compare-zoom")
 	test.Tap(v.compare.reset)
+	// the Compare section's other views: the timing histograms with the scan period's
+	// framed (selecting its criterion switches to them), and the event timeline.
+	// setResult is what the Validate tab calls when a validation ends; again is harmless.
+	v.compare.setResult(v.result)
+	for i, c := range v.crit {
+		if c.ID == "timing:scan_period" {
+			v.criteria.Select(widget.TableCellID{Row: i})
+		}
+	}
+	shot("compare-timing")
+	test.Tap(v.compare.modes[modeEvents])
+	shot("compare-events")
+	test.Tap(v.compare.modes[modeTrace])
+	v.selectCriterion()
 
+	// an OEM joint session: the OEM witness signs, then the asset owner's approver accepts
+	// the risk (the dialog first without a rationale: Sign disabled, the override spelled out)
 	h.selectTab("Register")
 	r := h.ui.Register
 	test.Tap(r.signOff)
+	r.dialog.name.SetText("Hans Vogt")
+	r.dialog.role.SetSelected("oem_witness")
+	test.Tap(r.dialog.sign)
+	h.settle()
+	test.Tap(r.signOff)
 	r.dialog.name.SetText("Ada Tester")
+	r.dialog.role.SetSelected("approver")
 	r.dialog.decision.SetSelected("accept_risk")
 	test.Tap(r.dialog.sign)
 	shot("signoff-dialog")
 	r.dialog.rationale.SetText("alarm 2 % early is inside the process margin; operator round until the next release")
 	test.Tap(r.dialog.sign)
+	h.settle()
+	test.Tap(r.export)
+	h.settle()
+	test.Tap(r.verify)
+	h.settle()
 	shot("register")
+	r.logList.Select(len(r.log) - 2) // the accepted risk, in full
+	shot("register-session-log")
+	r.logDlg.Hide()
 
 	// the Register tab's editing: Add patch (with a validation error), Change state, audit
 	test.Tap(r.addPatch)
 	r.patchDlg.supplier.SetText("Acme Automation")
 	test.Tap(r.patchDlg.add)
+	h.settle()
 	shot("add-patch-dialog")
 	r.patchDlg.product.SetText("PLC-9 CPU")
 	r.patchDlg.from.SetText("2.1.0")
 	r.patchDlg.to.SetText("2.1.4")
 	r.patchDlg.cves.SetText("CVE-2026-1234")
 	test.Tap(r.patchDlg.add)
+	h.settle()
 	r.reloadSelecting(workspace.DemoPatchID)
+	h.settle()
 	test.Tap(r.changeState)
 	r.stateDlg.state.SetSelected("deferred")
 	shot("change-state-dialog")
 	r.stateDlg.close()
 	test.Tap(r.audit.verify)
+	h.settle()
 	shot("register-audit")
 
 	h.selectTab("Settings")
@@ -92,4 +128,31 @@ func TestScreenshots(t *testing.T) {
 	h.ui.Settings.theme.SetSelected(themeLight)
 	h.selectTab("Validate")
 	shot("validate-light")
+
+	// Settings at scale 2 (high-DPI bench laptops), with a trust folder holding a server's
+	// certificate and a file the driver passes over
+	st := h.ui.Settings
+	trust := filepath.Join(t.TempDir(), "pki", "trusted")
+	if err := os.MkdirAll(trust, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"bench-plc-7.der": selfSigned(t, "bench-plc-7"),
+		"README.txt":      []byte("trusted OPC UA server certificates"),
+	} {
+		if err := os.WriteFile(filepath.Join(trust, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.onTrustDirChosen(trust)
+	test.Tap(st.reload) // the key the export made
+	st.theme.SetSelected(themeSystem)
+	h.selectTab("Settings")
+	scroll := st.content.(*container.Scroll)
+	scroll.ScrollToBottom()
+	shot("settings-trust")
+	scroll.ScrollToTop()
+	st.scale.SetSelected(scaleLabel(2))
+	shot("settings-scale-2")
+	st.scale.SetSelected(scaleLabel(1))
 }

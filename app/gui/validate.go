@@ -26,8 +26,11 @@ const DefaultScenario = "tank-alarm-trip.yaml"
 
 const noPatch = "(do not record)"
 
-// runNow is the stored-run choice that runs the before side now.
-const runNow = "(run the before target now)"
+// runNow and runAfterNow are the stored-run choices that run a side now.
+const (
+	runNow      = "(run the before target now)"
+	runAfterNow = "(run the after target now)"
+)
 
 // storedRunsShown is how many recent runs the stored-run select offers.
 const storedRunsShown = 20
@@ -45,6 +48,7 @@ type validateView struct {
 	stored   *widget.Select // a stored run for the before side, or runNow
 	runs     []trace.Run    // the stored runs offered, in stored's order after runNow
 	after    *widget.SelectEntry
+	storedAf *widget.Select // a stored run for the after side, or runAfterNow
 	repeat   *widget.Entry
 	run      *widget.Button
 	abort    *widget.Button
@@ -88,6 +92,8 @@ func newValidate(u *UI) *validateView {
 	}
 	v.stored = widget.NewSelect([]string{runNow}, v.onStoredChanged)
 	v.stored.SetSelected(runNow)
+	v.storedAf = widget.NewSelect([]string{runAfterNow}, v.onStoredChanged)
+	v.storedAf.SetSelected(runAfterNow)
 	v.scenario = widget.NewSelect(names, func(string) { v.reloadRuns() })
 	v.scenario.SetSelected(DefaultScenario)
 	v.before = widget.NewSelectEntry(nil)
@@ -146,6 +152,7 @@ func newValidate(u *UI) *validateView {
 		widget.NewFormItem("Scenario", v.scenario),
 		widget.NewFormItem("Before from", v.stored),
 		widget.NewFormItem("Before (baseline)", v.before),
+		widget.NewFormItem("After from", v.storedAf),
 		widget.NewFormItem("After (patched)", v.after),
 		widget.NewFormItem("Repetitions", v.repeat),
 	)
@@ -157,7 +164,7 @@ func newValidate(u *UI) *validateView {
 	v.criteria.OnSelected = v.onCriterionSelected
 	v.compare = newCompare()
 	split := container.NewVSplit(v.criteria, v.compare.content)
-	split.Offset = 0.45
+	split.Offset = 0.35
 	v.content = container.NewBorder(top, nil, nil, nil, split)
 	v.reloadPatches()
 	return v
@@ -173,51 +180,63 @@ func (v *validateView) reloadRuns() {
 	if l, err := workspace.LoadScenario(v.scenario.Selected); err == nil {
 		v.runs, _ = v.ui.ws.StoredRuns(v.ui.ctx, l.Name, storedRunsShown)
 	}
-	opts := []string{runNow}
-	for _, r := range v.runs {
-		opts = append(opts, workspace.RunLabel(r))
-	}
-	v.stored.SetOptions(opts)
-	if !slices.Contains(opts, v.stored.Selected) {
-		v.stored.SetSelected(runNow)
+	for _, sel := range []*widget.Select{v.stored, v.storedAf} {
+		opts := []string{sel.Options[0]}
+		for _, r := range v.runs {
+			opts = append(opts, workspace.RunLabel(r))
+		}
+		sel.SetOptions(opts)
+		if !slices.Contains(opts, sel.Selected) {
+			sel.SetSelectedIndex(0)
+		}
 	}
 }
 
-// storedRun is the chosen stored run's id, 0 for runNow.
-func (v *validateView) storedRun() int64 {
-	if i := v.stored.SelectedIndex(); i > 0 && i-1 < len(v.runs) {
+// storedRun is the stored run chosen in sel, 0 for running the side now.
+func (v *validateView) storedRun(sel *widget.Select) int64 {
+	if i := sel.SelectedIndex(); i > 0 && i-1 < len(v.runs) {
 		return v.runs[i-1].ID
 	}
 	return 0
 }
 
+// onStoredChanged disables a side's target while a stored run stands in for it.
 func (v *validateView) onStoredChanged(string) {
-	if v.before == nil || v.run == nil || v.cancel != nil {
+	if v.before == nil || v.after == nil || v.storedAf == nil || v.run == nil || v.cancel != nil {
 		return
 	}
-	if v.storedRun() != 0 {
-		v.before.Disable()
-	} else {
-		v.before.Enable()
+	for _, s := range []struct {
+		sel    *widget.Select
+		target *widget.SelectEntry
+	}{{v.stored, v.before}, {v.storedAf, v.after}} {
+		if v.storedRun(s.sel) != 0 {
+			s.target.Disable()
+		} else {
+			s.target.Enable()
+		}
 	}
 }
 
-// onStationsChanged refills the target choices from the embedded stations.
+// onStationsChanged refills the target choices and points the two sides at the embedded
+// stations again (their URLs change when one restarts on another firmware).
 func (v *validateView) onStationsChanged() {
-	sts := v.ui.ws.Stations()
-	var opts []string
-	for _, st := range sts {
-		opts = append(opts, st.ModbusURL(), st.OPCUATarget())
-	}
-	for _, st := range sts {
-		opts = append(opts, "sim://tank?firmware="+st.Firmware().Name+"&time=simulated")
-	}
-	v.before.SetOptions(opts)
-	v.after.SetOptions(opts)
-	if len(sts) == 2 {
+	v.refreshTargets()
+	if sts := v.ui.ws.Stations(); len(sts) == 2 {
 		v.before.SetText(sts[0].ModbusURL())
 		v.after.SetText(sts[1].ModbusURL())
 	}
+}
+
+// refreshTargets refills the target choices: the embedded stations, then the engineer's
+// targets from the Bench tab (a broken targets file leaves the embedded ones).
+func (v *validateView) refreshTargets() {
+	ts, _ := v.ui.ws.Targets()
+	var opts []string
+	for _, t := range ts {
+		opts = append(opts, t.URL)
+	}
+	v.before.SetOptions(opts)
+	v.after.SetOptions(opts)
 }
 
 func (v *validateView) reloadPatches() {
@@ -283,9 +302,13 @@ func (v *validateView) request() workspace.Request {
 	if v.patch.Selected != noPatch {
 		req.Patch = v.patch.Selected
 	}
-	if id := v.storedRun(); id != 0 {
+	if id := v.storedRun(v.stored); id != 0 {
 		req.BeforeRuns = []int64{id}
 		req.Before = ""
+	}
+	if id := v.storedRun(v.storedAf); id != 0 {
+		req.AfterRuns = []int64{id}
+		req.After = ""
 	}
 	return req
 }
@@ -341,6 +364,7 @@ func (v *validateView) start(req workspace.Request) {
 	v.result, v.crit = nil, nil
 	v.criteria.UnselectAll()
 	v.criteria.Refresh()
+	v.compare.setResult(nil)
 	v.compare.show(verdict.Criterion{}, workspace.Overlay{}, false)
 	v.verdict.Segments = nil
 	v.verdict.Refresh()
@@ -358,7 +382,7 @@ func (v *validateView) start(req workspace.Request) {
 }
 
 func (v *validateView) setRunning(on bool) {
-	for _, w := range []fyne.Disableable{v.run, v.patch, v.scenario, v.stored, v.before, v.after, v.repeat, v.export, v.verify} {
+	for _, w := range []fyne.Disableable{v.run, v.patch, v.scenario, v.stored, v.storedAf, v.before, v.after, v.repeat, v.export, v.verify} {
 		if on {
 			w.Disable()
 		} else {
@@ -402,6 +426,7 @@ func (v *validateView) onDone(res *workspace.Result, err error) {
 	}
 	v.result = res
 	v.crit = res.Record.Criteria
+	v.compare.setResult(res)
 	v.criteria.Refresh()
 	v.selectCriterion()
 	v.showVerdict(string(res.Record.Verdict), verdictColor(res.Record.Verdict))
@@ -460,8 +485,13 @@ func (v *validateView) onExport() {
 	}
 	v.export.Disable()
 	v.bundle.SetText("writing the evidence bundle…")
-	v.ui.goWork(func(context.Context) {
+	v.ui.goWork(func(ctx context.Context) {
 		path, sum, err := v.ui.ws.Export(res)
+		if err == nil && res.Validation != "" {
+			if rerr := v.ui.ws.RecordExport(ctx, res.Validation, path, sum); rerr != nil {
+				err = fmt.Errorf("bundle %s written, but its export is not recorded in the register: %w", path, rerr)
+			}
+		}
 		v.ui.do(func() {
 			v.export.Enable()
 			if err != nil {

@@ -20,18 +20,25 @@ import (
 )
 
 func main() {
-	dir := flag.String("workspace", "", "workspace folder (default: user config dir/patchgate/workspace)")
+	dir := flag.String("workspace", "", "workspace folder (default: the one chosen in Settings, else user config dir/patchgate/workspace)")
 	after := flag.String("after", "alarm-shift", "firmware profile of the embedded patched tank")
 	flag.Parse()
 	// gopcua's server writes start-up chatter to the standard logger
 	log.SetOutput(io.Discard)
 
-	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: *dir, After: *after})
+	a := app.NewWithID("io.patchgate.desktop")
+	// the Settings tab's choices: theme and scale, and the folders (-workspace wins)
+	gui.ApplyStoredTheme(a)
+	cfg, stored := gui.StoredConfig(a, *dir)
+	cfg.After = *after
+	ws, err := workspace.Open(context.Background(), cfg)
 	if err != nil {
+		if stored {
+			err = fmt.Errorf("%w (the workspace folder chosen in Settings; start with -workspace DIR to open another)", err)
+		}
 		fmt.Fprintln(os.Stderr, "patchgate-desktop:", err)
 		os.Exit(1)
 	}
-	a := app.NewWithID("io.patchgate.desktop")
 	a.SetIcon(gui.Icon)
 	w := a.NewWindow("patchgate")
 	ui := gui.New(a, w, ws)

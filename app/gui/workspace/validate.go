@@ -29,7 +29,10 @@ type Request struct {
 	Patch    string // patch id to record the validation against; empty: not recorded
 	// BeforeRuns, when not empty, are stored runs (register run ids) used as the before
 	// side instead of running it: a baseline recorded hours ago against a new candidate.
+	// AfterRuns does the same for the after side (a candidate recorded earlier); with both,
+	// Validate only compares.
 	BeforeRuns []int64
+	AfterRuns  []int64
 	// Armed allows the scenario's writes to controllers that are not simulated. The
 	// workspace's own embedded stations are armed without it (they are simulators).
 	Armed bool
@@ -93,19 +96,25 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	sides := []struct {
 		name string
 		url  string
+		ids  []int64
 		out  *[]*trace.Trace
-	}{{"before", req.Before, &res.Before}, {"after", req.After, &res.After}}
+	}{{"before", req.Before, req.BeforeRuns, &res.Before}, {"after", req.After, req.AfterRuns, &res.After}}
 	targets := make([]driver.Target, 2)
 	armed := make([]bool, 2)
-	stored, err := w.loadRuns(ctx, sc, req.BeforeRuns)
-	if err != nil {
-		return nil, err
-	}
+	run := make([]bool, 2) // false: the side comes from stored runs
+	toRun := 0
 	for i, s := range sides {
-		if i == 0 && stored != nil {
+		stored, err := w.loadRuns(ctx, sc, s.name, s.ids)
+		if err != nil {
+			return nil, err
+		}
+		if stored != nil {
+			*s.out = stored
 			continue
 		}
-		t, err := driver.ParseTarget(strings.TrimSpace(s.url))
+		run[i] = true
+		toRun++
+		t, err := driver.ParseTarget(w.WithTrust(strings.TrimSpace(s.url)))
 		if err != nil {
 			return nil, fmt.Errorf("%s target: %w", s.name, err)
 		}
@@ -116,16 +125,15 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 		}
 	}
 	rec := ledger.Recorder{DB: w.DB}
-	total := 2 * n
-	if stored != nil {
-		res.Before = stored
-	}
+	total := max(toRun*n, 1)
+	ran := 0
 	for i, s := range sides {
-		if i == 0 && stored != nil {
+		if !run[i] {
 			continue
 		}
 		for rep := 1; rep <= n; rep++ {
-			done := i*n + rep - 1
+			done := ran
+			ran++
 			report := func(p runner.Progress) {
 				if progress == nil {
 					return
@@ -185,24 +193,22 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	return res, nil
 }
 
-// loadRuns loads the stored runs ids of scenario sc from the register (nil for no ids).
-func (w *Workspace) loadRuns(ctx context.Context, sc *Loaded, ids []int64) ([]*trace.Trace, error) {
+// loadRuns loads the stored runs ids of scenario sc from the register for side (nil for no
+// ids).
+func (w *Workspace) loadRuns(ctx context.Context, sc *Loaded, side string, ids []int64) ([]*trace.Trace, error) {
 	var out []*trace.Trace
 	for _, id := range ids {
 		tr, err := w.DB.LoadTrace(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("stored before run %d: %w", id, err)
+			return nil, fmt.Errorf("stored %s run %d: %w", side, id, err)
 		}
 		if tr.Run.Scenario != sc.Name {
-			return nil, fmt.Errorf("stored before run %d is of scenario %q, not %q", id, tr.Run.Scenario, sc.Name)
+			return nil, fmt.Errorf("stored %s run %d is of scenario %q, not %q", side, id, tr.Run.Scenario, sc.Name)
 		}
 		out = append(out, tr)
 	}
 	return out, nil
 }
-
-// KeyDir is the folder of the workstation signing key.
-func (w *Workspace) KeyDir() string { return filepath.Join(w.Dir, "keys") }
 
 // Export writes the signed evidence bundle of res into the workspace's bundles folder and
 // returns its path and SHA-256.
@@ -263,12 +269,15 @@ func (w *Workspace) Arming(req Request) (targets []string, writes []runner.Plann
 			return nil, nil, err
 		}
 	}
-	urls := []string{req.After}
+	var urls []string
 	if len(req.BeforeRuns) == 0 {
-		urls = append([]string{req.Before}, urls...)
+		urls = append(urls, req.Before)
+	}
+	if len(req.AfterRuns) == 0 {
+		urls = append(urls, req.After)
 	}
 	for _, u := range urls {
-		t, err := driver.ParseTarget(strings.TrimSpace(u))
+		t, err := driver.ParseTarget(w.WithTrust(strings.TrimSpace(u)))
 		if err != nil {
 			return nil, nil, err
 		}

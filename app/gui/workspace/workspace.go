@@ -37,9 +37,15 @@ const DemoPatchID = "P-DEMO-001"
 
 // Config says where the workspace lives and what to simulate.
 type Config struct {
-	// Dir is the workspace folder: the register (patchgate.db), the signing key (keys/) and
-	// the evidence bundles (bundles/). Empty: DefaultDir.
+	// Dir is the workspace folder: the register (patchgate.db), the signing key (keys/,
+	// unless KeyDir names another folder) and the evidence bundles (bundles/). Empty:
+	// DefaultDir.
 	Dir string
+	// KeyDir is the folder of the signing key (key.pem, pub.pem). Empty: Dir/keys.
+	KeyDir string
+	// TrustDir is the folder of trusted OPC UA server certificates for targets that name
+	// none with trust=DIR. Empty: the driver's default (DefaultTrustDir).
+	TrustDir string
 	// After is the firmware profile of the patched tank (default "alarm-shift").
 	After string
 	// Host is where the embedded simulators listen (default 127.0.0.1, free ports).
@@ -70,6 +76,10 @@ type Workspace struct {
 	actor    string
 	mu       sync.Mutex
 	stations []*Station
+
+	folders  sync.Mutex // guards keyDir and trustDir, which Settings may change (settings.go)
+	keyDir   string
+	trustDir string
 }
 
 // Station is one embedded simulated controller with its role on the bench.
@@ -78,6 +88,7 @@ type Station struct {
 	*station.Station
 	modbusAddr, opcuaAddr string
 	faulted               bool
+	stopped               bool // by Stop: servers closed; Start brings it back
 }
 
 // Firmware returns the firmware profile the station runs.
@@ -89,8 +100,14 @@ func (s *Station) OPCUATarget() string {
 	return s.OPCUAURL() + "?security=None&mode=None&allow_insecure=1"
 }
 
-// Faulted reports whether the demo fault (20 ms latency) is on.
+// Faulted reports whether a fault is on (the demo fault or any of FaultKinds).
 func (s *Station) Faulted() bool { return s.faulted }
+
+// Running reports whether the station serves (Stop stops it, Start starts it again).
+func (s *Station) Running() bool { return !s.stopped }
+
+// Faults returns the faults in force on the station.
+func (s *Station) Faults() fault.Set { return s.Controller.Faults() }
 
 // Open opens (creating) the workspace folder and its register, starts the two embedded tank
 // stations and enters the demo patch when the register is empty.
@@ -124,7 +141,7 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = Actor()
 	}
-	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor}
+	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
 		st, err := w.start(ctx, s.role, s.fw, "", "", fault.Set{})
 		if err != nil {
@@ -182,7 +199,8 @@ func (w *Workspace) Stations() []*Station {
 	return slices.Clone(w.stations)
 }
 
-// Restart restarts station i on another firmware profile, on the same ports when it can.
+// Restart restarts station i on another firmware profile, on the same ports when it can;
+// a stopped station starts.
 func (w *Workspace) Restart(ctx context.Context, i int, fw string) (*Station, error) {
 	if _, err := firmware.Lookup("tank", fw); err != nil {
 		return nil, err
@@ -191,9 +209,14 @@ func (w *Workspace) Restart(ctx context.Context, i int, fw string) (*Station, er
 	defer w.mu.Unlock()
 	old := w.stations[i]
 	f := old.Controller.Faults()
-	old.Close()
+	if !old.stopped {
+		old.Close()
+	}
 	st, err := w.start(ctx, old.Role, fw, old.modbusAddr, old.opcuaAddr, f)
 	if err != nil {
+		stopped := *old
+		stopped.stopped = true // closed above: Start tries again, Close leaves it
+		w.stations[i] = &stopped
 		return nil, err
 	}
 	w.stations[i] = st
@@ -205,15 +228,105 @@ var DemoFault = fault.Set{Latency: 20 * time.Millisecond}
 
 // SetFault switches the demo fault of station i on or off.
 func (w *Workspace) SetFault(i int, on bool) {
+	f := fault.Set{}
+	if on {
+		f = DemoFault
+	}
+	w.SetFaults(i, f)
+}
+
+// SetFaults sets the faults of station i (kept across Restart, Stop and Start). The
+// station is replaced, not changed, so a *Station someone holds never changes under them.
+func (w *Workspace) SetFaults(i int, f fault.Set) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st := w.stations[i]
-	if on {
-		st.Controller.SetFaults(DemoFault)
-	} else {
-		st.Controller.SetFaults(fault.Set{})
+	st := *w.stations[i]
+	st.Controller.SetFaults(f)
+	st.faulted = !f.Healthy()
+	w.stations[i] = &st
+}
+
+// FaultKind is one fault the Bench tab offers on an embedded station; several add up
+// (Combine).
+type FaultKind struct {
+	Name string // what the Bench tab shows
+	Set  fault.Set
+}
+
+// FaultKinds are the faults the Bench tab offers, the demo fault first.
+var FaultKinds = []FaultKind{
+	{"+20 ms latency", DemoFault},
+	{"10 ms jitter", fault.Set{Jitter: 10 * time.Millisecond}},
+	{"5 % exceptions", fault.Set{Exceptions: 0.05}},
+	{"stall 3 s", fault.Set{Stall: 3 * time.Second}},
+	{"drop every 10 s", fault.Set{DropEvery: 10 * time.Second}},
+	{"restart every 30 s", fault.Set{RestartEvery: 30 * time.Second, RestartTime: 2 * time.Second}},
+}
+
+// Combine adds up the fault kinds switched on (on[k] for FaultKinds[k]).
+func Combine(on []bool) fault.Set {
+	var f fault.Set
+	for k, fk := range FaultKinds {
+		if k >= len(on) || !on[k] {
+			continue
+		}
+		s := fk.Set
+		f.Latency = max(f.Latency, s.Latency)
+		f.Jitter = max(f.Jitter, s.Jitter)
+		f.Exceptions = max(f.Exceptions, s.Exceptions)
+		f.Stall = max(f.Stall, s.Stall)
+		f.DropEvery = max(f.DropEvery, s.DropEvery)
+		f.RestartEvery = max(f.RestartEvery, s.RestartEvery)
+		f.RestartTime = max(f.RestartTime, s.RestartTime)
 	}
-	st.faulted = on
+	return f
+}
+
+// KindsOn says which of FaultKinds f has on: the inverse of Combine.
+func KindsOn(f fault.Set) []bool {
+	on := make([]bool, len(FaultKinds))
+	for k, fk := range FaultKinds {
+		s := fk.Set
+		on[k] = (s.Latency == 0 || f.Latency == s.Latency) && (s.Jitter == 0 || f.Jitter == s.Jitter) &&
+			(s.Exceptions == 0 || f.Exceptions == s.Exceptions) && (s.Stall == 0 || f.Stall == s.Stall) &&
+			(s.DropEvery == 0 || f.DropEvery == s.DropEvery) && (s.RestartEvery == 0 || f.RestartEvery == s.RestartEvery)
+	}
+	return on
+}
+
+// Stop stops station i: its servers close, so clients see the connection refused, and its
+// controller stops scanning. Its role, firmware, faults and ports are kept for Start.
+func (w *Workspace) Stop(i int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := *w.stations[i]
+	if st.stopped {
+		return nil
+	}
+	err := st.Close()
+	st.stopped = true
+	w.stations[i] = &st
+	if err != nil {
+		return fmt.Errorf("stopping the embedded %s tank: %w", st.Role, err)
+	}
+	return nil
+}
+
+// Start starts a stopped station i again on its firmware and faults, on the same ports
+// when it can; a running station is returned as it is.
+func (w *Workspace) Start(ctx context.Context, i int) (*Station, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	old := w.stations[i]
+	if !old.stopped {
+		return old, nil
+	}
+	st, err := w.start(ctx, old.Role, old.Firmware().Name, old.modbusAddr, old.opcuaAddr, old.Controller.Faults())
+	if err != nil {
+		return nil, err
+	}
+	w.stations[i] = st
+	return st, nil
 }
 
 // Reading is one tag's current value on a station.
@@ -248,7 +361,9 @@ func (w *Workspace) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, st := range w.stations {
-		st.Close()
+		if !st.stopped {
+			st.Close()
+		}
 	}
 	w.stations = nil
 	if w.DB != nil {
