@@ -147,15 +147,19 @@ func newValidate(u *UI) *validateView {
 	v.bundle = widget.NewLabel("")
 	v.bundle.Truncation = fyne.TextTruncateEllipsis
 
-	form := widget.NewForm(
+	// two columns, what to run beside where: the Compare section below needs the height
+	what := widget.NewForm(
 		widget.NewFormItem("Patch", v.patch),
 		widget.NewFormItem("Scenario", v.scenario),
+		widget.NewFormItem("Repetitions", v.repeat),
+	)
+	where := widget.NewForm(
 		widget.NewFormItem("Before from", v.stored),
 		widget.NewFormItem("Before (baseline)", v.before),
 		widget.NewFormItem("After from", v.storedAf),
 		widget.NewFormItem("After (patched)", v.after),
-		widget.NewFormItem("Repetitions", v.repeat),
 	)
+	form := container.NewGridWithColumns(2, what, where)
 	controls := container.NewBorder(nil, nil, container.NewHBox(v.run, v.abort), nil, v.progress)
 	reasons := container.NewVScroll(v.reasons)
 	reasons.SetMinSize(fyne.NewSize(0, 80))
@@ -164,7 +168,7 @@ func newValidate(u *UI) *validateView {
 	v.criteria.OnSelected = v.onCriterionSelected
 	v.compare = newCompare()
 	split := container.NewVSplit(v.criteria, v.compare.content)
-	split.Offset = 0.35
+	split.Offset = 0.4
 	v.content = container.NewBorder(top, nil, nil, nil, split)
 	v.reloadPatches()
 	return v
