@@ -63,6 +63,8 @@ type validateView struct {
 	verify   *widget.Button
 	bundle   *widget.Label
 	compare  *compareView
+	lower    *fyne.Container // the Compare section, or the live plot while a validation runs
+	live     *livePlot
 
 	cancel context.CancelFunc // of the running validation; nil when idle
 	result *workspace.Result
@@ -167,7 +169,9 @@ func newValidate(u *UI) *validateView {
 	top := container.NewVBox(form, controls, v.step, widget.NewSeparator(), v.head, reasons)
 	v.criteria.OnSelected = v.onCriterionSelected
 	v.compare = newCompare()
-	split := container.NewVSplit(v.criteria, v.compare.content)
+	v.live = newLivePlot()
+	v.lower = container.NewStack(v.compare.content)
+	split := container.NewVSplit(v.criteria, v.lower)
 	split.Offset = 0.4
 	v.content = container.NewBorder(top, nil, nil, nil, split)
 	v.reloadPatches()
@@ -376,6 +380,15 @@ func (v *validateView) start(req workspace.Request) {
 	v.bundle.SetText("")
 	v.progress.SetValue(0)
 	v.step.SetText("starting…")
+	sc := req.Loaded
+	if sc == nil {
+		sc, _ = workspace.LoadScenario(req.Scenario) // an error surfaces from Validate
+	}
+	if sc != nil {
+		v.live.reset(sc)
+	}
+	v.lower.Objects = []fyne.CanvasObject{v.live.content}
+	v.lower.Refresh()
 	v.ui.goWork(func(context.Context) {
 		defer cancel()
 		res, err := v.ui.ws.Validate(ctx, req, func(p workspace.Progress) {
@@ -401,6 +414,7 @@ func (v *validateView) setRunning(on bool) {
 }
 
 func (v *validateView) onProgress(p workspace.Progress) {
+	v.live.add(p)
 	v.progress.SetValue(p.Fraction)
 	v.step.SetText(fmt.Sprintf("%s run %d of %d: step %d/%d %s (%.1f s)", p.Side, p.Run, p.Runs, p.Step, p.Steps, p.StepText, p.Elapsed.Seconds()))
 }
@@ -415,6 +429,10 @@ func (v *validateView) onAbort() {
 func (v *validateView) onDone(res *workspace.Result, err error) {
 	v.cancel = nil
 	v.setRunning(false)
+	if err == nil && res != nil && res.Record.Verdict != "" { // on an error or abort the live plot stays
+		v.lower.Objects = []fyne.CanvasObject{v.compare.content}
+		v.lower.Refresh()
+	}
 	v.reloadRuns()
 	v.onStoredChanged("")
 	if err != nil || res == nil || res.Record.Verdict == "" {

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/patchgate/patchgate/app/gui/workspace"
 	"github.com/patchgate/patchgate/harness/trace"
 )
 
@@ -53,5 +54,45 @@ func TestStoredRunsForBothSides(t *testing.T) {
 	v.storedAf.SetSelectedIndex(0)
 	if v.after.Disabled() {
 		t.Error("after target not editable again once the stored run is deselected")
+	}
+}
+
+// TestLivePlotWhileRunning: while a validation runs on the embedded (real-time) stations the
+// lower section is the live plot, fed with the sampled values; the verdict brings the
+// Compare section back.
+func TestLivePlotWhileRunning(t *testing.T) {
+	h := newHarness(t)
+	v := h.ui.Validate
+	h.selectTab("Validate")
+	v.patch.SetSelected(noPatch)
+	test.Tap(v.run)
+	if v.lower.Objects[0] != v.live.content {
+		t.Fatal("no live plot while running")
+	}
+	if v.live.tag.Selected != "Level" {
+		t.Errorf("live tag %q, want the tank's first analogue point, Level", v.live.tag.Selected)
+	}
+	h.waitFor("live samples of both sides", 2*time.Minute, func() bool {
+		s := v.live.series["Level"]
+		return s != nil && len(s[0].T) > 0 && len(s[1].T) > 0 || v.cancel == nil
+	})
+	s := v.live.series["Level"]
+	if s == nil || len(s[0].T) == 0 || len(s[1].T) == 0 {
+		t.Fatalf("live series %v (%s)", s, v.step.Text)
+	}
+	if v.live.plot.o == nil || v.live.plot.o.End <= 0 {
+		t.Error("live plot draws nothing")
+	}
+	h.waitFor("the verdict", 2*time.Minute, func() bool { return v.cancel == nil })
+	if v.result == nil {
+		t.Fatalf("validation: %s", v.step.Text)
+	}
+	if v.lower.Objects[0] != v.compare.content {
+		t.Error("the Compare section did not come back with the verdict")
+	}
+	// what was plotted live is what was recorded (the last repetition of each side)
+	want := workspace.TagSeries(v.result.After[len(v.result.After)-1], "Level")
+	if !slices.Equal(s[1].T, want.T) {
+		t.Errorf("after side: %d samples live, %d recorded", len(s[1].T), len(want.T))
 	}
 }

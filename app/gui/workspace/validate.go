@@ -48,6 +48,9 @@ type Progress struct {
 	StepText string
 	Fraction float64 // 0..1 over the whole validation
 	Elapsed  time.Duration
+	// Live holds, per numeric tag, what this run sampled since the previous Progress (run
+	// time, ns since the run started); a slot without a good value is simply absent.
+	Live map[string]Series
 }
 
 // Result is a finished validation.
@@ -134,19 +137,34 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 		for rep := 1; rep <= n; rep++ {
 			done := ran
 			ran++
-			report := func(p runner.Progress) {
-				if progress == nil {
-					return
-				}
+			feed := newLiveFeed(LiveEvery)
+			var last runner.Progress
+			send := func(p runner.Progress) {
 				f := float64(done)
 				if p.Steps > 0 {
 					f += float64(p.Step) / float64(p.Steps+1)
 				}
 				progress(Progress{Side: s.name, Run: done + 1, Runs: total, Step: p.Step, Steps: p.Steps,
-					StepText: p.StepText, Fraction: f / float64(total), Elapsed: p.Elapsed})
+					StepText: p.StepText, Fraction: f / float64(total), Elapsed: p.Elapsed, Live: feed.take()})
 			}
-			report(runner.Progress{})
+			report := func(p runner.Progress) {
+				if progress == nil {
+					return
+				}
+				due := feed.add(p) // p.Latest is the runner's own map: read here, on its goroutine
+				p.Latest = nil
+				last = p
+				if due {
+					send(p)
+				}
+			}
+			if progress != nil {
+				send(runner.Progress{})
+			}
 			r, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: targets[i], Armed: armed[i], Repetition: rep, Recorder: rec, Progress: report})
+			if progress != nil {
+				send(last) // what the last throttled reports gathered
+			}
 			if r == nil {
 				if ctx.Err() != nil {
 					return nil, fmt.Errorf("%s run %d: %w", s.name, rep, ErrAborted)
