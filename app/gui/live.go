@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
 	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/runner"
 )
 
 // livePlot is what the Validate tab shows under the criteria table while a validation
@@ -26,6 +27,10 @@ type livePlot struct {
 
 	series map[string]*[2]workspace.Series // per tag: before, after
 	run    [2]int                          // the run (Progress.Run) each side's series are of
+
+	steps    []string // the scenario's steps, as the runner describes them
+	stepList *widget.List
+	cur      int // the step running now, 1-based; 0 before the first
 }
 
 func newLivePlot() *livePlot {
@@ -35,8 +40,34 @@ func newLivePlot() *livePlot {
 	l.title.Truncation = fyne.TextTruncateEllipsis
 	legend := container.NewHBox(l.legendItem("before"), l.legendItem("after"))
 	bar := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("Live"), l.tag), legend, l.title)
-	l.content = container.NewBorder(bar, nil, nil, nil, l.plot)
+	l.stepList = widget.NewList(func() int { return len(l.steps) },
+		func() fyne.CanvasObject {
+			t := widget.NewLabel("12. wait_until AlarmHigh == true within 30s")
+			t.Truncation = fyne.TextTruncateEllipsis
+			return t
+		}, l.updateStep)
+	split := container.NewHSplit(l.stepList, l.plot)
+	split.Offset = 0.3
+	l.content = container.NewBorder(bar, nil, nil, nil, split)
 	return l
+}
+
+// updateStep shows step i: done ones ticked, the running one highlighted.
+func (l *livePlot) updateStep(i widget.ListItemID, o fyne.CanvasObject) {
+	t := o.(*widget.Label)
+	mark := "   "
+	t.Importance = widget.MediumImportance
+	t.TextStyle.Bold = false
+	switch {
+	case i+1 < l.cur:
+		mark = "✓ "
+		t.Importance = widget.LowImportance
+	case i+1 == l.cur:
+		mark = "▶ "
+		t.Importance = widget.HighImportance
+		t.TextStyle.Bold = true
+	}
+	t.SetText(fmt.Sprintf("%s%d. %s", mark, i+1, l.steps[i]))
 }
 
 func (l *livePlot) legendItem(text string) fyne.CanvasObject {
@@ -51,6 +82,12 @@ func (l *livePlot) legendItem(text string) fyne.CanvasObject {
 func (l *livePlot) reset(sc *workspace.Loaded) {
 	clear(l.series)
 	l.run = [2]int{}
+	l.steps = l.steps[:0]
+	for _, st := range sc.Steps {
+		l.steps = append(l.steps, runner.Describe(st))
+	}
+	l.cur = 0
+	l.stepList.Refresh()
 	var tags []string
 	first := ""
 	for _, p := range sc.Points.Points {
@@ -93,6 +130,13 @@ func (l *livePlot) add(p workspace.Progress) {
 		}
 		s[side].T = append(s[side].T, in.T...)
 		s[side].V = append(s[side].V, in.V...)
+	}
+	if p.Step != l.cur {
+		l.cur = p.Step
+		l.stepList.Refresh()
+		if p.Step > 0 {
+			l.stepList.ScrollTo(p.Step - 1)
+		}
 	}
 	if len(p.Live) > 0 {
 		l.redraw()

@@ -5,10 +5,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -54,6 +56,18 @@ func TestScreenshots(t *testing.T) {
 	test.Tap(v.verify)
 	h.waitFor("the verification", 30*time.Second, func() bool { return strings.HasPrefix(v.bundle.Text, "verify ") })
 	shot("validate")
+	// the live view as it looks mid-run: the recorded runs replayed into it, the after run
+	// cut at 9 s, step 7
+	v.live.reset(v.result.Scenario)
+	v.live.add(workspace.Progress{Side: "before", Run: 1, Step: 12, Live: map[string]workspace.Series{"Level": workspace.TagSeries(v.result.Before[0], "Level")}})
+	after := workspace.TagSeries(v.result.After[0], "Level")
+	n, _ := slices.BinarySearch(after.T, 9e9)
+	v.live.add(workspace.Progress{Side: "after", Run: 2, Step: 7, Live: map[string]workspace.Series{"Level": {T: after.T[:n], V: after.V[:n]}}})
+	v.lower.Objects = []fyne.CanvasObject{v.live.content}
+	v.lower.Refresh()
+	shot("validate-live")
+	v.lower.Objects = []fyne.CanvasObject{v.compare.content}
+	v.lower.Refresh()
 	for range 4 {
 		test.Tap(v.compare.zoomIn)
 	}

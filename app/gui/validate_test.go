@@ -83,6 +83,13 @@ func TestLivePlotWhileRunning(t *testing.T) {
 	if v.live.plot.o == nil || v.live.plot.o.End <= 0 {
 		t.Error("live plot draws nothing")
 	}
+	sc, err := workspace.LoadScenario(DefaultScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.live.steps) != len(sc.Steps) || v.live.cur < 1 || v.live.cur > len(sc.Steps) {
+		t.Errorf("step list: %d steps (want %d), at step %d", len(v.live.steps), len(sc.Steps), v.live.cur)
+	}
 	h.waitFor("the verdict", 2*time.Minute, func() bool { return v.cancel == nil })
 	if v.result == nil {
 		t.Fatalf("validation: %s", v.step.Text)

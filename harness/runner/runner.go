@@ -352,8 +352,8 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	steps := append(append([]scenario.Step{}, r.sc.Setup...), r.sc.Steps...)
 	if runErr == nil {
 		for i, st := range steps {
-			r.progress.Step, r.progress.StepText = i+1, describe(st)
-			r.event(trace.Event{T: r.now(), Kind: trace.EvStepStart, Step: st.Index, Msg: describe(st)})
+			r.progress.Step, r.progress.StepText = i+1, Describe(st)
+			r.event(trace.Event{T: r.now(), Kind: trace.EvStepStart, Step: st.Index, Msg: Describe(st)})
 			if err := r.step(ctx, st); err != nil {
 				runErr = err
 				break
@@ -412,7 +412,8 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	return r.res, runErr
 }
 
-func describe(st scenario.Step) string {
+// Describe is the one-line text of a step, as progress reports and the trace show it.
+func Describe(st scenario.Step) string {
 	switch st.Kind {
 	case scenario.StepWrite, scenario.StepPulse:
 		var parts []string
