@@ -129,17 +129,24 @@ func indexRuns(side string, trs []*trace.Trace) []*runData {
 	return out
 }
 
-func indexRun(side string, pos int, tr *trace.Trace) *runData {
+// newRunData is run pos (1-based) of a side with its label and tag index, its samples and
+// events not yet indexed.
+func newRunData(side string, pos int, tr *trace.Trace) *runData {
 	r := &runData{tr: tr, side: side, tagIx: map[string]int{}, steps: map[int]int64{}}
 	if tr.Run.ID != 0 {
 		r.label = fmt.Sprintf("%s run %d", side, tr.Run.ID)
 	} else {
 		r.label = fmt.Sprintf("%s run #%d", side, pos)
 	}
-	nt := len(tr.Run.Tags)
 	for i, t := range tr.Run.Tags {
 		r.tagIx[t] = i
 	}
+	return r
+}
+
+func indexRun(side string, pos int, tr *trace.Trace) *runData {
+	r := newRunData(side, pos, tr)
+	nt := len(tr.Run.Tags)
 	r.good = make([]series, nt)
 	r.nGood, r.nBad, r.nMiss = make([]int, nt), make([]int, nt), make([]int, nt)
 	r.text = make([]string, nt)

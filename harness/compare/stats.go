@@ -2,6 +2,7 @@ package compare
 
 import (
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -231,4 +232,45 @@ func fromOrderKey(k uint64) float64 {
 		return math.Float64frombits(k &^ (1 << 63))
 	}
 	return math.Float64frombits(^k)
+}
+
+// sortFloats sorts xs (no NaN) in increasing order. Long slices (the round trips and
+// lateness of every slot of a long run) are radix sorted on their IEEE 754 bits, 16 bits a
+// pass: O(n), several times faster than slices.Sort on a million values. The order is the
+// one slices.Sort gives, but for -0, which comes before +0 (slices.Sort holds them equal).
+func sortFloats(xs []float64) {
+	const radixFrom = 1 << 12
+	if len(xs) < radixFrom {
+		slices.Sort(xs)
+		return
+	}
+	// order-preserving keys (orderKey): flip every bit of a negative value, the sign bit of
+	// the others
+	keys, tmp := make([]uint64, len(xs)), make([]uint64, len(xs))
+	for i, x := range xs {
+		keys[i] = orderKey(x)
+	}
+	count := make([]int, 1<<16)
+	for shift := uint(0); shift < 64; shift += 16 {
+		clear(count)
+		for _, k := range keys {
+			count[k>>shift&0xffff]++
+		}
+		if count[keys[0]>>shift&0xffff] == len(keys) {
+			continue // every key has this digit
+		}
+		sum := 0
+		for d, c := range count {
+			count[d], sum = sum, sum+c
+		}
+		for _, k := range keys {
+			d := k >> shift & 0xffff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	for i, k := range keys {
+		xs[i] = fromOrderKey(k)
+	}
 }

@@ -204,3 +204,34 @@ func FuzzKthDiff(f *testing.F) {
 		}
 	})
 }
+
+// TestSortFloats: the radix sort of the timing values agrees with slices.Sort, negatives,
+// zeros, infinities, subnormals and ties included.
+func TestSortFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	gens := map[string]func(i int) float64{
+		"round trips": func(int) float64 { return float64(r.IntN(5_000_000)) / 1e9 },
+		"signed wide": func(int) float64 { return r.NormFloat64() * math.Pow(10, float64(r.IntN(40)-20)) },
+		"special": func(i int) float64 {
+			return []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), 5e-324, -5e-324, 1, -1}[i%8]
+		},
+		"one value":    func(int) float64 { return 0.01 },
+		"short signed": func(int) float64 { return r.NormFloat64() },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{10, 4096, 100_000} {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = gen(i)
+			}
+			want := slices.Clone(xs)
+			slices.Sort(want)
+			sortFloats(xs)
+			for i := range xs {
+				if xs[i] != want[i] { // -0 == 0: either order of the two is sorted
+					t.Fatalf("%s, n %d: [%d] = %v, want %v", name, n, i, xs[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package compare
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 
 	"github.com/patchgate/patchgate/harness/driver"
@@ -49,6 +48,13 @@ import (
 //   - round_trip: one value per answered sampling slot: T - intended time - lateness. Runs
 //     sampled by subscription issue no reads and give none.
 const minTimingN = 5
+
+// What one value of each probe kind is.
+const (
+	unitSegments = "segments" // scan_period
+	unitRuns     = "runs"     // response
+	unitReads    = "reads"    // round_trip
+)
 
 // segmentFactor: a scan-period segment is long enough that its resolution is a third of the
 // tolerance.
@@ -212,15 +218,17 @@ func counterPieces(r *runData, tag string) [][]interval {
 	}
 	period := int64(r.tr.Run.Period)
 	var pieces [][]interval
-	var cur []interval
+	// one backing array for the run's pieces: at most one interval per sample of the counter
+	buf := make([]interval, 0, len(r.tr.Samples)/max(1, len(r.tr.Run.Tags)))
+	start := 0
 	havePrev := false
 	var pSlot int64
 	var pT, pC float64
 	flush := func() {
-		if len(cur) > 0 {
-			pieces = append(pieces, cur)
+		if len(buf) > start {
+			pieces = append(pieces, buf[start:len(buf):len(buf)])
 		}
-		cur = nil
+		start = len(buf)
 	}
 	for i := range r.tr.Samples {
 		s := &r.tr.Samples[i]
@@ -243,7 +251,7 @@ func counterPieces(r *runData, tag string) [][]interval {
 			case s.Slot != pSlot+1 || s.Value < pC || t <= pT:
 				flush() // a gap, a missed slot, a counter reset
 			default:
-				cur = append(cur, interval{t - pT, s.Value - pC})
+				buf = append(buf, interval{t - pT, s.Value - pC})
 			}
 		}
 		havePrev, pSlot, pT, pC = true, s.Slot, t, s.Value
@@ -284,7 +292,10 @@ func segments(pieces [][]interval, w float64) []float64 {
 	return out
 }
 
-func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData, cal verdict.Calibration) {
+// scanSegments returns the sorted scan-period values of each side, the segment length w
+// and the pooled before period, all in seconds; ok is false when the before runs have no
+// advancing good samples of the counter (no values then).
+func scanSegments(p scenario.Probe, before, after []*runData, cal verdict.Calibration) (xs, ys []float64, w, pooled float64, ok bool) {
 	bp := make([][]interval, 0)
 	ap := make([][]interval, 0)
 	for _, r := range before {
@@ -300,26 +311,34 @@ func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData
 			sdc += iv.dc
 		}
 	}
+	if sdc == 0 {
+		return nil, nil, 0, 0, false
+	}
+	pooled = sdt / sdc
+	tol := probeTol(p.Tolerance, pooled)
+	rt := cal.RoundTripP99Us / 1e6
+	w = segmentFactor * (pooled + rt) / (tol / pooled)
+	for _, r := range append(append([]*runData{}, before...), after...) {
+		w = math.Max(w, r.tr.Run.Period.Seconds())
+	}
+	xs, ys = segments(bp, w), segments(ap, w)
+	sortFloats(xs)
+	sortFloats(ys)
+	return xs, ys, w, pooled, true
+}
+
+func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData, cal verdict.Calibration) {
+	xs, ys, w, pooled, ok := scanSegments(p, before, after, cal)
 	c.Tolerance = toleranceText(p.Tolerance)
 	c.Expected = fmt.Sprintf("scan period (from %s) within %s of before", p.Counter, c.Tolerance)
-	if sdc == 0 {
+	if !ok {
 		c.Status, c.Needed = verdict.StatusUndecided, minTimingN
 		c.Reason = fmt.Sprintf("no advancing good samples of the counter %s before the patch", p.Counter)
 		c.Before, c.After = "no scan period", "-"
 		return
 	}
-	pooled := sdt / sdc
-	tol := probeTol(p.Tolerance, pooled)
-	rt := cal.RoundTripP99Us / 1e6
-	w := segmentFactor * (pooled + rt) / (tol / pooled)
-	for _, r := range append(append([]*runData{}, before...), after...) {
-		w = math.Max(w, r.tr.Run.Period.Seconds())
-	}
-	xs, ys := segments(bp, w), segments(ap, w)
-	slices.Sort(xs)
-	slices.Sort(ys)
 	why := fmt.Sprintf("segments of %s of continuous good counter samples; runs need at least %s each side", fmtSec(w), fmtSec(w*minTimingN))
-	judge(c, p.Tolerance, xs, ys, "segments", 0, why)
+	judge(c, p.Tolerance, xs, ys, unitSegments, 0, why)
 	if c.Status == verdict.StatusUndecided && c.Needed > minTimingN {
 		c.Reason += fmt.Sprintf(" (runs of about %s of counter samples)", fmtSec(float64(c.Needed)*w))
 	}
@@ -357,7 +376,7 @@ func responseValues(p scenario.Probe, runs []*runData) ([]float64, []*runData) {
 			none = append(none, r)
 		}
 	}
-	slices.Sort(vals)
+	sortFloats(vals)
 	return vals, none
 }
 
@@ -370,7 +389,7 @@ func response(c *verdict.Criterion, p scenario.Probe, before, after []*runData, 
 	}
 	res := period + cal.JitterUs/1e6
 	why := fmt.Sprintf("a response is seen only at a sample: sample period %s + sampling jitter %s", fmtSec(period), fmtSec(cal.JitterUs/1e6))
-	judge(c, p.Tolerance, xs, ys, "runs", res, why)
+	judge(c, p.Tolerance, xs, ys, unitRuns, res, why)
 	c.Expected = fmt.Sprintf("response from mark %q until %s within %s of before", p.From, condSource(p.Until), c.Tolerance)
 	if len(aNone) > 0 && len(bNone) == 0 && len(xs) > 0 {
 		c.Status, c.Needed = verdict.Fail, 0
@@ -393,31 +412,40 @@ func condSource(c *scenario.Condition) string {
 	return c.Source
 }
 
-func roundTrips(c *verdict.Criterion, p scenario.Probe, before, after []*runData) {
-	collect := func(runs []*runData) ([]float64, int) {
-		var out []float64
-		subscribed := 0
-		for _, r := range runs {
-			if r.tr.Run.Meta["sampling"] == "subscription" {
-				subscribed++
-				continue
-			}
-			forEachSlot(r.tr, func(s trace.Sample, answered bool) {
-				if answered {
-					out = append(out, float64(roundTrip(r.tr, s))/1e9)
-				}
-			})
+// roundTripValues returns the sorted round trips of the runs' answered sampling slots, in
+// seconds, and how many runs were sampled by subscription (they issue no reads).
+func roundTripValues(runs []*runData) ([]float64, int) {
+	slots := 0 // at most one value per slot
+	for _, r := range runs {
+		if r.tr.Run.Meta["sampling"] != "subscription" {
+			slots += len(r.tr.Samples) / max(1, len(r.tr.Run.Tags))
 		}
-		slices.Sort(out)
-		return out, subscribed
 	}
-	xs, bs := collect(before)
-	ys, as := collect(after)
+	out := make([]float64, 0, slots)
+	subscribed := 0
+	for _, r := range runs {
+		if r.tr.Run.Meta["sampling"] == "subscription" {
+			subscribed++
+			continue
+		}
+		forEachSlot(r.tr, func(s trace.Sample, answered bool) {
+			if answered {
+				out = append(out, float64(roundTrip(r.tr, s))/1e9)
+			}
+		})
+	}
+	sortFloats(out)
+	return out, subscribed
+}
+
+func roundTrips(c *verdict.Criterion, p scenario.Probe, before, after []*runData) {
+	xs, bs := roundTripValues(before)
+	ys, as := roundTripValues(after)
 	why := ""
 	if bs+as > 0 {
 		why = "runs sampled by subscription issue no reads"
 	}
-	judge(c, p.Tolerance, xs, ys, "reads", 0, why)
+	judge(c, p.Tolerance, xs, ys, unitReads, 0, why)
 	c.Expected = "read round trip: " + c.Expected
 	c.Where = whereRuns(after, "")
 }
