@@ -270,15 +270,18 @@ type seqDiff struct {
 func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]seqDiff, seqStats) {
 	al := align(a, b)
 	inv := al.inverse()
-	// the common observed time
-	for len(be) > 0 && inv.at(be[len(be)-1].t) > a.last {
+	period := max(int64(a.tr.Run.Period), int64(b.tr.Run.Period))
+	// the common observed time, give or take a sample: a run that ends when a wait_until
+	// holds has its last event on its last sample, which the alignment may map a few µs past
+	// the other run's last sample (an alarm that cleared at the end of both runs came out as
+	// missing on one side and extra on the other)
+	for len(be) > 0 && inv.at(be[len(be)-1].t) > a.last+period {
 		be = be[:len(be)-1]
 	}
-	for len(ae) > 0 && al.at(ae[len(ae)-1].t) > b.last {
+	for len(ae) > 0 && al.at(ae[len(ae)-1].t) > b.last+period {
 		ae = ae[:len(ae)-1]
 	}
 	st := seqStats{before: len(be), after: len(ae)}
-	period := max(int64(a.tr.Run.Period), int64(b.tr.Run.Period))
 	allowed := func(tag string) (int64, bool) {
 		tol, ok := sc.Tolerances[tag]
 		return int64(tol.Shift) + period, ok

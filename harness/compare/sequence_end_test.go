@@ -1,0 +1,32 @@
+package compare_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/patchgate/patchgate/harness/compare"
+	"github.com/patchgate/patchgate/harness/verdict"
+)
+
+// TestSequenceEventAtTheLastSampleIsNotExtra: tank-alarm-trip ends when the high alarm
+// clears, so both runs' last event (AlarmHigh↓) is on their last sample, 650 ms apart with
+// alarm-shift. The stored runs (real time, from the CLI) had the alignment map the before
+// run's last event a few µs past the after run's last sample: the sequence called the
+// alarm's clearing extra after the patch. It must match it (a shift is the threshold
+// check's to judge: AlarmHigh has no tolerance).
+func TestSequenceEventAtTheLastSampleIsNotExtra(t *testing.T) {
+	sc := loadShipped(t, "tank-alarm-trip.yaml")
+	dir := filepath.Join("testdata", "sequence-last-sample")
+	before, after := readTraces(t, filepath.Join(dir, "before.json")), readTraces(t, filepath.Join(dir, "after.json"))
+	crit := compare.Compare(sc, before, after, compare.Patch{})
+	for _, c := range crit {
+		if c.ID != "sequence" {
+			continue
+		}
+		if c.Status != verdict.Pass || c.Numbers["before_events"] != 5 || c.Numbers["after_events"] != 5 {
+			t.Errorf("sequence %s: %s (numbers %v)", c.Status, c.Reason, c.Numbers)
+		}
+		return
+	}
+	t.Fatal("no sequence criterion")
+}
