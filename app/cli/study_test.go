@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -64,27 +63,43 @@ func TestStudyAgreesInRealTime(t *testing.T) {
 		code, rec, _ := validateReal(t, "--scenario", "../../scenarios/"+cases[i].scenario, "--before", urls[i][0], "--after", urls[i][1], "--arm")
 		return got{code, rec}
 	}
+	// simulated time first: deterministic, and it says which real-time verdict to expect
+	type simGot struct {
+		code int
+		rec  verdict.Record
+	}
+	sim := make([]simGot, len(cases))
+	for i, tc := range cases {
+		code, rec, _ := validateJSON(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", "sim://"+tc.model, "--after", "sim://"+tc.model+"?firmware="+tc.fw)
+		sim[i] = simGot{code, rec}
+	}
+	// two real-time validations at a time: the machine has two cores
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, 2)
 	for i := range cases {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			real[i] = runReal(i)
 		}()
 	}
 	wg.Wait()
-	// Six real-time validations at once on a shared 2-core machine can make the harness
-	// late; the verdict is then INCONCLUSIVE, as it must be. That says nothing about whether
-	// real and simulated time agree, so such a case runs again alone (at most twice more).
-	for i := range cases {
-		for try := 0; try < 2 && harnessLate(real[i].rec); try++ {
-			t.Logf("%s/%s: the harness was late in real time; running it again alone", cases[i].fw, cases[i].scenario)
+	// A busy shared machine can make the harness late or its timing noisy (longer scan
+	// period segments than a run holds); the verdict is then INCONCLUSIVE, as it must be.
+	// That says nothing about whether real and simulated time agree, so a case that came out
+	// INCONCLUSIVE in real time but decided in simulated time runs again alone, at most
+	// twice more; still INCONCLUSIVE, it fails below.
+	for i, tc := range cases {
+		for try := 0; try < 2 && tc.fw != "retain-lost" && real[i].rec.Verdict == verdict.Inconclusive && sim[i].rec.Verdict != verdict.Inconclusive; try++ {
+			t.Logf("%s/%s: INCONCLUSIVE in real time (%v); running it again alone", tc.fw, tc.scenario, real[i].rec.Reasons)
 			real[i] = runReal(i)
 		}
 	}
 	for i, tc := range cases {
 		t.Run(tc.fw+"/"+tc.scenario, func(t *testing.T) {
-			code, rec, _ := validateJSON(t, "--scenario", "../../scenarios/"+tc.scenario, "--before", "sim://"+tc.model, "--after", "sim://"+tc.model+"?firmware="+tc.fw)
+			code, rec := sim[i].code, sim[i].rec
 			r := real[i]
 			if tc.fw == "retain-lost" {
 				// a restart over Modbus needs the operator: the CLI makes it inconclusive
@@ -113,20 +128,6 @@ func TestStudyAgreesInRealTime(t *testing.T) {
 			}
 		})
 	}
-}
-
-// harnessLate reports whether rec is INCONCLUSIVE because the harness itself missed
-// sampling slots (the machine was too busy), rather than because of the target.
-func harnessLate(rec verdict.Record) bool {
-	if rec.Verdict != verdict.Inconclusive {
-		return false
-	}
-	for _, r := range rec.Reasons {
-		if strings.Contains(r, "the harness was late") {
-			return true
-		}
-	}
-	return false
 }
 
 func validateReal(t *testing.T, args ...string) (int, verdict.Record, string) {
