@@ -265,7 +265,7 @@ func (v *registerView) reload() {
 			}
 			v.patches = ps
 			v.patchList.Refresh()
-			v.ui.Validate.reloadPatches()
+			v.ui.Validate.setPatches(ps, nil) // read here, off the UI goroutine
 			i := slices.IndexFunc(ps, func(p ledger.Patch) bool { return p.ID == v.selID })
 			if i < 0 && len(ps) > 0 {
 				i = 0
