@@ -275,6 +275,23 @@ func (r *timeRange) at(x, x0, w float32) int64 {
 	return r.from + int64(float64(x-x0)/float64(w)*float64(r.to-r.from))
 }
 
+// scrolled zooms around the pointer on a wheel event (a sideways scroll pans), for a plot
+// area that starts at x0 and is w wide.
+func (r *timeRange) scrolled(ev *fyne.ScrollEvent, x0, w float32) {
+	if d := ev.Scrolled; math.Abs(float64(d.DX)) > math.Abs(float64(d.DY)) {
+		r.dragged(d.DX, w)
+	} else {
+		r.zoomAt(wheelFactor(d.DY), r.at(ev.Position.X, x0, w))
+	}
+}
+
+// dragged pans by dx pixels of a plot area w wide: what is under the pointer follows it.
+func (r *timeRange) dragged(dx, w float32) {
+	if w > 0 {
+		r.pan(-int64(float64(dx) / float64(w) * float64(r.to-r.from)))
+	}
+}
+
 // wheelFactor is the zoom of one scroll event: about 0.8 per wheel notch (25 units on most
 // desktops, 10 on macOS); up or away zooms in.
 func wheelFactor(dy float32) float64 { return math.Pow(0.8, float64(dy)/25) }
@@ -343,12 +360,7 @@ func (p *overlayPlot) Scrolled(ev *fyne.ScrollEvent) {
 	if p.o == nil {
 		return
 	}
-	w := p.Size().Width - overlayPadL
-	if d := ev.Scrolled; math.Abs(float64(d.DX)) > math.Abs(float64(d.DY)) {
-		p.pan(-int64(float64(d.DX) / float64(w) * float64(p.to-p.from)))
-	} else {
-		p.zoomAt(wheelFactor(d.DY), p.at(ev.Position.X, overlayPadL, w))
-	}
+	p.scrolled(ev, overlayPadL, p.Size().Width-overlayPadL)
 	p.Refresh()
 }
 
@@ -357,11 +369,7 @@ func (p *overlayPlot) Dragged(ev *fyne.DragEvent) {
 	if p.o == nil {
 		return
 	}
-	w := p.Size().Width - overlayPadL
-	if w <= 0 {
-		return
-	}
-	p.pan(-int64(float64(ev.Dragged.DX) / float64(w) * float64(p.to-p.from)))
+	p.dragged(ev.Dragged.DX, p.Size().Width-overlayPadL)
 	p.Refresh()
 }
 

@@ -150,21 +150,15 @@ func (p *timelinePlot) Scrolled(ev *fyne.ScrollEvent) {
 	if p.tl == nil {
 		return
 	}
-	w := p.Size().Width - timelinePadL
-	if d := ev.Scrolled; math.Abs(float64(d.DX)) > math.Abs(float64(d.DY)) {
-		p.pan(-int64(float64(d.DX) / float64(w) * float64(p.to-p.from)))
-	} else {
-		p.zoomAt(wheelFactor(d.DY), p.at(ev.Position.X, timelinePadL, w))
-	}
+	p.scrolled(ev, timelinePadL, p.Size().Width-timelinePadL)
 	p.Refresh()
 }
 
 func (p *timelinePlot) Dragged(ev *fyne.DragEvent) {
-	w := p.Size().Width - timelinePadL
-	if p.tl == nil || w <= 0 {
+	if p.tl == nil {
 		return
 	}
-	p.pan(-int64(float64(ev.Dragged.DX) / float64(w) * float64(p.to-p.from)))
+	p.dragged(ev.Dragged.DX, p.Size().Width-timelinePadL)
 	p.Refresh()
 }
 
