@@ -6,20 +6,15 @@ package workspace
 
 import (
 	"crypto/ed25519"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
+	"github.com/patchgate/patchgate/harness/driver/opcua"
 	"github.com/patchgate/patchgate/harness/evidence"
 )
 
@@ -83,14 +78,8 @@ func InspectKey(dir string) (KeyInfo, error) {
 func (w *Workspace) Key() (KeyInfo, error) { return InspectKey(w.KeyDir()) }
 
 // DefaultTrustDir is the OPC UA driver's trust folder for a target that names none with
-// trust=DIR: <user config dir>/patchgate/pki/trusted (see package harness/driver/opcua).
-func DefaultTrustDir() (string, error) {
-	d, err := os.UserConfigDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "patchgate", "pki", "trusted"), nil
-}
+// trust=DIR.
+func DefaultTrustDir() (string, error) { return opcua.DefaultTrustDir() }
 
 // TrustDir is the folder of trusted OPC UA server certificates: Config.TrustDir or what
 // SetTrustDir last set, else the driver's default (DefaultTrustDir). custom reports that it
@@ -152,81 +141,8 @@ func withTrust(target, dir string) string {
 
 // TrustedCert is one certificate in the trust folder, or one file there the driver passes
 // over (Err says why).
-type TrustedCert struct {
-	File    string // file name in the folder
-	Subject string // "CN=...,O=..."
-	SHA1    string // thumbprints of the DER, lower-case hex, as the driver's refusal names them
-	SHA256  string
-	Err     string // "not a DER or PEM certificate", ...; the other fields but File are empty
-}
+type TrustedCert = opcua.Trusted
 
-// TrustedCerts lists the certificates of an OPC UA trust folder as the driver reads it:
-// every file that is not a folder, each PEM CERTIFICATE block or DER certificate in it, by
-// file name. A folder that does not exist yet is an empty list: the driver makes it on the
-// first secure connect.
-func TrustedCerts(dir string) ([]TrustedCert, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("trust folder: %w", err)
-	}
-	var out []TrustedCert
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			out = append(out, TrustedCert{File: e.Name(), Err: err.Error()})
-			continue
-		}
-		ders := certificates(data)
-		if len(ders) == 0 {
-			out = append(out, TrustedCert{File: e.Name(), Err: "not a DER or PEM certificate: the driver passes over it"})
-			continue
-		}
-		for _, der := range ders {
-			tc := TrustedCert{File: e.Name()}
-			s1, s256 := sha1.Sum(der), sha256.Sum256(der)
-			tc.SHA1, tc.SHA256 = hex.EncodeToString(s1[:]), hex.EncodeToString(s256[:])
-			if c, err := x509.ParseCertificate(der); err == nil {
-				tc.Subject = c.Subject.String()
-			} else {
-				tc.Err = "certificate does not parse: " + err.Error()
-			}
-			out = append(out, tc)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b TrustedCert) int { return strings.Compare(a.File, b.File) })
-	return out, nil
-}
-
-// certificates returns the DER certificates of a PEM file (every CERTIFICATE block) or of a
-// DER file (one or more concatenated), as the OPC UA driver reads its trust folder.
-func certificates(data []byte) [][]byte {
-	var out [][]byte
-	rest := data
-	for {
-		blk, r := pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		rest = r
-		if blk.Type == "CERTIFICATE" {
-			out = append(out, blk.Bytes)
-		}
-	}
-	if out != nil {
-		return out
-	}
-	cs, err := x509.ParseCertificates(data)
-	if err != nil {
-		return nil
-	}
-	for _, c := range cs {
-		out = append(out, c.Raw)
-	}
-	return out
-}
+// TrustedCerts lists the certificates of an OPC UA trust folder as the driver reads it (the
+// driver owns that reading; see opcua.ListTrusted).
+func TrustedCerts(dir string) ([]TrustedCert, error) { return opcua.ListTrusted(dir) }

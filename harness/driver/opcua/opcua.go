@@ -254,8 +254,9 @@ func parseTarget(t driver.Target) (options, error) {
 	return o, nil
 }
 
-// defaultTrustDir is <user config dir>/patchgate/pki/trusted.
-func defaultTrustDir() (string, error) {
+// DefaultTrustDir is the trust folder of a target that names none with trust=DIR:
+// <user config dir>/patchgate/pki/trusted.
+func DefaultTrustDir() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("no trust folder: %w; name one with trust=DIR", err)

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -61,7 +62,7 @@ type pki struct {
 
 func newPKI(trust string) (pki, error) {
 	if trust == "" {
-		d, err := defaultTrustDir()
+		d, err := DefaultTrustDir()
 		if err != nil {
 			return pki{}, err
 		}
@@ -343,4 +344,56 @@ func newClientCertificate() ([]byte, *rsa.PrivateKey, error) {
 		return nil, nil, err
 	}
 	return der, key, nil
+}
+
+// Trusted is one certificate in the trust folder, or one file there the driver passes
+// over (Err says why).
+type Trusted struct {
+	File    string // file name in the folder
+	Subject string // "CN=...,O=..."
+	SHA1    string // thumbprints of the DER, lower-case hex, as the driver's refusal names them
+	SHA256  string
+	Err     string // "not a DER or PEM certificate", ...; the other fields but File are empty
+}
+
+// ListTrusted lists the certificates of a trust folder as trusts reads it:
+// every file that is not a folder, each PEM CERTIFICATE block or DER certificate in it, by
+// file name. A folder that does not exist yet is an empty list: the driver makes it on the
+// first secure connect.
+func ListTrusted(dir string) ([]Trusted, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trust folder: %w", err)
+	}
+	var out []Trusted
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			out = append(out, Trusted{File: e.Name(), Err: err.Error()})
+			continue
+		}
+		ders := certificates(data)
+		if len(ders) == 0 {
+			out = append(out, Trusted{File: e.Name(), Err: "not a DER or PEM certificate: the driver passes over it"})
+			continue
+		}
+		for _, der := range ders {
+			tc := Trusted{File: e.Name()}
+			tc.SHA1, tc.SHA256 = thumbprints(der)
+			if c, err := x509.ParseCertificate(der); err == nil {
+				tc.Subject = c.Subject.String()
+			} else {
+				tc.Err = "certificate does not parse: " + err.Error()
+			}
+			out = append(out, tc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Trusted) int { return strings.Compare(a.File, b.File) })
+	return out, nil
 }
