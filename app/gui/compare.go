@@ -378,40 +378,46 @@ func (p *overlayPlot) DragEnd() {}
 func (p *overlayPlot) MinSize() fyne.Size { return fyne.NewSize(200, 120) }
 
 func (p *overlayPlot) CreateRenderer() fyne.WidgetRenderer {
-	return &overlayRenderer{p: p}
+	return &plotRenderer{w: p, build: p.build}
 }
 
-type overlayRenderer struct {
-	p       *overlayPlot
+// plotRenderer renders the plots (overlay, histogram, timeline): build makes their canvas
+// objects from scratch for each size and each refresh, decimated to the pixels there are.
+type plotRenderer struct {
+	w       fyne.Widget
+	build   func(size fyne.Size) []fyne.CanvasObject
 	size    fyne.Size
 	objects []fyne.CanvasObject
 }
 
-func (r *overlayRenderer) Layout(s fyne.Size) {
+func (r *plotRenderer) Layout(s fyne.Size) {
 	r.size = s
-	r.rebuild()
+	r.objects = r.build(s)
 }
 
-func (r *overlayRenderer) MinSize() fyne.Size           { return r.p.MinSize() }
-func (r *overlayRenderer) Refresh()                     { r.rebuild(); canvas.Refresh(r.p) }
-func (r *overlayRenderer) Objects() []fyne.CanvasObject { return r.objects }
-func (r *overlayRenderer) Destroy()                     {}
+func (r *plotRenderer) MinSize() fyne.Size { return r.w.MinSize() }
+func (r *plotRenderer) Refresh() {
+	r.objects = r.build(r.size)
+	canvas.Refresh(r.w)
+}
+func (r *plotRenderer) Objects() []fyne.CanvasObject { return r.objects }
+func (r *plotRenderer) Destroy()                     {}
 
-func (r *overlayRenderer) rebuild() {
+// build repaints the legend swatches in the theme's colours and draws the overlay at size.
+func (p *overlayPlot) build(size fyne.Size) []fyne.CanvasObject {
 	pc := currentPlotColors()
-	for _, s := range r.p.swatches {
+	for _, s := range p.swatches {
 		if c := pc.of(s.name); s.r.FillColor != c {
 			s.r.FillColor = c
 			s.r.Refresh()
 		}
 	}
-	if r.p.o == nil {
+	if p.o == nil {
 		bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
-		bg.Resize(r.size)
-		r.objects = []fyne.CanvasObject{bg}
-		return
+		bg.Resize(size)
+		return []fyne.CanvasObject{bg}
 	}
-	r.objects = buildOverlay(r.p.o, r.p.nodata, r.p.from, r.p.to, r.size)
+	return buildOverlay(p.o, p.nodata, p.from, p.to, size)
 }
 
 // plotColors are the theme colours of the plot, read once per build.

@@ -166,26 +166,11 @@ func (p *timelinePlot) DragEnd() {}
 
 func (p *timelinePlot) MinSize() fyne.Size { return fyne.NewSize(240, 120) }
 
-func (p *timelinePlot) CreateRenderer() fyne.WidgetRenderer { return &timelineRenderer{p: p} }
-
-type timelineRenderer struct {
-	p       *timelinePlot
-	size    fyne.Size
-	objects []fyne.CanvasObject
+func (p *timelinePlot) CreateRenderer() fyne.WidgetRenderer {
+	return &plotRenderer{w: p, build: func(size fyne.Size) []fyne.CanvasObject {
+		return buildTimeline(p.tl, p.top, p.from, p.to, size)
+	}}
 }
-
-func (r *timelineRenderer) Layout(s fyne.Size) {
-	r.size = s
-	r.objects = buildTimeline(r.p.tl, r.p.top, r.p.from, r.p.to, s)
-}
-
-func (r *timelineRenderer) MinSize() fyne.Size { return r.p.MinSize() }
-func (r *timelineRenderer) Refresh() {
-	r.objects = buildTimeline(r.p.tl, r.p.top, r.p.from, r.p.to, r.size)
-	canvas.Refresh(r.p)
-}
-func (r *timelineRenderer) Objects() []fyne.CanvasObject { return r.objects }
-func (r *timelineRenderer) Destroy()                     {}
 
 // classColor is the theme colour of an event class.
 func classColor(c workspace.EventClass) color.Color {

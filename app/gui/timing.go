@@ -131,7 +131,9 @@ func newHistPlot(p workspace.TimingProbe, c verdict.Criterion, percent bool) *hi
 
 func (p *histPlot) MinSize() fyne.Size { return fyne.NewSize(220, 120) }
 
-func (p *histPlot) CreateRenderer() fyne.WidgetRenderer { return &histRenderer{p: p} }
+func (p *histPlot) CreateRenderer() fyne.WidgetRenderer {
+	return &plotRenderer{w: p, build: func(size fyne.Size) []fyne.CanvasObject { return buildHistogram(p, size) }}
+}
 
 // histogram bins the values for at most maxBins bins, once per width.
 func (p *histPlot) histogram(maxBins int) workspace.Histogram {
@@ -140,25 +142,6 @@ func (p *histPlot) histogram(maxBins int) workspace.Histogram {
 	}
 	return p.h
 }
-
-type histRenderer struct {
-	p       *histPlot
-	size    fyne.Size
-	objects []fyne.CanvasObject
-}
-
-func (r *histRenderer) Layout(s fyne.Size) {
-	r.size = s
-	r.objects = buildHistogram(r.p, s)
-}
-
-func (r *histRenderer) MinSize() fyne.Size { return r.p.MinSize() }
-func (r *histRenderer) Refresh() {
-	r.objects = buildHistogram(r.p, r.size)
-	canvas.Refresh(r.p)
-}
-func (r *histRenderer) Objects() []fyne.CanvasObject { return r.objects }
-func (r *histRenderer) Destroy()                     {}
 
 // statusColor is the theme colour of a criterion status.
 func statusColor(s verdict.Status) color.Color {
