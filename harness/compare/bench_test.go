@@ -65,8 +65,8 @@ func BenchmarkSignal1MFromTraces(b *testing.B) {
 	for b.Loop() {
 		var br, ar []*runData
 		var wg sync.WaitGroup
-		wg.Go(func() { br = indexRuns(sideBefore, []*trace.Trace{bt}) })
-		ar = indexRuns(sideAfter, []*trace.Trace{at})
+		wg.Go(func() { br = indexRuns(sideBefore, []*trace.Trace{bt}, indexing{}) })
+		ar = indexRuns(sideAfter, []*trace.Trace{at}, indexing{})
 		wg.Wait()
 		cs := signalCriteria(sc, br, ar)
 		if len(cs) != 1 || cs[0].Numbers["compared"] < benchN*9/10 {
@@ -82,8 +82,8 @@ type benchSeries struct {
 }
 
 func benchPair(i int) benchSeries {
-	br := indexRun(sideBefore, 1, benchTrace(1, benchN, 1, uint64(2*i+1)))
-	ar := indexRun(sideAfter, 1, benchTrace(2, benchN, 1.01, uint64(2*i+2)))
+	br := indexRun(sideBefore, 1, benchTrace(1, benchN, 1, uint64(2*i+1)), indexing{})
+	ar := indexRun(sideAfter, 1, benchTrace(2, benchN, 1.01, uint64(2*i+2)), indexing{})
 	return benchSeries{ar.good[0], br.good[0], align(ar, br)}
 }
 

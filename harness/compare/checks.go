@@ -51,9 +51,69 @@ func checkCriteria(sc *scenario.Scenario, before, after []*runData) []verdict.Cr
 	}
 	out := make([]verdict.Criterion, 0, len(defs))
 	for _, d := range defs {
-		out = append(out, checkCriterion(d.id, d.step, before, after))
+		c := checkCriterion(d.id, d.step, before, after)
+		switch {
+		case d.step.Index >= 1 && d.step.Index <= len(sc.Setup):
+			setupCheck(&c, d.step)
+		default:
+			voidCheck(&c, d.step, after)
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// setupCheck: a check in the setup says whether the plant reached its start state. The
+// setup normalises the bench, it is not behaviour (docs/architecture.md, "Setup and the
+// start state"): a setup that could not reach its state leaves the validation undecided,
+// never failed and never passed. (The runner also stops such a run, which the data
+// criterion reports.)
+func setupCheck(c *verdict.Criterion, st scenario.Step) {
+	if c.Status != verdict.Fail {
+		return
+	}
+	c.Status = verdict.StatusUndecided
+	c.Reason = fmt.Sprintf("setup step %d (%s) did not reach the start state: %s; nothing after it is judged", st.Index, stepExpectation(st), c.Reason)
+}
+
+// voidCheck leaves a check undecided when a hole in an after run's data touches its window
+// and could hide what decides it (holes.go): for wait_until and expect-within, the moment
+// the condition held (so a fail is not known; a pass seen at a sample stands); for
+// expect-hold, a moment it broke (so a pass is not known; a break seen at a sample stands).
+func voidCheck(c *verdict.Criterion, st scenario.Step, after []*runData) {
+	if st.Cond == nil || (c.Status != verdict.Fail && c.Status != verdict.Pass) {
+		return
+	}
+	hold := st.Kind == scenario.StepExpect && st.Hold > 0
+	if hold == (c.Status == verdict.Fail) {
+		return // seen at a sample: no hole can change it
+	}
+	var touched []string
+	for _, o := range checkOutcomes(st.ID, after) {
+		if o.status != string(c.Status) {
+			continue
+		}
+		from := o.t
+		if t, ok := o.r.steps[o.step]; ok {
+			from = t
+		}
+		hs := o.r.holesIn(st.Cond.Tags, from, o.t, 0)
+		if len(hs) == 0 {
+			if c.Status == verdict.Fail {
+				return // one after run failed it with every sample: the fail stands
+			}
+			continue
+		}
+		touched = append(touched, fmt.Sprintf("%s (%s)", hs[0], o.r.label))
+	}
+	if len(touched) == 0 {
+		return
+	}
+	what := "the moment the condition held"
+	if hold {
+		what = "a moment the condition broke"
+	}
+	void(c, fmt.Sprintf("a gap in the data touches the check's window and could hide %s: %s", what, listMax(touched, 2)))
 }
 
 type checkOutcome struct {

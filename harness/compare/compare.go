@@ -61,8 +61,9 @@ func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) [
 	}
 	var b, a []*runData
 	var wg sync.WaitGroup
-	wg.Go(func() { b = indexRuns(sideBefore, before) })
-	a = indexRuns(sideAfter, after)
+	ix := indexingOf(sc)
+	wg.Go(func() { b = indexRuns(sideBefore, before, ix) })
+	a = indexRuns(sideAfter, after, ix)
 	wg.Wait()
 	var all []*trace.Trace
 	for _, r := range append(append([]*runData{}, b...), a...) {
@@ -80,6 +81,7 @@ func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) [
 		out = append(out, c)
 	}
 	out = append(out, timingCriteria(sc, b, a, cal)...)
+	voided(out)
 	return out
 }
 
@@ -104,11 +106,20 @@ type runData struct {
 	steps map[int]int64
 	end   int64 // last sample or event time
 	last  int64 // last sample time: the run observed the plant until then
+	// origin is when the first step after the setup started: behaviour is judged from here
+	// on (docs/architecture.md, "Setup and the start state"). Samples before it are the
+	// setup's and are not in good; 0 for a scenario without setup. A run that never got
+	// past its setup has its origin at its end.
+	origin int64
+	// holes are the stretches of each tag (by tag index) after the origin without a good
+	// sample where the sampling plan had one: missed slots, connection gaps, failed reads
+	// (docs/architecture.md, "Missing data is judged per criterion").
+	holes [][]hole
 }
 
 // indexRuns indexes the runs of one side, several at a time (each is one pass over its
 // samples, bound by memory bandwidth).
-func indexRuns(side string, trs []*trace.Trace) []*runData {
+func indexRuns(side string, trs []*trace.Trace, ix indexing) []*runData {
 	var kept []*trace.Trace
 	for _, tr := range trs {
 		if tr != nil {
@@ -122,16 +133,37 @@ func indexRuns(side string, trs []*trace.Trace) []*runData {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i] = indexRun(side, i+1, tr)
+			out[i] = indexRun(side, i+1, tr, ix)
 		})
 	}
 	wg.Wait()
 	return out
 }
 
-// newRunData is run pos (1-based) of a side with its label and tag index, its samples and
-// events not yet indexed.
-func newRunData(side string, pos int, tr *trace.Trace) *runData {
+// indexing is what indexing a run needs of its scenario.
+type indexing struct {
+	nSetup int          // setup steps: the origin is the start of step nSetup+1
+	asked  map[int]bool // steps that lose communication on purpose (restart, reconnect)
+}
+
+func indexingOf(sc *scenario.Scenario) indexing {
+	ix := indexing{asked: map[int]bool{}}
+	if sc == nil {
+		return ix
+	}
+	ix.nSetup = len(sc.Setup)
+	for _, st := range allSteps(sc) {
+		if st.Kind == scenario.StepRestart || st.Kind == scenario.StepReconnect {
+			ix.asked[st.Index] = true
+		}
+	}
+	return ix
+}
+
+// newRunData is run pos (1-based) of a side with its label, tag index, step starts and
+// origin; its samples not yet indexed.
+func newRunData(side string, pos int, tr *trace.Trace, ix indexing) *runData {
+	nSetup := ix.nSetup
 	r := &runData{tr: tr, side: side, tagIx: map[string]int{}, steps: map[int]int64{}}
 	if tr.Run.ID != 0 {
 		r.label = fmt.Sprintf("%s run %d", side, tr.Run.ID)
@@ -141,11 +173,25 @@ func newRunData(side string, pos int, tr *trace.Trace) *runData {
 	for i, t := range tr.Run.Tags {
 		r.tagIx[t] = i
 	}
+	for _, e := range tr.Events {
+		if e.Kind == trace.EvStepStart {
+			if _, seen := r.steps[e.Step]; !seen {
+				r.steps[e.Step] = e.T
+			}
+		}
+	}
+	if nSetup > 0 {
+		r.origin = math.MaxInt64 // never got past the setup
+		if t, ok := r.steps[nSetup+1]; ok {
+			r.origin = t
+		}
+	}
 	return r
 }
 
-func indexRun(side string, pos int, tr *trace.Trace) *runData {
-	r := newRunData(side, pos, tr)
+func indexRun(side string, pos int, tr *trace.Trace, ix indexing) *runData {
+	r := newRunData(side, pos, tr, ix)
+	origin := r.origin
 	nt := len(tr.Run.Tags)
 	r.good = make([]series, nt)
 	r.nGood, r.nBad, r.nMiss = make([]int, nt), make([]int, nt), make([]int, nt)
@@ -169,6 +215,8 @@ func indexRun(side string, pos int, tr *trace.Trace) *runData {
 			last = s.T
 		}
 		switch {
+		case s.Quality == driver.Good && s.Value == s.Value && s.T < origin: // the setup's
+			r.nGood[ti]++
 		case s.Quality == driver.Good && s.Value == s.Value: // a number (not NaN)
 			g := &good[ti]
 			g.t = append(g.t, s.T)
@@ -214,12 +262,9 @@ func indexRun(side string, pos int, tr *trace.Trace) *runData {
 		if e.T > r.end {
 			r.end = e.T
 		}
-		if e.Kind == trace.EvStepStart {
-			if _, seen := r.steps[e.Step]; !seen {
-				r.steps[e.Step] = e.T
-			}
-		}
 	}
+	r.origin = min(r.origin, r.end)
+	r.holes = findHoles(r, ix.asked)
 	return r
 }
 

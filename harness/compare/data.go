@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -12,29 +11,26 @@ import (
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// dataCriterion (critical): the data behind every other criterion is whole.
+// dataCriterion (critical): the data behind every other criterion is there.
 //
 // Rule: inconclusive when a side has no runs, when a run did not complete (faulted, aborted,
-// incomplete, still running), has no samples, recorded missed sampling slots, lost its
-// connection, or has Missing-quality samples; the reason names the run and where. A
-// connection gap the scenario asked for is expected and only listed: one that begins after a
-// restart or reconnect step starts and ends at the first good reading after it. Bad-quality
-// samples are not missing data (the device answered; identity:points judges them).
-// Otherwise pass.
+// incomplete, still running; a setup that could not reach its start state faults the run),
+// has no samples, or lost its connection and did not get it back by its end; the reason
+// names the run and where. Missed sampling slots, connection gaps that came back and
+// Missing-quality samples are listed, not decisive: each voids only the criteria whose
+// judgement it could change (holes.go), and the reason names those. A connection gap the
+// scenario asked for, by a restart or reconnect step, is expected and only listed: it starts
+// at the step and ends at the first good reading after it. Bad-quality samples are not
+// missing data (the device answered; identity:points judges them). Otherwise pass.
 func dataCriterion(sc *scenario.Scenario, before, after []*runData) verdict.Criterion {
-	asked := map[int]bool{} // steps that lose communication on purpose
-	for _, st := range allSteps(sc) {
-		if st.Kind == scenario.StepRestart || st.Kind == scenario.StepReconnect {
-			asked[st.Index] = true
-		}
-	}
+	asked := indexingOf(sc).asked // steps that lose communication on purpose
 	c := verdict.Criterion{
 		ID: "data", Kind: verdict.KindData, Severity: string(scenario.Critical), Status: verdict.Pass,
-		Expected:  "every run completed; no connection gaps, missed slots or missing samples",
+		Expected:  "every run completed and kept its connection; missed slots and short gaps judged per criterion",
 		Tolerance: "none",
 		Numbers:   map[string]float64{},
 	}
-	var problems, expected []string
+	var problems, expected, noted []string
 	var where *verdict.Where
 	note := func(w *verdict.Where, format string, args ...any) {
 		problems = append(problems, fmt.Sprintf(format, args...))
@@ -64,6 +60,9 @@ func dataCriterion(sc *scenario.Scenario, before, after []*runData) verdict.Crit
 			for _, e := range d.expected {
 				expected = append(expected, r.label+": "+e)
 			}
+			for _, e := range d.noted {
+				noted = append(noted, r.label+": "+e)
+			}
 		}
 		c.Numbers[name+"_runs"] = float64(len(runs))
 		c.Numbers[name+"_samples"] = float64(samples)
@@ -80,6 +79,8 @@ func dataCriterion(sc *scenario.Scenario, before, after []*runData) verdict.Crit
 		c.Status = verdict.StatusUndecided
 		c.Reason = listMax(problems, 2)
 		c.Where = where
+	} else if len(noted) > 0 {
+		c.Reason = "all runs completed; " + listMax(noted, 2)
 	} else {
 		c.Reason = "all runs completed with every sample"
 	}
@@ -97,6 +98,7 @@ type dataProblem struct {
 type runProblems struct {
 	problems              []dataProblem
 	expected              []string
+	noted                 []string // judged per criterion
 	missing, gaps, missed int
 }
 
@@ -126,28 +128,7 @@ func runDataProblems(r *runData, asked map[int]bool) runProblems {
 		return out
 	}
 	// windows where the scenario asked for a loss of communication
-	var goodTimes []int64
-	for i := range tr.Samples {
-		if s := &tr.Samples[i]; s.Quality == driver.Good {
-			if n := len(goodTimes); n == 0 || goodTimes[n-1] != s.T {
-				goodTimes = append(goodTimes, s.T)
-			}
-		}
-	}
-	slices.Sort(goodTimes)
-	type window struct{ from, to int64 }
-	var wins []window
-	for _, e := range tr.Events {
-		if e.Kind != trace.EvStepStart || !(asked[e.Step] || strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
-			continue
-		}
-		// the first good reading strictly after the step started (a reading at the same
-		// instant, on simulated time, was taken before the step acted)
-		k, _ := slices.BinarySearch(goodTimes, e.T+1)
-		if k < len(goodTimes) {
-			wins = append(wins, window{e.T, goodTimes[k]})
-		}
-	}
+	wins := askedWindows(tr, asked)
 	expectedAt := func(t int64) bool {
 		for _, w := range wins {
 			if t >= w.from && t < w.to {
@@ -172,18 +153,18 @@ func runDataProblems(r *runData, asked map[int]bool) runProblems {
 				continue
 			}
 			out.gaps++
-			how := "for " + fmtSec(float64(end-e.T)/1e9)
 			if !ended {
-				how = "and not back by the end of the run"
+				out.problems = append(out.problems, dataProblem{fmt.Sprintf("connection lost at %s and not back by the end of the run (%s)", fmtAt(e.T), e.Msg), r.where("", e.T, end)})
+				continue
 			}
-			out.problems = append(out.problems, dataProblem{fmt.Sprintf("connection lost at %s %s (%s)", fmtAt(e.T), how, e.Msg), r.where("", e.T, end)})
+			out.noted = append(out.noted, fmt.Sprintf("connection lost at %s for %s (%s)", fmtAt(e.T), fmtSec(float64(end-e.T)/1e9), e.Msg))
 		case trace.EvMissed:
 			n, err := strconv.Atoi(e.Value)
 			if err != nil || n < 1 {
 				n = 1
 			}
 			out.missed += n
-			out.problems = append(out.problems, dataProblem{fmt.Sprintf("%s missed at %s (the harness was late)", plural(n, "sampling slot", "sampling slots"), fmtAt(e.T)), r.where("", e.T, e.T+int64(n)*int64(tr.Run.Period))})
+			out.noted = append(out.noted, fmt.Sprintf("%s missed at %s (the harness was late)", plural(n, "sampling slot", "sampling slots"), fmtAt(e.T)))
 		}
 	}
 	// missing samples outside the expected windows
@@ -209,12 +190,8 @@ func runDataProblems(r *runData, asked map[int]bool) runProblems {
 			names = append(names, t)
 		}
 		slices.Sort(names)
-		tag := ""
-		if int(s.Tag) < len(tr.Run.Tags) {
-			tag = tr.Run.Tags[s.Tag]
-		}
-		out.problems = append(out.problems, dataProblem{fmt.Sprintf("%s (%s), the first at %s (slot %d)",
-			plural(out.missing, "missing sample", "missing samples"), listMax(names, 4), fmtAt(s.T), s.Slot), r.where(tag, s.T, s.T)})
+		out.noted = append(out.noted, fmt.Sprintf("%s (%s), the first at %s (slot %d)",
+			plural(out.missing, "missing sample", "missing samples"), listMax(names, 4), fmtAt(s.T), s.Slot))
 	}
 	return out
 }

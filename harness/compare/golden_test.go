@@ -221,7 +221,7 @@ func TestGoldenVerdicts(t *testing.T) {
 		"tank-register-moved":         {verdict.NoGo, "identity:points", verdict.Fail},
 		"tank-patch-not-applied":      {verdict.NoGo, "identity:firmware", verdict.Fail},
 		"conveyor-event-order":        {verdict.NoGo, "sequence", verdict.Fail},
-		"synthetic-gap":               {verdict.Inconclusive, "data", verdict.StatusUndecided},
+		"synthetic-gap":               {verdict.Inconclusive, "signal:Level", verdict.StatusUndecided}, // a 250 ms gap, longer than the 20 ms shift
 		"synthetic-check-fails-both":  {verdict.NoGo, "check:alarm_threshold", verdict.Fail},
 		"synthetic-one-run-each":      {verdict.Inconclusive, "timing:alarm_response", verdict.StatusUndecided},
 		"synthetic-faulted-after-run": {verdict.Inconclusive, "data", verdict.StatusUndecided},

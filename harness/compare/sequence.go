@@ -87,17 +87,21 @@ func sequenceCriterion(sc *scenario.Scenario, before, after []*runData) (verdict
 	c.Before, c.After = eventsText(bev), eventsText(aev)
 	var all []seqDiff
 	var st seqStats
-	var first *seqDiff
-	var firstRun *runData
+	var first, firstBlurred *seqDiff
+	var firstRun, blurredRun *runData
 	for i, a := range after {
 		j := i % len(before)
 		diffs, s := compareEvents(sc, before[j], a, bev[j], aev[i])
 		st.add(s)
-		if len(diffs) > 0 && (first == nil || diffs[0].t < first.t) {
-			d := diffs[0]
-			first, firstRun = &d, a
+		for _, d := range diffs {
 			if len(before) > 1 || len(after) > 1 {
-				first.text += fmt.Sprintf(" (%s vs %s)", a.label, before[j].label)
+				d.text += fmt.Sprintf(" (%s vs %s)", a.label, before[j].label)
+			}
+			switch {
+			case d.blurred == "" && (first == nil || d.t < first.t):
+				first, firstRun = &d, a
+			case d.blurred != "" && (firstBlurred == nil || d.t < firstBlurred.t):
+				firstBlurred, blurredRun = &d, a
 			}
 		}
 		all = append(all, diffs...)
@@ -114,6 +118,10 @@ func sequenceCriterion(sc *scenario.Scenario, before, after []*runData) (verdict
 			c.Reason = "no discrete events on either side"
 		} else {
 			c.Reason = fmt.Sprintf("%d events match in order; largest shift %s", st.matched, fmtSec(st.maxShift))
+		}
+		if firstBlurred != nil {
+			c.Where = blurredRun.where(firstBlurred.tag, firstBlurred.t-int64(100*time.Millisecond), firstBlurred.t+int64(100*time.Millisecond))
+			void(&c, fmt.Sprintf("every difference lies in a gap in the data, which could have hidden the event or delayed when it was seen: %s, in a gap of %s", firstBlurred.text, firstBlurred.blurred))
 		}
 		return c, true
 	}
@@ -260,11 +268,13 @@ func (s *seqStats) add(o seqStats) {
 	s.maxShift = math.Max(s.maxShift, o.maxShift)
 }
 
-// seqDiff is one difference; t is in the after run's time.
+// seqDiff is one difference; t is in the after run's time. blurred: it lies in a hole in
+// the data, which could have hidden the event or delayed when it was seen (holes.go).
 type seqDiff struct {
-	t    int64
-	tag  string
-	text string
+	t       int64
+	tag     string
+	text    string
+	blurred string // the hole, "" when the data is whole there
 }
 
 func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]seqDiff, seqStats) {
@@ -285,6 +295,19 @@ func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]s
 	allowed := func(tag string) (int64, bool) {
 		tol, ok := sc.Tolerances[tag]
 		return int64(tol.Shift) + period, ok
+	}
+	// in reports the first hole of tag in run r around t (within slack), as text
+	in := func(r *runData, tag string, t, slack int64) string {
+		if hs := r.holesIn([]string{tag}, t, t, slack); len(hs) > 0 {
+			return fmt.Sprintf("%s (%s)", hs[0], r.label)
+		}
+		return ""
+	}
+	seen := func(ea, eb seqEvent) string { // seen late, after a hole, on either side
+		if h := in(a, ea.tag, ea.t, 0); h != "" {
+			return h
+		}
+		return in(b, eb.tag, eb.t, 0)
 	}
 	ids := map[string]int32{}
 	intern := func(ev []seqEvent) []int32 {
@@ -312,7 +335,7 @@ func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]s
 		if lim, ok := allowed(ea.tag); ok && abs64(shift) > lim {
 			st.shifted++
 			diffs = append(diffs, seqDiff{ea.t, ea.tag, fmt.Sprintf("%s at %s after the patch is %s from before (%s); allowed %s",
-				ea.label, fmtAt(ea.t), fmtSigned(float64(shift)/1e9), fmtAt(eb.t), fmtSec(float64(lim)/1e9))})
+				ea.label, fmtAt(ea.t), fmtSigned(float64(shift)/1e9), fmtAt(eb.t), fmtSec(float64(lim)/1e9)), seen(ea, eb)})
 		}
 	}
 	// neighbours for the reordered texts: the nearest matched event before (in the before
@@ -364,17 +387,20 @@ func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]s
 			}
 			st.reordered++
 			diffs = append(diffs, seqDiff{min(ea.t, inv.at(eb.t)), ea.tag, fmt.Sprintf("%s reordered: after the patch at %s (%s), before it at %s (%s)",
-				l, fmtAt(ea.t), nextMatched(as[k]), fmtAt(eb.t), prevMatched(bs[k]))})
+				l, fmtAt(ea.t), nextMatched(as[k]), fmtAt(eb.t), prevMatched(bs[k])), seen(ea, eb)})
 		}
 		for _, i := range bs[k:] {
 			eb := be[i]
 			st.missing++
-			diffs = append(diffs, seqDiff{inv.at(eb.t), eb.tag, fmt.Sprintf("%s at %s before the patch is missing after it", eb.label, fmtAt(eb.t))})
+			lim, _ := allowed(eb.tag)
+			t := inv.at(eb.t)
+			diffs = append(diffs, seqDiff{t, eb.tag, fmt.Sprintf("%s at %s before the patch is missing after it", eb.label, fmtAt(eb.t)), in(a, eb.tag, t, lim)})
 		}
 		for _, j := range as[min(k, len(as)):] {
 			ea := ae[j]
 			st.extra++
-			diffs = append(diffs, seqDiff{ea.t, ea.tag, fmt.Sprintf("%s at %s after the patch was not there before", ea.label, fmtAt(ea.t))})
+			lim, _ := allowed(ea.tag)
+			diffs = append(diffs, seqDiff{ea.t, ea.tag, fmt.Sprintf("%s at %s after the patch was not there before", ea.label, fmtAt(ea.t)), in(b, ea.tag, al.at(ea.t), lim)})
 		}
 	}
 	slices.SortStableFunc(diffs, func(x, y seqDiff) int { return cmpInt64(x.t, y.t) })

@@ -97,6 +97,7 @@ func signalCriterion(sc *scenario.Scenario, buf *scratch, tag string, tol scenar
 	}
 	var total signalResult
 	var worstRun *runData
+	worstIdx := -1
 	for i, a := range after {
 		as, ok := a.tagSeries(tag)
 		if !ok || len(as.t) == 0 {
@@ -112,7 +113,7 @@ func signalCriterion(sc *scenario.Scenario, buf *scratch, tag string, tol scenar
 		}
 		res := compareSignal(buf, as, bss, maps, tol.Absolute, tol.Relative, int64(tol.Shift), slack)
 		if res.worstExcess > total.worstExcess || (worstRun == nil && res.outside > 0) {
-			worstRun = a
+			worstRun, worstIdx = a, i
 		}
 		total.merge(res)
 	}
@@ -154,7 +155,41 @@ func signalCriterion(sc *scenario.Scenario, buf *scratch, tag string, tol scenar
 	if c.Where == nil {
 		c.Where = after[0].where(tag, 0, after[0].last)
 	}
+	voidSignal(&c, tag, tol, before, after, al, worstIdx, total.worstT)
 	return c
+}
+
+// voidSignal leaves a signal undecided when a hole in the data longer than the tag's allowed
+// shift could change its judgement (holes.go): in an after run an excursion could hide in
+// it, so a pass is not known; in a before run the envelope is not known there, so a failure
+// whose worst point maps into it is not known. A failure elsewhere stands.
+func voidSignal(c *verdict.Criterion, tag string, tol scenario.Tolerance, before, after []*runData, al [][]alignment, worstIdx int, worstT int64) {
+	shift := int64(tol.Shift)
+	switch c.Status {
+	case verdict.Pass:
+		for _, a := range after {
+			for _, h := range a.holesIn([]string{tag}, a.origin, a.end, 0) {
+				if h.span(int64(a.tr.Run.Period)) > shift {
+					void(c, fmt.Sprintf("a gap of %s (%s) is longer than the allowed shift of %s: an excursion could hide in it", h, a.label, tol.Shift))
+					return
+				}
+			}
+		}
+	case verdict.Fail:
+		if worstIdx < 0 {
+			return
+		}
+		for j, b := range before {
+			tb := al[worstIdx][j].at(worstT)
+			slack := shift + int64(b.tr.Run.Period)
+			for _, h := range b.holesIn([]string{tag}, tb, tb, slack) {
+				if h.span(int64(b.tr.Run.Period)) > shift {
+					void(c, fmt.Sprintf("the worst point maps into a gap of %s (%s) longer than the allowed shift of %s: the before envelope there is not known", h, b.label, tol.Shift))
+					return
+				}
+			}
+		}
+	}
 }
 
 // rangeText is "min..max" of a tag over a side's good samples.
@@ -173,9 +208,11 @@ func rangeText(runs []*runData, tag string) string {
 }
 
 // alignment maps the times of an after run onto a before run, piecewise linearly through the
-// starts of the steps both recorded; after the last common step, one to one.
+// runs' origins (the first step after the setup: however long each setup took, behaviour is
+// compared from there) and the starts of the later steps both recorded; after the last
+// common step, one to one.
 type alignment struct {
-	a, b  []int64   // anchor times, both strictly increasing; a[0] = b[0] = 0
+	a, b  []int64   // anchor times, both strictly increasing; a[0], b[0]: the runs' origins
 	slope []float64 // slope[k] between anchors k and k+1
 }
 
@@ -187,7 +224,7 @@ func align(a, b *runData) alignment {
 		}
 	}
 	slices.Sort(idx)
-	al := alignment{a: []int64{0}, b: []int64{0}}
+	al := alignment{a: []int64{a.origin}, b: []int64{b.origin}}
 	for _, s := range idx {
 		ta, tb := a.steps[s], b.steps[s]
 		if ta > al.a[len(al.a)-1] && tb > al.b[len(al.b)-1] {

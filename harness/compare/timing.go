@@ -1,8 +1,10 @@
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/patchgate/patchgate/harness/driver"
@@ -28,19 +30,11 @@ import (
 //     estimate of the values per side that would resolve it.
 //
 // The values per kind:
-//   - scan_period: from consecutive good samples of the cycle counter (time stamped at the
-//     middle of their read, between issue and answer), leaving out intervals across a
-//     counter reset (the counter went down) or a gap (slots not consecutive). One interval of
-//     a 20 ms sample holds two 10 ms scans, so its Δt/Δcount is quantised far coarser than a
-//     2 % tolerance; the intervals are therefore pooled into segments of at least
-//     W = 3 * (period + round trip p99) / (tol / period) of continuous counter samples,
-//     within which the ±1 count quantisation and the time-stamp noise (about a round trip)
-//     are at most a third of the tolerance. Each segment gives one period, Σ Δt / Σ Δcount.
-//     Harness noise larger than the tolerance shows as segments too long for the runs: fewer
-//     than minTimingN of them is inconclusive, naming how long the runs must be. At 10 ms,
-//     2 % and simulated time W = 1.5 s, six segments in a 10 s run: a +5 % regression gives
-//     a shift of 0.5 ± 0.14 ms against a 0.2 ms tolerance, always detected, and an unchanged
-//     period at most ±0.14 ms, always within it.
+//   - scan_period: decided by the bounds of each side's period, not by the rules above
+//     (scanPeriod, periodBound): one run per side decides it when its counter bounds the
+//     period finely enough. Its values for the distribution (histograms, Mann-Whitney, KS, as
+//     information) are segments of continuous good counter samples of at least
+//     W = 3 * (period + round trip p99) / (tol / period), each giving Σ Δt / Σ Δcount.
 //   - response: one value per run, from the probe's events; a run that reached the probe's
 //     mark, completed, and never saw the condition is "no response", which fails when the
 //     before runs all responded. The harness sees a response only at a sample, so when
@@ -209,55 +203,134 @@ func fmtP(p float64) string {
 
 type interval struct{ dt, dc float64 } // seconds, counts
 
-// counterPieces returns a run's runs of consecutive counter intervals, broken at resets
-// and gaps.
-func counterPieces(r *runData, tag string) [][]interval {
+// counterRead is one good reading of the cycle counter: when (the middle of its read, in
+// seconds), the count, and how far the moment the controller latched it may lie from that
+// time stamp (half the read's round trip; a sampling period for a subscription, whose value
+// may be as old as that).
+type counterRead struct{ t, c, e float64 }
+
+// counterPieces returns a run's pieces of consecutive good counter readings after its origin,
+// broken at resets, holes and missed slots (a piece holds at least two readings).
+func counterPieces(r *runData, tag string) [][]counterRead {
 	ti, ok := r.tagIx[tag]
 	if !ok {
 		return nil
 	}
 	period := int64(r.tr.Run.Period)
-	var pieces [][]interval
-	// one backing array for the run's pieces: at most one interval per sample of the counter
-	buf := make([]interval, 0, len(r.tr.Samples)/max(1, len(r.tr.Run.Tags)))
+	subscribed := r.tr.Run.Meta["sampling"] == "subscription"
+	var pieces [][]counterRead
+	// one backing array for the run's pieces: at most one reading per sample of the counter
+	buf := make([]counterRead, 0, len(r.tr.Samples)/max(1, len(r.tr.Run.Tags)))
 	start := 0
-	havePrev := false
 	var pSlot int64
-	var pT, pC float64
 	flush := func() {
-		if len(buf) > start {
+		if len(buf)-start >= 2 {
 			pieces = append(pieces, buf[start:len(buf):len(buf)])
+			start = len(buf)
 		}
-		start = len(buf)
+		buf = buf[:start]
 	}
 	for i := range r.tr.Samples {
 		s := &r.tr.Samples[i]
-		if int(s.Tag) != ti {
+		if int(s.Tag) != ti || s.T < r.origin {
 			continue
 		}
 		if s.Quality != driver.Good || math.IsNaN(s.Value) {
-			havePrev = false
 			flush()
 			continue
 		}
-		t := float64(s.T)
+		t, e := float64(s.T), 0.0
 		if period > 0 {
 			issued := s.Slot*period + s.Late
 			t = (float64(issued) + float64(s.T)) / 2
-		}
-		t /= 1e9
-		if havePrev {
-			switch {
-			case s.Slot != pSlot+1 || s.Value < pC || t <= pT:
-				flush() // a gap, a missed slot, a counter reset
-			default:
-				buf = append(buf, interval{t - pT, s.Value - pC})
+			e = math.Max(0, float64(s.T-issued)/2)
+			if subscribed {
+				e = float64(period)
 			}
 		}
-		havePrev, pSlot, pT, pC = true, s.Slot, t, s.Value
+		rd := counterRead{t / 1e9, s.Value, e / 1e9}
+		if n := len(buf); n > start {
+			if p := buf[n-1]; s.Slot != pSlot+1 || rd.c < p.c || rd.t <= p.t {
+				flush() // a hole, a missed slot, a counter reset
+			}
+		}
+		buf = append(buf, rd)
+		pSlot = s.Slot
 	}
 	flush()
 	return pieces
+}
+
+// intervals are the consecutive intervals of the pieces' readings.
+func intervals(pieces [][]counterRead) [][]interval {
+	out := make([][]interval, len(pieces))
+	for k, p := range pieces {
+		ivs := make([]interval, len(p)-1)
+		for i := 1; i < len(p); i++ {
+			ivs[i-1] = interval{p[i].t - p[i-1].t, p[i].c - p[i-1].c}
+		}
+		out[k] = ivs
+	}
+	return out
+}
+
+// periodBound is the scan period of one side from its counter readings, with the interval
+// that bounds it (docs/architecture.md, "Scan period from one run"). Over a piece of
+// consecutive readings, the controller ran between Δc-1 and Δc+1 scans in a time that is
+// Δt give or take the two end readings' time-stamp uncertainty (half a read's round trip).
+// Pooled over the pieces used, the period lies in
+//
+//	[(ΣΔt - ΣE) / (ΣΔc + k), (ΣΔt + ΣE) / (ΣΔc - k)]
+//
+// for k pieces, whatever the scan-to-scan jitter: the bound holds for the mean period the
+// controller actually ran over the run. Each piece's ends are the readings of smallest
+// round trip among its first and last twentieth, and pieces too short to narrow the interval
+// are left out (each costs a count of ±1).
+type periodBound struct {
+	est, lo, hi float64 // seconds; hi is +Inf when the counts cannot bound it
+	scans       float64 // ΣΔc
+	span        float64 // ΣΔt, seconds of counter readings
+	pieces      int
+}
+
+func boundPeriod(pieces [][]counterRead) periodBound {
+	type part struct{ dt, dc, e float64 }
+	var parts []part
+	for _, p := range pieces {
+		k := max(1, len(p)/20)
+		a, b := 0, len(p)-1
+		for i := 1; i < k && i < len(p); i++ {
+			if p[i].e < p[a].e {
+				a = i
+			}
+			if j := len(p) - 1 - i; j > a && p[j].e < p[b].e {
+				b = j
+			}
+		}
+		if b <= a || p[b].c <= p[a].c {
+			continue
+		}
+		parts = append(parts, part{p[b].t - p[a].t, p[b].c - p[a].c, p[a].e + p[b].e})
+	}
+	slices.SortFunc(parts, func(x, y part) int { return cmp.Compare(y.dc, x.dc) })
+	pb := periodBound{hi: math.Inf(1)}
+	var T, C, E float64
+	width := math.Inf(1)
+	for i, p := range parts {
+		t, c, e := T+p.dt, C+p.dc, E+p.e
+		k := float64(i + 1)
+		if c <= k {
+			continue
+		}
+		lo, hi := (t-e)/(c+k), (t+e)/(c-k)
+		w := (hi - lo) / (t / c)
+		if w >= width {
+			break // longer pieces first: a shorter one no longer narrows it
+		}
+		T, C, E, width = t, c, e, w
+		pb = periodBound{est: T / C, lo: lo, hi: hi, scans: C, span: T, pieces: i + 1}
+	}
+	return pb
 }
 
 // segments pools each piece into floor(D/w) segments of equal duration and returns each
@@ -294,15 +367,15 @@ func segments(pieces [][]interval, w float64) []float64 {
 
 // scanSegments returns the sorted scan-period values of each side, the segment length w
 // and the pooled before period, all in seconds; ok is false when the before runs have no
-// advancing good samples of the counter (no values then).
+// advancing good samples of the counter (no values then). The segments are what the
+// histograms show and what Mann-Whitney compares, as information beside the bound.
 func scanSegments(p scenario.Probe, before, after []*runData, cal verdict.Calibration) (xs, ys []float64, w, pooled float64, ok bool) {
-	bp := make([][]interval, 0)
-	ap := make([][]interval, 0)
+	var bp, ap [][]interval
 	for _, r := range before {
-		bp = append(bp, counterPieces(r, p.Counter)...)
+		bp = append(bp, intervals(counterPieces(r, p.Counter))...)
 	}
 	for _, r := range after {
-		ap = append(ap, counterPieces(r, p.Counter)...)
+		ap = append(ap, intervals(counterPieces(r, p.Counter))...)
 	}
 	var sdt, sdc float64
 	for _, piece := range bp {
@@ -327,24 +400,107 @@ func scanSegments(p scenario.Probe, before, after []*runData, cal verdict.Calibr
 	return xs, ys, w, pooled, true
 }
 
+// sideBound is the period bound of one side's runs, pooled over all their pieces.
+func sideBound(p scenario.Probe, runs []*runData) periodBound {
+	var pieces [][]counterRead
+	for _, r := range runs {
+		pieces = append(pieces, counterPieces(r, p.Counter)...)
+	}
+	return boundPeriod(pieces)
+}
+
+func boundText(b periodBound) string {
+	if b.scans == 0 {
+		return "no advancing good counter samples"
+	}
+	return fmt.Sprintf("%s (%s..%s) over %.0f scans in %s, %s", fmtSec(b.est), fmtSec(b.lo), fmtSec(b.hi), b.scans, fmtSec(b.span), plural(b.pieces, "piece", "pieces"))
+}
+
+// scanPeriod decides from the bounds of the two sides' periods (periodBound): with
+// tol = max(absolute, relative * before period), the change lies in
+// [after.lo - before.hi, after.hi - before.lo]; fail when that lies wholly beyond +tol or
+// below -tol, pass when it lies wholly within ±tol, otherwise inconclusive, saying how much
+// longer the runs would have to be (the interval narrows as 1/duration). The segments'
+// distribution is compared with Mann-Whitney and KS beside it, as information, when each
+// side has at least minTimingN of them.
 func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData, cal verdict.Calibration) {
-	xs, ys, w, pooled, ok := scanSegments(p, before, after, cal)
 	c.Tolerance = toleranceText(p.Tolerance)
 	c.Expected = fmt.Sprintf("scan period (from %s) within %s of before", p.Counter, c.Tolerance)
-	if !ok {
-		c.Status, c.Needed = verdict.StatusUndecided, minTimingN
+	c.Where = whereRuns(after, p.Counter)
+	bb, ab := sideBound(p, before), sideBound(p, after)
+	c.Numbers = map[string]float64{"before_scans": bb.scans, "after_scans": ab.scans}
+	xs, ys, w, pooled, ok := scanSegments(p, before, after, cal)
+	c.Before, c.After = boundText(bb), boundText(ab)
+	if len(xs) > 0 {
+		c.Before += "; " + sideText(summarize(xs), unitSegments)
+	}
+	if len(ys) > 0 {
+		c.After += "; " + sideText(summarize(ys), unitSegments)
+	}
+	if ok {
+		c.Numbers["segment_s"], c.Numbers["before_pooled"] = w, pooled
+	}
+	c.Numbers["before_n"], c.Numbers["after_n"] = float64(len(xs)), float64(len(ys))
+	for _, side := range []struct {
+		prefix string
+		s      summary
+	}{{"before", summarize(xs)}, {"after", summarize(ys)}} {
+		if side.s.n > 0 {
+			c.Numbers[side.prefix+"_min"], c.Numbers[side.prefix+"_p50"], c.Numbers[side.prefix+"_p90"] = side.s.min, side.s.p50, side.s.p90
+			c.Numbers[side.prefix+"_p99"], c.Numbers[side.prefix+"_max"] = side.s.p99, side.s.max
+		}
+	}
+	switch {
+	case bb.scans == 0:
+		c.Status, c.Needed = verdict.StatusUndecided, 2
 		c.Reason = fmt.Sprintf("no advancing good samples of the counter %s before the patch", p.Counter)
-		c.Before, c.After = "no scan period", "-"
+		return
+	case ab.scans == 0:
+		c.Status, c.Needed = verdict.StatusUndecided, 2
+		c.Reason = fmt.Sprintf("no advancing good samples of the counter %s after the patch", p.Counter)
 		return
 	}
-	why := fmt.Sprintf("segments of %s of continuous good counter samples; runs need at least %s each side", fmtSec(w), fmtSec(w*minTimingN))
-	judge(c, p.Tolerance, xs, ys, unitSegments, 0, why)
-	if c.Status == verdict.StatusUndecided && c.Needed > minTimingN {
-		c.Reason += fmt.Sprintf(" (runs of about %s of counter samples)", fmtSec(float64(c.Needed)*w))
+	tol := probeTol(p.Tolerance, bb.est)
+	disp := tolDisplay{relative: p.Tolerance.Relative*bb.est >= p.Tolerance.Absolute, base: bb.est}
+	d := ab.est - bb.est
+	lo, hi := ab.lo-bb.hi, ab.hi-bb.lo
+	for k, v := range map[string]float64{
+		"before_period": bb.est, "before_lo": bb.lo, "before_hi": bb.hi,
+		"after_period": ab.est, "after_lo": ab.lo, "after_hi": ab.hi,
+		"tolerance": tol, "median_diff": d, "shift": d, "ci_low": lo, "ci_high": hi,
+	} {
+		if !math.IsInf(v, 0) {
+			c.Numbers[k] = v
+		}
 	}
-	c.Numbers["segment_s"] = w
-	c.Numbers["before_pooled"] = pooled
-	c.Where = whereRuns(after, p.Counter)
+	c.Expected = fmt.Sprintf("scan period (from %s) within ±%s of before (%s)", p.Counter, fmtSec(tol), c.Tolerance)
+	head := fmt.Sprintf("period %s vs %s, %s", fmtSec(ab.est), fmtSec(bb.est), disp.diff(d))
+	bounds := fmt.Sprintf("bounds of the change %s..%s from ±1 count and the reads' time stamps", disp.diff(lo), disp.diff(hi))
+	if len(xs) >= minTimingN && len(ys) >= minTimingN {
+		mw := mannWhitney(xs, ys)
+		c.Numbers["mw_u"], c.Numbers["mw_p"], c.Numbers["effect_r"], c.Numbers["ks_d"] = mw.u, mw.p, mw.r, mw.ks
+		bounds += fmt.Sprintf("; %d vs %d segments of %s, Mann-Whitney p%s", len(xs), len(ys), fmtSec(w), fmtP(mw.p))
+	} else if ok {
+		bounds += fmt.Sprintf("; %d vs %d segments of %s, too few for Mann-Whitney (%d per side)", len(xs), len(ys), fmtSec(w), minTimingN)
+	}
+	switch {
+	case lo > tol || hi < -tol:
+		c.Status = verdict.Fail
+		c.Reason = fmt.Sprintf("%s > %s tolerance (%s)", head, disp.mag(tol), bounds)
+	case lo >= -tol && hi <= tol:
+		c.Status = verdict.Pass
+		c.Reason = fmt.Sprintf("%s within %s tolerance (%s)", head, disp.mag(tol), bounds)
+	default:
+		c.Status = verdict.StatusUndecided
+		c.Reason = fmt.Sprintf("%s: the %s straddle the %s tolerance", head, bounds, disp.mag(tol))
+		half := (hi - lo) / 2
+		if margin := tol - math.Abs(d); margin > 0 && !math.IsInf(half, 0) {
+			f := half / margin // the interval narrows as 1/duration
+			need := f * math.Max(bb.span, ab.span)
+			c.Reason += fmt.Sprintf("; runs of about %s of counter samples per side would decide it", fmtSec(need))
+			c.Needed = int(math.Ceil(f * float64(max(len(before), len(after)))))
+		}
+	}
 }
 
 func whereRuns(runs []*runData, tag string) *verdict.Where {
@@ -354,21 +510,32 @@ func whereRuns(runs []*runData, tag string) *verdict.Where {
 	return runs[0].where(tag, 0, runs[0].end)
 }
 
-// responseValues returns the probe's values of the runs, and the runs that reached the
-// probe's mark, completed, and never saw the condition.
-func responseValues(p scenario.Probe, runs []*runData) ([]float64, []*runData) {
+// responseValues returns the probe's values of the runs, the runs that reached the probe's
+// mark, completed, and never saw the condition, and the values left out because their clock
+// ran across a hole in the condition's data (holes.go), as text.
+func responseValues(p scenario.Probe, runs []*runData) ([]float64, []*runData, []string) {
 	var vals []float64
 	var none []*runData
+	var spanned []string
+	var tags []string
+	if p.Until != nil {
+		tags = p.Until.Tags
+	}
 	for _, r := range runs {
 		marked, got := false, false
+		var markT int64
 		for _, e := range r.tr.Events {
 			switch {
 			case e.Kind == trace.EvMark && e.Msg == p.From:
-				marked = true
+				marked, markT = true, e.T
 			case e.Kind == "probe" && e.Tag == p.Name:
 				if v, err := strconv.ParseFloat(e.Value, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
-					vals = append(vals, v)
 					got = true
+					if hs := r.holesIn(tags, markT, e.T, 0); len(hs) > 0 && r.holes != nil {
+						spanned = append(spanned, fmt.Sprintf("%s (%s)", hs[0], r.label))
+						continue
+					}
+					vals = append(vals, v)
 				}
 			}
 		}
@@ -377,12 +544,12 @@ func responseValues(p scenario.Probe, runs []*runData) ([]float64, []*runData) {
 		}
 	}
 	sortFloats(vals)
-	return vals, none
+	return vals, none, spanned
 }
 
 func response(c *verdict.Criterion, p scenario.Probe, before, after []*runData, cal verdict.Calibration) {
-	xs, bNone := responseValues(p, before)
-	ys, aNone := responseValues(p, after)
+	xs, bNone, bSpanned := responseValues(p, before)
+	ys, aNone, aSpanned := responseValues(p, after)
 	var period float64
 	for _, r := range append(append([]*runData{}, before...), after...) {
 		period = math.Max(period, r.tr.Run.Period.Seconds())
@@ -400,6 +567,13 @@ func response(c *verdict.Criterion, p scenario.Probe, before, after []*runData, 
 	}
 	c.Numbers["before_no_response"] = float64(len(bNone))
 	c.Numbers["after_no_response"] = float64(len(aNone))
+	if sp := append(bSpanned, aSpanned...); len(sp) > 0 {
+		c.Numbers["spanned_gap"] = float64(len(sp))
+		c.Reason += fmt.Sprintf("; %s left out, their clock ran across a gap in the data: %s", plural(len(sp), "value", "values"), listMax(sp, 2))
+		if c.Status == verdict.StatusUndecided {
+			c.Numbers[gapVoided] = 1
+		}
+	}
 	if c.Where == nil {
 		c.Where = whereRuns(after, "")
 	}
@@ -429,7 +603,7 @@ func roundTripValues(runs []*runData) ([]float64, int) {
 			continue
 		}
 		forEachSlot(r.tr, func(s trace.Sample, answered bool) {
-			if answered {
+			if answered && s.T >= r.origin {
 				out = append(out, float64(roundTrip(r.tr, s))/1e9)
 			}
 		})

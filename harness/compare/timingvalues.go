@@ -34,12 +34,14 @@ type TimingSides struct {
 	Tolerance float64
 }
 
-// TimingValues returns the values of timing probe p over the before and after runs exactly
-// as Compare's criterion "timing:"+p.Name judges them. cal is Calibrate of the before and
+// TimingValues returns the values of timing probe p of scenario sc over the before and after
+// runs exactly as Compare's criterion "timing:"+p.Name judges them (from the first step after
+// sc's setup). cal is Calibrate of the before and
 // after runs together, as Compare uses it (a verdict.Record's Calibration); only scan_period
 // depends on it. Nil traces are ignored. The error is an unknown probe kind.
-func TimingValues(p scenario.Probe, before, after []*trace.Trace, cal verdict.Calibration) (TimingSides, error) {
-	b, a := timingRuns(sideBefore, before), timingRuns(sideAfter, after)
+func TimingValues(sc *scenario.Scenario, p scenario.Probe, before, after []*trace.Trace, cal verdict.Calibration) (TimingSides, error) {
+	ix := indexingOf(sc)
+	b, a := timingRuns(sideBefore, before, ix), timingRuns(sideAfter, after, ix)
 	var ts TimingSides
 	switch p.Kind {
 	case scenario.ProbeScanPeriod:
@@ -48,8 +50,8 @@ func TimingValues(p scenario.Probe, before, after []*trace.Trace, cal verdict.Ca
 	case scenario.ProbeResponse:
 		ts.Unit = unitRuns
 		var bNone, aNone []*runData
-		ts.Before, bNone = responseValues(p, b)
-		ts.After, aNone = responseValues(p, a)
+		ts.Before, bNone, _ = responseValues(p, b)
+		ts.After, aNone, _ = responseValues(p, a)
 		ts.NoResponse = [2]int{len(bNone), len(aNone)}
 	case scenario.ProbeRoundTrip:
 		ts.Unit = unitReads
@@ -58,20 +60,35 @@ func TimingValues(p scenario.Probe, before, after []*trace.Trace, cal verdict.Ca
 	default:
 		return TimingSides{}, errors.New("unknown probe kind " + string(p.Kind))
 	}
-	if len(ts.Before) > 0 {
+	switch {
+	case p.Kind == scenario.ProbeScanPeriod && len(ts.Before) > 0:
+		// the criterion's tolerance is of the bounded period (scanPeriod)
+		ts.Tolerance = probeTol(p.Tolerance, sideBound(p, b).est)
+	case len(ts.Before) > 0:
 		ts.Tolerance = probeTol(p.Tolerance, quantile(ts.Before, 0.5))
 	}
 	return ts, nil
 }
 
-// timingRuns are the runs of one side as the timing criteria need them: labelled and with
-// their tag index, as indexRuns numbers them, but without indexing their samples.
-func timingRuns(side string, trs []*trace.Trace) []*runData {
+// timingRuns are the runs of one side as the timing criteria need them: labelled, with their
+// tag index, origin and holes, as indexRuns numbers them, but without indexing their samples.
+func timingRuns(side string, trs []*trace.Trace, ix indexing) []*runData {
 	var out []*runData
 	for _, tr := range trs {
-		if tr != nil {
-			out = append(out, newRunData(side, len(out)+1, tr))
+		if tr == nil {
+			continue
 		}
+		r := newRunData(side, len(out)+1, tr, ix)
+		for i := range tr.Samples {
+			r.last = max(r.last, tr.Samples[i].T)
+		}
+		r.end = r.last
+		for _, e := range tr.Events {
+			r.end = max(r.end, e.T)
+		}
+		r.origin = min(r.origin, r.end)
+		r.holes = findHoles(r, ix.asked)
+		out = append(out, r)
 	}
 	return out
 }

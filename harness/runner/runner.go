@@ -354,11 +354,16 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		for i, st := range steps {
 			r.progress.Step, r.progress.StepText = i+1, Describe(st)
 			r.event(trace.Event{T: r.now(), Kind: trace.EvStepStart, Step: st.Index, Msg: Describe(st)})
+			checks := len(r.res.Checks)
 			if err := r.step(ctx, st); err != nil {
 				runErr = err
 				break
 			}
 			r.event(trace.Event{T: r.now(), Kind: trace.EvStepEnd, Step: st.Index})
+			if err := r.setupReached(i, checks); err != nil {
+				runErr = err
+				break
+			}
 		}
 		// one last slot so that the end of the last step is on the record
 		if runErr == nil {
@@ -410,6 +415,30 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		}
 	}
 	return r.res, runErr
+}
+
+// ErrSetup is a setup that could not bring the plant to its start state.
+var ErrSetup = errors.New("the setup did not reach the start state")
+
+// setupReached stops a run whose setup step i (0-based in setup+steps) recorded a check that
+// did not pass (checks: how many checks were recorded before it): the plant is not in its
+// start state, so nothing after it could be judged (docs/architecture.md, "Setup and the
+// start state"). The run faults with the step named; the comparison is then INCONCLUSIVE.
+func (r *run) setupReached(i, checks int) error {
+	if i >= len(r.sc.Setup) {
+		return nil
+	}
+	for _, c := range r.res.Checks[checks:] {
+		if c.Status != "pass" {
+			st := r.sc.Setup[i]
+			why := c.Reason
+			if why == "" {
+				why = c.Status
+			}
+			return fmt.Errorf("%w: setup step %d (%s): %s", ErrSetup, st.Index, Describe(st), why)
+		}
+	}
+	return nil
 }
 
 // Describe is the one-line text of a step, as progress reports and the trace show it.

@@ -56,14 +56,16 @@ func (res *Result) Timing() []TimingProbe {
 		return nil
 	}
 	var probes []scenario.Probe
+	var sc *scenario.Scenario
 	if res.Scenario != nil && res.Scenario.Scenario != nil {
-		probes = res.Scenario.Probes
+		sc = res.Scenario.Scenario
+		probes = sc.Probes
 	}
 	simulated := res.Record.TimeMode == "simulated"
 	out := make([]TimingProbe, len(probes)+1)
 	var wg sync.WaitGroup
 	for i, p := range probes {
-		wg.Go(func() { out[i] = probeValues(p, res.Before, res.After, res.Record.Calibration, simulated) })
+		wg.Go(func() { out[i] = probeValues(sc, p, res.Before, res.After, res.Record.Calibration, simulated) })
 	}
 	wg.Go(func() {
 		lat := TimingProbe{Name: "sampling lateness", Kind: KindLateness, Unit: "slots",
@@ -79,9 +81,9 @@ func (res *Result) Timing() []TimingProbe {
 }
 
 // probeValues gives the values of probe p as its criterion judges them.
-func probeValues(p scenario.Probe, before, after []*trace.Trace, cal verdict.Calibration, simulated bool) TimingProbe {
+func probeValues(sc *scenario.Scenario, p scenario.Probe, before, after []*trace.Trace, cal verdict.Calibration, simulated bool) TimingProbe {
 	tp := TimingProbe{Name: p.Name, Kind: p.Kind}
-	ts, err := compare.TimingValues(p, before, after, cal)
+	ts, err := compare.TimingValues(sc, p, before, after, cal)
 	if err != nil {
 		tp.Note = err.Error()
 		return tp
