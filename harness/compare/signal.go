@@ -139,6 +139,9 @@ func signalCriterion(sc *scenario.Scenario, buf *scratch, tag string, tol scenar
 			fmtPct(float64(total.outside)/float64(total.compared)), total.compared)
 		c.Numbers["worst_value"], c.Numbers["worst_t_s"] = total.worstV, float64(total.worstT)/1e9
 		c.Numbers["worst_excess"] = total.worstExcess
+		// the envelope there, and where that is on the first before run's clock (Frame)
+		c.Numbers["worst_lo"], c.Numbers["worst_hi"], c.Numbers["worst_tolerance"] = total.worstLo, total.worstHi, total.worstTol
+		c.Numbers["worst_t_before_s"] = float64(al[worstIdx][0].at(total.worstT)) / 1e9
 		w := worstRun.where(tag, total.worstT-int64(tol.Shift)-int64(worstRun.tr.Run.Period), total.worstT+int64(tol.Shift)+int64(worstRun.tr.Run.Period))
 		c.Where = w
 	case total.compared == 0 && total.uncovered == 0:
