@@ -1,0 +1,77 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/patchgate/patchgate/harness/runner"
+	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/trace"
+)
+
+// TestSetupThatCannotReachItsStateStopsTheRun: a setup wait_until that times out leaves the
+// plant out of its start state; the run stops there, faulted with the step named, restores
+// what it wrote, and never runs its steps (docs/architecture.md, "Setup and the start state").
+func TestSetupThatCannotReachItsStateStopsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	pm, err := os.ReadFile("../../scenarios/pointmaps/tank.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tank.yaml"), pm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+version: 1
+name: unreachable-start
+points: tank.yaml
+sample:
+  period: 50ms
+  tags: [Level, InletValve]
+allow:
+  - tag: InletValve
+  - tag: Mode
+    values: [0, 1]
+setup:
+  - write: {Mode: 0, InletValve: false}
+  - wait_until: Level >= 99.5
+    timeout: 2s
+    id: start_level
+steps:
+  - write: {InletValve: true}
+  - wait: 1s
+`
+	file := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenario.Load(file, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, "sim://tank?time=simulated")})
+	if !errors.Is(err, runner.ErrSetup) {
+		t.Fatalf("err %v, want ErrSetup", err)
+	}
+	tr := res.Trace
+	if tr.Run.Status != trace.Faulted || !strings.Contains(tr.Run.Fault, "setup step 2 (wait until Level >= 99.5 (timeout 2s)): not seen within the 2s timeout") {
+		t.Errorf("status %s, fault %q", tr.Run.Status, tr.Run.Fault)
+	}
+	for _, e := range tr.Events {
+		if e.Kind == trace.EvStepStart && e.Step > 2 {
+			t.Errorf("step %d ran after the setup failed", e.Step)
+		}
+	}
+	for _, w := range res.Writes {
+		if w.Phase == "step" && w.Step > 2 {
+			t.Errorf("a step's write was made: %+v", w)
+		}
+	}
+	if checks(res)["start_level"] != "fail" {
+		t.Errorf("checks %v", checks(res))
+	}
+}
