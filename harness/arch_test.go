@@ -56,7 +56,7 @@ func has(xs []string, pred func(string) bool) string {
 	return ""
 }
 
-// TestDependencyRules guards DESIGN.md section 3.
+// TestDependencyRules guards docs/architecture.md#dependency-rules.
 func TestDependencyRules(t *testing.T) {
 	for _, p := range listAll(t) {
 		rel := strings.TrimPrefix(p.ImportPath, module)

@@ -3,6 +3,6 @@
 // (scenario), the runner (runner), traces (trace), the comparison and the verdict (compare,
 // verdict), the store and the patch register (ledger), exports (export) and the evidence
 // bundle (evidence). Both faces, the CLI and the desktop app, drive it; it knows nothing of
-// them, nor of Fyne. The dependency rules of DESIGN.md section 3 are enforced by
-// arch_test.go.
+// them, nor of Fyne. The dependency rules of docs/architecture.md#dependency-rules are
+// enforced by arch_test.go.
 package harness

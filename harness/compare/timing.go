@@ -13,11 +13,11 @@ import (
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// Timing probes are compared as distributions (DESIGN.md section 5), in the manner of
-// benchmath: per side n, min, p50, p90, p99 and max; the Hodges-Lehmann shift (after -
-// before) with its 95 % confidence interval from the Mann-Whitney U distribution; the U
-// test's two-sided p-value and its effect size (rank-biserial correlation); and the
-// Kolmogorov-Smirnov distance D. All values in seconds.
+// Timing probes are compared as distributions (docs/architecture.md#timing-as-distributions),
+// in the manner of benchmath: per side n, min, p50, p90, p99 and max; the Hodges-Lehmann
+// shift (after - before) with its 95 % confidence interval from the Mann-Whitney U
+// distribution; the U test's two-sided p-value and its effect size (rank-biserial
+// correlation); and the Kolmogorov-Smirnov distance D. All values in seconds.
 //
 // Decision, with tol = max(absolute, relative * before median):
 //   - inconclusive when a side has fewer than minTimingN values (Needed says how many);

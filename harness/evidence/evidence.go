@@ -1,6 +1,6 @@
 // Package evidence writes and checks evidence bundles: the one file attached to a change
 // request that lets anyone see, offline, what was validated and how it came out, and prove
-// that nothing in it was changed since it was signed (DESIGN.md section 8).
+// that nothing in it was changed since it was signed (docs/architecture.md#evidence).
 //
 // A bundle is a ZIP file holding, in this order:
 //

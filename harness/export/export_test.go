@@ -218,8 +218,9 @@ func TestFixed(t *testing.T) {
 	}
 }
 
-// The ledger is the only package that speaks SQL (DESIGN.md section 3): export must not
-// pull in database/sql or the SQLite driver, so the evidence code can use it without cgo.
+// The ledger is the only package that speaks SQL (docs/architecture.md#dependency-rules):
+// export must not pull in database/sql or the SQLite driver, so the evidence code can use it
+// without cgo.
 func TestNoSQL(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {

@@ -7,11 +7,11 @@
 // actions, so that with an in-process simulated controller on a virtual clock the whole run
 // is deterministic and as fast as the CPU allows. Wire protocols always run in real time.
 //
-// Safety (DESIGN.md section 6): only allow-listed writes exist (the scenario loader refuses
-// others); a dry run performs no I/O and returns the exact writes; a target that is not
-// simulated needs Armed before any write; cancelling the context (Ctrl-C, the Abort button,
-// a watchdog) stops writes at once, restores the values captured before the test, reads
-// them back and marks the run aborted.
+// Safety (docs/architecture.md#safety-with-real-controllers): only allow-listed writes exist
+// (the scenario loader refuses others); a dry run performs no I/O and returns the exact
+// writes; a target that is not simulated needs Armed before any write; cancelling the
+// context (Ctrl-C, the Abort button, a watchdog) stops writes at once, restores the values
+// captured before the test, reads them back and marks the run aborted.
 package runner
 
 import (

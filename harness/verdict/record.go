@@ -2,14 +2,14 @@
 // defines the verdict record that the register stores, the evidence bundle carries and
 // `patchgate validate --json` prints. It is pure: no I/O, no clock, no globals.
 //
-// Rules (DESIGN.md section 5): a failed critical criterion gives NO-GO; a failed major one
-// gives NO-GO unless the scenario relaxed it (verdict: major_is_nogo: false); minor failures
-// are listed, never hidden. An inconclusive critical or major criterion (missing data, a
-// faulted run, too few samples, harness timing noise larger than the tolerance) gives
-// INCONCLUSIVE, never GO (a major one only while major failures give NO-GO: where a major
-// failure would not block, neither does an open major question). NO-GO takes precedence
-// over INCONCLUSIVE: a definite failure stays a failure whatever else is missing. Decide
-// applies these rules.
+// Rules (docs/architecture.md#verdict-semantics): a failed critical criterion gives NO-GO; a
+// failed major one gives NO-GO unless the scenario relaxed it (verdict: major_is_nogo:
+// false); minor failures are listed, never hidden. An inconclusive critical or major
+// criterion (missing data, a faulted run, too few samples, harness timing noise larger than
+// the tolerance) gives INCONCLUSIVE, never GO (a major one only while major failures give
+// NO-GO: where a major failure would not block, neither does an open major question). NO-GO
+// takes precedence over INCONCLUSIVE: a definite failure stays a failure whatever else is
+// missing. Decide applies these rules.
 package verdict
 
 import "github.com/patchgate/patchgate/harness/driver"
