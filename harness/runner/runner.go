@@ -633,6 +633,10 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 			window = st.Within
 		}
 		deadline := r.clk.Now().Add(window)
+		if window == 0 && !r.fresh && r.sc.Sample.Period > 0 {
+			// a write since the last sample: "now" is the next sample, not the one before it
+			deadline = r.t0.Add(time.Duration(r.slot) * r.sc.Sample.Period)
+		}
 		if r.fresh {
 			if ok, known := st.Cond.Eval(r.latest); known && ok {
 				r.check(st, "pass", "")

@@ -75,3 +75,51 @@ steps:
 		t.Errorf("checks %v", checks(res))
 	}
 }
+
+// TestZeroWindowExpectAfterAWriteJudgesTheNextSample: an expect with no window right after a
+// write was judged on the sample taken before the write, and failed.
+func TestZeroWindowExpectAfterAWriteJudgesTheNextSample(t *testing.T) {
+	dir := t.TempDir()
+	pm, err := os.ReadFile("../../scenarios/pointmaps/tank.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tank.yaml"), pm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+version: 1
+name: expect-after-write
+points: tank.yaml
+sample:
+  period: 50ms
+  tags: [InletValve]
+allow:
+  - tag: InletValve
+  - tag: Mode
+    values: [0, 1]
+setup:
+  - write: {Mode: 0, InletValve: false}
+  - wait: 200ms
+steps:
+  - write: {InletValve: true}
+  - expect: InletValve
+    id: inlet_open
+  - write: {InletValve: false}
+`
+	file := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenario.Load(file, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, "sim://tank?time=simulated")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := checks(res)["inlet_open"]; got != "pass" {
+		t.Errorf("inlet_open %s, want pass (judged on the sample after the write)", got)
+	}
+}
