@@ -50,6 +50,7 @@ type Config struct {
 
 // Station is a running simulated controller.
 type Station struct {
+	Config     Config // as it was started
 	Controller *plc.Controller
 	Modbus     *modbusserver.Server // nil when off
 	OPCUA      *opcuaserver.Server  // nil when off
@@ -66,7 +67,7 @@ func Start(ctx context.Context, cfg Config) (*Station, error) {
 		return nil, err
 	}
 	c.Start()
-	st := &Station{Controller: c}
+	st := &Station{Config: cfg, Controller: c}
 	if cfg.Modbus != "" {
 		st.Modbus, err = modbusserver.Start(c, modbusserver.Config{Addr: cfg.Modbus, UnitID: cfg.UnitID})
 		if err != nil {
