@@ -236,3 +236,25 @@ func TestEncodingMismatchReadsBad(t *testing.T) {
 		})
 	}
 }
+
+// FuzzTargetOptions: whatever the query of a sim:// URL, reading it never panics, and a
+// refusal names the URL and says what was expected.
+func FuzzTargetOptions(f *testing.F) {
+	for _, q := range []string{"", "start=random", "start=random:7&scan=50ms", "scan=0s", "map=scaled", "map=x&seed=1",
+		"firmware=scan-slow-5&scan=50ms", "time=simulated&faults=latency=5ms", "scan=50ms&scan=1s", "seed=-1", "start=random:"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		tg, err := driver.ParseTarget("sim://tank?" + q)
+		if err != nil {
+			return
+		}
+		_, _, _, err = options(tg)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, driver.ErrBadTarget) || !strings.Contains(err.Error(), tg.URL.Redacted()) || !strings.Contains(err.Error(), "expected") {
+			t.Fatalf("error %q: want ErrBadTarget, the URL %q and what was expected", err, tg.URL.Redacted())
+		}
+	})
+}
