@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/patchgate/patchgate/simulators/firmware"
+	"github.com/patchgate/patchgate/simulators/simopt"
 	"github.com/patchgate/patchgate/simulators/station"
 )
 
@@ -15,8 +16,13 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "demo")
 	after := fs.String("after", "alarm-shift", "firmware profile of the patched tank")
 	host := fs.String("host", "127.0.0.1", "address to listen on (loopback by default)")
+	start := fs.String("start", "default", "where both tanks start: "+simopt.StartWords+"; both draw from the same seed, so they start alike")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	st0, err := simopt.ParseStart(*start)
+	if err != nil {
+		return badInput("--%v", err)
 	}
 	if _, err := firmware.Lookup("tank", *after); err != nil {
 		return usageError{err}
@@ -29,7 +35,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}()
 	for i, fw := range []string{"baseline", *after} {
 		st, err := station.Start(ctx, station.Config{
-			Model: "tank", Firmware: fw, Seed: 1,
+			Model: "tank", Firmware: fw, Seed: 1, Start: st0,
 			Modbus: freeOr(*host, 5020+i), OPCUA: freeOr(*host, 4840+i),
 		})
 		if err != nil {

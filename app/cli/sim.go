@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/patchgate/patchgate/simulators/fault"
 	"github.com/patchgate/patchgate/simulators/firmware"
 	"github.com/patchgate/patchgate/simulators/plant"
+	"github.com/patchgate/patchgate/simulators/plc"
+	"github.com/patchgate/patchgate/simulators/simopt"
 	"github.com/patchgate/patchgate/simulators/station"
 )
 
@@ -29,6 +32,9 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	unit := fs.Uint("unit", 1, "Modbus unit id the controller answers")
 	seed := fs.Uint64("seed", 1, "random seed of the process (noise, part arrivals)")
 	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt")
+	start := fs.String("start", "default", "where the plant starts: "+simopt.StartWords+"; random is drawn from --seed")
+	scan := fs.String("scan", "", "nominal scan period replacing the model's and the firmware's, "+simopt.ScanWords+"; the firmware's scan_factor still applies")
+	layout := fs.String("map", plc.DefaultLayout, "register layout served over Modbus: default, or scaled (holding registers, scaled integers, a status word; scenarios/pointmaps/MODEL-scaled.yaml)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "fault to inject, repeatable: "+fault.Words)
 	list := fs.Bool("list", false, "list models and firmware profiles, a line each, and exit")
@@ -48,6 +54,10 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	if _, err := firmware.Lookup(*model, *fw); err != nil {
 		return usageError{err}
 	}
+	opts, err := simOptions(*model, *start, *scan, *layout)
+	if err != nil {
+		return err
+	}
 	for _, a := range []string{*mb, *ua} {
 		if a == "" {
 			continue
@@ -58,6 +68,7 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	}
 	st, err := station.Start(ctx, station.Config{
 		Model: *model, Firmware: *fw, Seed: *seed, Faults: faults.set,
+		Start: opts.Start, Scan: opts.Scan, Layout: opts.Layout,
 		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec,
 	})
 	if err != nil {
@@ -72,6 +83,25 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
+// simOptions checks --start, --scan and --map, naming the flag and what was expected.
+func simOptions(model, start, scan, layout string) (station.Config, error) {
+	var cfg station.Config
+	var err error
+	if cfg.Start, err = simopt.ParseStart(start); err != nil {
+		return cfg, badInput("--%v", err)
+	}
+	if scan != "" {
+		if cfg.Scan, err = simopt.ParseScan(scan); err != nil {
+			return cfg, badInput("--%v", err)
+		}
+	}
+	if !slices.Contains(plc.Layouts(model), layout) {
+		return cfg, badInput("--map %q: expected one of %s (the register layouts shipped for %s)", layout, strings.Join(plc.Layouts(model), ", "), model)
+	}
+	cfg.Layout = layout
+	return cfg, nil
+}
+
 type stationInfo struct {
 	Model    string `json:"model"`
 	Firmware string `json:"firmware"`
@@ -80,6 +110,9 @@ type stationInfo struct {
 	Modbus   string `json:"modbus,omitempty"`
 	OPCUA    string `json:"opcua,omitempty"`
 	Faults   string `json:"faults"`
+	Start    string `json:"start"`
+	Scan     string `json:"scan"` // nominal period in force, scan_factor included
+	Map      string `json:"map"`  // the point map served, e.g. tank-scaled
 }
 
 func info(st *station.Station) stationInfo {
@@ -87,6 +120,7 @@ func info(st *station.Station) stationInfo {
 	return stationInfo{
 		Model: p.Model, Firmware: p.Version, Profile: p.Name, Kind: string(p.Kind),
 		Modbus: st.ModbusURL(), OPCUA: st.OPCUAURL(), Faults: st.Controller.Faults().String(),
+		Start: st.Config.Start.String(), Scan: st.Controller.Period().String(), Map: st.Controller.Points().Name,
 	}
 }
 
@@ -105,6 +139,7 @@ func printStation(env Env, st *station.Station, asJSON bool) {
 		fmt.Fprintf(env.Stdout, "  opcua   %s\n", in.OPCUA)
 	}
 	fmt.Fprintf(env.Stdout, "  faults  %s\n", in.Faults)
+	fmt.Fprintf(env.Stdout, "  scan    %s, start %s, point map %s\n", in.Scan, in.Start, in.Map)
 }
 
 type listing struct {

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/patchgate/patchgate/harness/yamlfile"
+	"github.com/patchgate/patchgate/simulators/simopt"
 )
 
 // Kind says what a profile is for.
@@ -30,12 +32,26 @@ type Profile struct {
 	Version     string             `yaml:"version" json:"version"`
 	Description string             `yaml:"description" json:"description"`
 	Breaks      string             `yaml:"breaks,omitempty" json:"breaks,omitempty"`             // the criterion a validation must name
+	Scan        string             `yaml:"scan,omitempty" json:"scan,omitempty"`                 // nominal scan period ("50ms"); empty: the model's; see ScanPeriod
 	ScanFactor  float64            `yaml:"scan_factor,omitempty" json:"scan_factor,omitempty"`   // scan period multiplier (1.05: 5 % slower)
 	ScanGrowth  float64            `yaml:"scan_growth,omitempty" json:"scan_growth,omitempty"`   // extra fraction of the period added per minute of uptime (slow leak)
 	ScanJitter  float64            `yaml:"scan_jitter,omitempty" json:"scan_jitter,omitempty"`   // standard deviation of each scan's period, fraction of the period
 	Params      map[string]float64 `yaml:"params,omitempty" json:"params,omitempty"`             // model parameter overrides
 	Moved       map[string]int     `yaml:"moved,omitempty" json:"moved,omitempty"`               // tag -> new Modbus address
 	LosesRetain bool               `yaml:"loses_retain,omitempty" json:"loses_retain,omitempty"` // retained values lost on restart
+}
+
+// ScanPeriod is the profile's nominal scan period before scan_factor: its scan, or 0 for
+// the model's own. Parse has checked the shipped profiles; the error is for one built by hand.
+func (p Profile) ScanPeriod() (time.Duration, error) {
+	if p.Scan == "" {
+		return 0, nil
+	}
+	d, err := simopt.ParseScan(p.Scan)
+	if err != nil {
+		return 0, fmt.Errorf("firmware %s/%s: %w", p.Model, p.Name, err)
+	}
+	return d, nil
 }
 
 type file struct {
@@ -85,6 +101,11 @@ func Parse(name string, data []byte) ([]Profile, error) {
 		seen[key] = true
 		if p.ScanFactor <= 0 || p.ScanGrowth < 0 || p.ScanJitter < 0 {
 			errs = append(errs, yamlfile.At(at, "scan_factor must be > 0, scan_growth and scan_jitter >= 0"))
+		}
+		if p.Scan != "" {
+			if _, err := simopt.ParseScan(p.Scan); err != nil {
+				errs = append(errs, yamlfile.At(at+".scan", "%v", err))
+			}
 		}
 		if p.Description == "" || p.Version == "" {
 			errs = append(errs, yamlfile.At(at, "a profile needs a version and a description of what it changes"))

@@ -2,6 +2,12 @@
 // server, through the controller's point map and the shared point codec, so a Modbus master
 // sees exactly the addresses, types and byte orders the point map documents.
 //
+// A holding register may pack bits of several points (a status or command word, bit: N in the
+// point map). A write to such a word sets its writable bits and leaves the others as they
+// are: they belong to the program, as status bits a PLC program rewrites every scan do, and
+// the driver's read-modify-write of one command bit writes them back unchanged anyway. A word
+// with no writable bit refuses the write like any read-only register.
+//
 // Exception codes: an address no point covers, or a write that touches a read-only point,
 // gets 02 Illegal Data Address; a value the controller refuses (out of range, not 0/1 for a
 // bool) gets 03 Illegal Data Value; an injected exception fault gets 06 Server Device Busy;
@@ -277,7 +283,7 @@ func (s *Server) registers(ks []int, vals []point.Value, addr, n uint16) ([]uint
 	for i, k := range ks {
 		m := s.pts[k].p.Modbus
 		var regs []uint16
-		if m.Wire.Type == point.TypeBool && m.Wire.Bit >= 0 {
+		if isBit(m) {
 			regs = []uint16{m.Wire.EncodeBit(0, vals[i].Bool())}
 		} else {
 			r, err := m.Wire.Encode(vals[i])
@@ -382,8 +388,16 @@ func (s *Server) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]
 	if err != nil {
 		return nil, err
 	}
+	// a word of bits takes the write when one of its bits is writable (see the package doc)
+	commandWord := map[uint16]bool{}
 	for _, k := range ks {
-		if !s.pts[k].p.Writable {
+		if m := s.pts[k].p; m.Writable && isBit(m.Modbus) {
+			commandWord[m.Modbus.Address] = true
+		}
+	}
+	for _, k := range ks {
+		m := s.pts[k].p
+		if !m.Writable && !(isBit(m.Modbus) && commandWord[m.Modbus.Address]) {
 			return nil, modbus.ErrIllegalDataAddress
 		}
 	}
@@ -395,7 +409,10 @@ func (s *Server) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]
 	for i, k := range ks {
 		m := s.pts[k].p.Modbus
 		var cur []uint16
-		if m.Wire.Type == point.TypeBool && m.Wire.Bit >= 0 {
+		if isBit(m) {
+			if !s.pts[k].p.Writable {
+				continue // the program's bit in a command word
+			}
 			word := req.Args[m.Address-req.Addr]
 			ws = append(ws, plc.Write{Index: s.pts[k].tag, Value: point.Bool(word&(1<<uint(m.Wire.Bit)) != 0)})
 			continue
@@ -418,6 +435,9 @@ func (s *Server) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]
 	}
 	return nil, s.write(ws)
 }
+
+// isBit reports whether a point is one bit of a holding or input register.
+func isBit(a *point.ModbusAddr) bool { return a.Wire.Type == point.TypeBool && a.Wire.Bit >= 0 }
 
 func (s *Server) write(ws []plc.Write) error {
 	if err := s.c.Write(ws); err != nil {

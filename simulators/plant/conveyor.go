@@ -107,6 +107,25 @@ func (c *conveyor) Reset(img *Image, rng *rand.Rand) {
 	c.tracked = nil
 }
 
+// Randomize leaves the line as another shift might have: counters from a long production
+// run (rejects at most a quarter of the good parts) and the belt either stopped or running
+// at full speed. The parts still arrive as on the fixed start: their stream was seeded by
+// Reset from the process seed, not from this one.
+func (c *conveyor) Randomize(img *Image, rng *rand.Rand) {
+	parts := rng.Uint64N(1_000_000)
+	rejects := rng.Uint64N(parts/4 + 1)
+	running := rng.IntN(2) == 1
+	c.speed = 0
+	if running {
+		c.speed = nonNeg(c.p.Get("belt_speed"))
+	}
+	img.SetU(convPartCount, parts)
+	img.SetU(convRejectCount, rejects)
+	img.SetB(convRunning, running)
+	img.SetB(convMotor, running)
+	img.SetF(convSpeed, float64(float32(c.speed)))
+}
+
 // Restart stops the belt and forgets the parts the program was tracking (a part between
 // the sensor and the gate is then never counted, as on a real line); the parts themselves
 // stay where they are on the belt.

@@ -98,6 +98,37 @@ func (h *heater) Reset(img *Image, rng *rand.Rand) {
 	img.SetF(heaterTemperature, float64(float32(h.p.Get("ambient")+h.sensor)))
 }
 
+// Randomize leaves the heater as another shift might have: the heated mass anywhere in
+// 25..110 C (below the over-temperature alarm) with the loop holding it there, a setpoint in
+// 30..110 C, auto or manual, and a manual output in 0..100 %. In auto the loop then moves to
+// the setpoint; in manual the process follows the manual output.
+func (h *heater) Randomize(img *Image, rng *rand.Rand) {
+	temp := uniform(rng, 25, 110, 0)
+	sp := uniform(rng, 30, 110, 0.5)
+	mode := uint64(rng.IntN(2))
+	manual := uniform(rng, 0, 100, 1)
+	gain := h.gain()
+	u := clamp((temp-h.p.Get("ambient"))/gain, 0, 100)
+	h.element = gain * u
+	h.temp = h.element
+	h.sensor = h.temp
+	h.integral = u
+	h.deriv = 0
+	h.primed = false
+	out := u
+	if mode == ModeManual {
+		out = manual
+	}
+	pv := float64(float32(h.p.Get("ambient") + h.sensor))
+	img.SetF(heaterSetpoint, sp)
+	img.SetU(heaterMode, mode)
+	img.SetF(heaterManualOutput, manual)
+	img.SetF(heaterOutput, float64(float32(out)))
+	img.SetB(heaterOn, out > 0)
+	img.SetF(heaterTemperature, pv)
+	img.SetB(heaterAlarmHigh, pv >= h.p.Get("alarm_high"))
+}
+
 // Restart drops the output to 0 and forgets the controller's internal state (integral,
 // derivative filter); the heated mass keeps its temperature.
 func (h *heater) Restart(img *Image, retain bool) {

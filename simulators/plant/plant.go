@@ -10,6 +10,7 @@ package plant
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 
@@ -79,6 +80,12 @@ type Model interface {
 	Tags() []Tag
 	// Reset puts the physical process in its initial state and the image at power-on values.
 	Reset(img *Image, rng *rand.Rand)
+	// Randomize, called after Reset, moves the process and the image to a random valid
+	// state, as a bench someone else left: every value within its range and consistent with
+	// the others (no alarm without its cause, a pump only on an open outlet). It draws from
+	// rng only, and from fixed ranges rather than the firmware's parameters, so a baseline
+	// and a patched controller given the same seed start from the same plant.
+	Randomize(img *Image, rng *rand.Rand)
 	// Restart is a controller restart: outputs to their safe state, non-retained tags (or all,
 	// when retain is false) to defaults; the physical process is untouched.
 	Restart(img *Image, retain bool)
@@ -139,6 +146,16 @@ func noise(rng *rand.Rand, sd float64) float64 {
 		return 0
 	}
 	return rng.NormFloat64() * sd
+}
+
+// uniform draws from lo..hi rounded to step (0: not rounded) and to float32, the precision
+// the image's analog tags hold.
+func uniform(rng *rand.Rand, lo, hi, step float64) float64 {
+	x := lo + rng.Float64()*(hi-lo)
+	if step > 0 {
+		x = clamp(math.Round(x/step)*step, lo, hi)
+	}
+	return float64(float32(x))
 }
 
 func clamp(x, lo, hi float64) float64 {

@@ -133,12 +133,21 @@ func (t *tank) Scan(img *Image, dt float64, rng *rand.Rand) {
 	img.SetB(tankAlarmLow, alarmLow)
 
 	// process
-	in, out := 0.0, 0.0
+	in, out := t.flows(inlet, img.B(tankOutletValve), img.B(tankPump))
+	t.level = clamp(t.level+(in-out)*dt, 0, 100)
+	img.SetF(tankInflow, in)
+	img.SetF(tankOutflow, out)
+	img.SetF(tankLevel, float64(float32(clamp(t.level+noise(rng, p.Get("noise")), 0, 100))))
+}
+
+// flows are the inflow and outflow, in %/s, at the present level with these valves.
+func (t *tank) flows(inlet, outlet, pump bool) (in, out float64) {
+	p := t.p
 	if inlet {
 		in = p.Get("inflow_rate")
 	}
-	if img.B(tankOutletValve) {
-		if img.B(tankPump) {
+	if outlet {
+		if pump {
 			out = p.Get("pump_rate")
 		} else {
 			out = p.Get("drain_rate") * math.Sqrt(math.Max(t.level, 0)/100)
@@ -147,8 +156,37 @@ func (t *tank) Scan(img *Image, dt float64, rng *rand.Rand) {
 	if t.level <= 0 {
 		out = math.Min(out, in)
 	}
-	t.level = clamp(t.level+(in-out)*dt, 0, 100)
+	return in, out
+}
+
+// Randomize leaves the tank as another shift might have: the level anywhere in 12..85 %
+// (clear of the low alarm and its hysteresis, at or below the interlock's reset level, so no
+// alarm or interlock is due), manual or auto, a setpoint in 20..80 %, valves open or shut
+// (the pump runs only on an open outlet; in auto the inlet is what the program would
+// command) and an alarm counter from years of service.
+func (t *tank) Randomize(img *Image, rng *rand.Rand) {
+	t.level = uniform(rng, 12, 85, 0)
+	mode := uint64(rng.IntN(2))
+	sp := uniform(rng, 20, 80, 0.5)
+	inlet := rng.IntN(2) == 1
+	outlet := rng.IntN(2) == 1
+	pump := outlet && rng.IntN(2) == 1
+	count := rng.Uint64N(10000)
+	if mode == ModeAuto {
+		inlet = t.level < sp
+	}
+	img.SetU(tankMode, mode)
+	img.SetF(tankSetpoint, sp)
+	img.SetB(tankInletValve, inlet)
+	img.SetB(tankOutletValve, outlet)
+	img.SetB(tankPump, pump)
+	img.SetU(tankAlarmCount, count)
+	// what the program derives from the level, with this firmware's limits
+	img.SetB(tankAlarmHigh, t.level >= t.p.Get("alarm_high"))
+	img.SetB(tankAlarmLow, t.level <= t.p.Get("alarm_low"))
+	img.SetB(tankInterlock, t.level >= t.p.Get("interlock_trip"))
+	in, out := t.flows(inlet, outlet, pump)
 	img.SetF(tankInflow, in)
 	img.SetF(tankOutflow, out)
-	img.SetF(tankLevel, float64(float32(clamp(t.level+noise(rng, p.Get("noise")), 0, 100))))
+	img.SetF(tankLevel, t.level)
 }

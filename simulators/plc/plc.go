@@ -12,8 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 	"github.com/patchgate/patchgate/simulators/fault"
 	"github.com/patchgate/patchgate/simulators/firmware"
 	"github.com/patchgate/patchgate/simulators/plant"
+	"github.com/patchgate/patchgate/simulators/simopt"
 )
 
 // Errors a server maps to protocol answers.
@@ -65,6 +69,16 @@ type Options struct {
 	Seed   uint64
 	Clock  clock.Clock // nil: clock.Real
 	Faults fault.Set
+	// Start is where the plant begins: the model's fixed start (the zero value) or a random
+	// valid state drawn from the seed (simopt.Start.SeedFor), on a random stream of its own so
+	// that the process noise is the same as on the fixed start.
+	Start simopt.Start
+	// Scan, when not 0, replaces the nominal scan period of the model and the firmware
+	// profile; the profile's scan_factor, jitter and growth still apply on top.
+	Scan time.Duration
+	// Layout names the register layout served: "" or "default" is pointmaps/MODEL.yaml,
+	// another name pointmaps/MODEL-NAME.yaml (see Layouts).
+	Layout string
 }
 
 // Controller is one simulated PLC.
@@ -76,6 +90,7 @@ type Controller struct {
 	seed    uint64
 	points  *point.Map
 
+	base   time.Duration // nominal scan period before scan_factor (model, profile or Options.Scan)
 	period time.Duration // nominal scan period of this firmware (base x scan_factor)
 
 	mu          sync.Mutex
@@ -103,11 +118,24 @@ type Controller struct {
 
 // New builds a controller for model running firmware (empty: the baseline).
 func New(model, fw string, opt Options) (*Controller, error) {
+	prof, err := firmware.Lookup(model, fw)
+	if err != nil {
+		if _, merr := plant.Lookup(model); merr != nil {
+			return nil, merr
+		}
+		return nil, err
+	}
+	return newController(prof, opt)
+}
+
+// newController builds a controller for a profile (shipped or, in tests, parsed from text).
+func newController(prof firmware.Profile, opt Options) (*Controller, error) {
+	model := prof.Model
 	spec, err := plant.Lookup(model)
 	if err != nil {
 		return nil, err
 	}
-	prof, err := firmware.Lookup(model, fw)
+	base, err := scanBase(spec, prof, opt.Scan)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +149,7 @@ func New(model, fw string, opt Options) (*Controller, error) {
 		}
 		params[k] = v
 	}
-	pm, err := PointMap(model)
+	pm, err := Layout(model, opt.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +170,8 @@ func New(model, fw string, opt Options) (*Controller, error) {
 		clk:     clk,
 		seed:    opt.Seed,
 		points:  pm,
-		period:  time.Duration(spec.ScanPeriod * prof.ScanFactor * float64(time.Second)),
+		base:    base,
+		period:  time.Duration(base.Seconds() * prof.ScanFactor * float64(time.Second)),
 		rng:     rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)),
 		frng:    rand.New(rand.NewPCG(opt.Seed, 0xfa17)),
 		jrng:    rand.New(rand.NewPCG(opt.Seed, 0x5ca7)),
@@ -162,6 +191,9 @@ func New(model, fw string, opt Options) (*Controller, error) {
 		}
 	}
 	c.model.Reset(c.img, c.rng)
+	if opt.Start.Random {
+		c.model.Randomize(c.img, rand.New(rand.NewPCG(opt.Start.SeedFor(opt.Seed), 0x57a27)))
+	}
 	c.img.SetS(c.sys.fw, prof.Version)
 	now := clk.Now()
 	c.start, c.next, c.last = now, now, now
@@ -169,14 +201,62 @@ func New(model, fw string, opt Options) (*Controller, error) {
 	return c, nil
 }
 
+// scanBase is the nominal scan period before scan_factor: the URL's or flag's scan when set,
+// else the profile's, else the model's.
+func scanBase(spec plant.Spec, prof firmware.Profile, override time.Duration) (time.Duration, error) {
+	if override != 0 {
+		if err := simopt.CheckScan(override); err != nil {
+			return 0, err
+		}
+		return override, nil
+	}
+	d, err := prof.ScanPeriod()
+	if err != nil || d != 0 {
+		return d, err
+	}
+	// as the model states it, in seconds: the same float arithmetic as before profiles could
+	// set a scan, so that the baseline's period (and every golden trace) is unchanged
+	return time.Duration(spec.ScanPeriod * float64(time.Second)), nil
+}
+
 // PointMap returns the shipped point map of a model (as the baseline firmware serves it).
 func PointMap(model string) (*point.Map, error) {
+	return Layout(model, "")
+}
+
+// DefaultLayout is the layout of pointmaps/MODEL.yaml, the maps the scenarios name.
+const DefaultLayout = "default"
+
+// Layout returns the shipped point map of a model in a register layout: "" or "default" is
+// pointmaps/MODEL.yaml; another name is pointmaps/MODEL-NAME.yaml, a layout as another
+// integrator would have built the same plant (scaled integers in holding registers, a status
+// word of bits, 1-based addresses). The layouts are data: a new file is a new layout.
+func Layout(model, layout string) (*point.Map, error) {
+	if _, err := plant.Lookup(model); err != nil {
+		return nil, err
+	}
 	name := "pointmaps/" + model + ".yaml"
+	if layout != "" && layout != DefaultLayout {
+		name = "pointmaps/" + model + "-" + layout + ".yaml"
+	}
 	data, err := scenarios.FS.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("no point map for model %q: %w", model, err)
+		return nil, fmt.Errorf("model %s has no register layout %q; expected one of %s", model, layout, strings.Join(Layouts(model), ", "))
 	}
 	return point.Parse("scenarios/"+name, data)
+}
+
+// Layouts lists the register layouts shipped for a model, "default" first.
+func Layouts(model string) []string {
+	out := []string{DefaultLayout}
+	names, _ := fs.Glob(scenarios.FS, "pointmaps/"+model+"-*.yaml")
+	for _, n := range names {
+		l := strings.TrimSuffix(strings.TrimPrefix(path.Base(n), model+"-"), ".yaml")
+		if l != "" && l != DefaultLayout {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Start begins scanning. With a virtual clock the controller attaches to it and scans as the
@@ -317,7 +397,7 @@ func (c *Controller) scanLocked() {
 func (c *Controller) nextPeriod(now time.Time) time.Duration {
 	p := float64(c.period)
 	if g := c.profile.ScanGrowth; g > 0 {
-		p += float64(time.Duration(c.spec.ScanPeriod*float64(time.Second))) * g * now.Sub(c.start).Minutes()
+		p += float64(c.base) * g * now.Sub(c.start).Minutes()
 	}
 	if j := c.profile.ScanJitter; j > 0 {
 		p *= 1 + j*c.jrng.NormFloat64()

@@ -1,17 +1,24 @@
 // Package station runs one simulated controller with its protocol servers: the unit that
 // `patchgate sim`, the desktop app's embedded simulators and the tests start. Both servers
 // serve the same controller, so a Modbus master and an OPC UA client see the same state.
+//
+// The controller lives as long as the station: what a client writes, the plant's state and
+// the scan counter carry across client connections and runs, as on a bench PLC (a sim://
+// target, by contrast, starts afresh every run; see package simdriver).
 package station
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/patchgate/patchgate/simulators/clock"
 	"github.com/patchgate/patchgate/simulators/fault"
 	"github.com/patchgate/patchgate/simulators/modbusserver"
 	"github.com/patchgate/patchgate/simulators/opcuaserver"
 	"github.com/patchgate/patchgate/simulators/plc"
+	"github.com/patchgate/patchgate/simulators/simopt"
 )
 
 // Config says what to simulate and where to serve it.
@@ -20,6 +27,18 @@ type Config struct {
 	Firmware string // empty: the model's baseline
 	Seed     uint64
 	Faults   fault.Set
+	// Start is where the plant begins: the model's fixed start (zero value) or a random
+	// valid state drawn from Seed (simopt.ParseStart reads "random").
+	Start simopt.Start
+	// Scan, when not 0, replaces the nominal scan period (1ms..5s); the firmware's
+	// scan_factor still applies.
+	Scan time.Duration
+	// Layout is the register layout served over Modbus ("" or "default", "scaled"; see
+	// plc.Layouts). OPC UA serves the same nodes whatever the layout.
+	Layout string
+	// Clock is the controller's clock; nil is the wall clock. Tests pass a *clock.Virtual to
+	// step the controller while its servers answer on the wire.
+	Clock clock.Clock
 	// Modbus and OPCUA are host:port listen addresses; port 0 picks a free port; an empty
 	// address leaves that protocol off.
 	Modbus string
@@ -31,6 +50,7 @@ type Config struct {
 
 // Station is a running simulated controller.
 type Station struct {
+	Config     Config // as it was started
 	Controller *plc.Controller
 	Modbus     *modbusserver.Server // nil when off
 	OPCUA      *opcuaserver.Server  // nil when off
@@ -39,12 +59,15 @@ type Station struct {
 // Start builds the controller, starts scanning and starts the servers. It returns once they
 // listen, or with every part it started stopped again.
 func Start(ctx context.Context, cfg Config) (*Station, error) {
-	c, err := plc.New(cfg.Model, cfg.Firmware, plc.Options{Seed: cfg.Seed, Faults: cfg.Faults})
+	c, err := plc.New(cfg.Model, cfg.Firmware, plc.Options{
+		Seed: cfg.Seed, Faults: cfg.Faults, Clock: cfg.Clock,
+		Start: cfg.Start, Scan: cfg.Scan, Layout: cfg.Layout,
+	})
 	if err != nil {
 		return nil, err
 	}
 	c.Start()
-	st := &Station{Controller: c}
+	st := &Station{Config: cfg, Controller: c}
 	if cfg.Modbus != "" {
 		st.Modbus, err = modbusserver.Start(c, modbusserver.Config{Addr: cfg.Modbus, UnitID: cfg.UnitID})
 		if err != nil {
