@@ -82,6 +82,19 @@ func TestDependencyRules(t *testing.T) {
 		if d := has(p.Imports, func(s string) bool { return s == "database/sql" || strings.HasPrefix(s, "github.com/mattn/go-sqlite3") }); d != "" && rel != "harness/ledger" {
 			t.Errorf("%s imports %s: the ledger is the only package that speaks SQL", rel, d)
 		}
+		if strings.HasPrefix(rel, "harness") {
+			if d := has(p.Imports, func(s string) bool { return strings.HasPrefix(s, module+"app/") }); d != "" {
+				t.Errorf("%s imports %s: the engine knows nothing of its faces", rel, d)
+			}
+		}
+		if rel == "harness/validation" {
+			// the one validation use case is headless: the faces print, parse flags and exit
+			for _, imp := range p.Imports {
+				if imp == "flag" || imp == "log" || imp == "os/signal" || strings.HasPrefix(imp, module+"harness/driver/") {
+					t.Errorf("%s imports %s: the validation use case is headless and protocol-blind (the faces register drivers)", rel, imp)
+				}
+			}
+		}
 		if rel == "harness/compare" || rel == "harness/verdict" {
 			for _, imp := range p.Imports {
 				if imp == "os" || imp == "net" || strings.HasPrefix(imp, "net/") || imp == "io/ioutil" || imp == "database/sql" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Exit codes shared by every command.
@@ -37,6 +38,9 @@ type Env struct {
 	Stdout      io.Writer
 	Stderr      io.Writer
 	Interactive bool // stderr is a terminal: draw progress bars
+	// Now is the clock of what commands record (a validation's decided time); nil:
+	// time.Now. Tests set it.
+	Now func() time.Time
 }
 
 type command struct {

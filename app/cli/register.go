@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -121,19 +121,6 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// currentUser is the default actor for the audit trail.
-func currentUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	for _, v := range []string{"USER", "USERNAME"} {
-		if s := os.Getenv(v); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // words turns "not qualified" or "no-go" into the register's "not_qualified", "no_go".
 func words(s string) string {
 	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(s)))
@@ -222,7 +209,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	qual := fs.String("qualification", "unknown", "the vendor's qualification: qualified, not_qualified or unknown")
 	fs.StringVar(&p.Notes, "notes", "", "notes")
 	identified := fs.String("identified", "", "release or identification date; starts the 35-day clock (default: today)")
-	actor := fs.String("actor", currentUser(), "who enters it, for the audit trail")
+	actor := fs.String("actor", validation.Actor(), "who enters it, for the audit trail")
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
@@ -474,7 +461,7 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	wEnd := fs.String("window-end", "", "scheduled: maintenance window end")
 	by := fs.String("superseded-by", "", "superseded: id of the patch that supersedes it")
 	note := fs.String("note", "", "a note for the audit trail")
-	actor := fs.String("actor", currentUser(), "who makes the change, for the audit trail")
+	actor := fs.String("actor", validation.Actor(), "who makes the change, for the audit trail")
 	pos, err := f.parse(args, 2, "ID NEWSTATE")
 	if err != nil {
 		return err

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/runner"
-	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/validation"
 )
 
 // runSummary is what `run --json` prints, one object per run.
@@ -59,7 +60,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		n = *repeat
 	}
 	if *dry {
-		ws := runner.DryRun(sc)
+		ws := runner.DryRun(sc.Scenario)
 		if *asJSON {
 			return json.NewEncoder(env.Stdout).Encode(map[string]any{"scenario": sc.Name, "target": target.String(), "writes": ws})
 		}
@@ -69,18 +70,19 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	if runner.NeedsArming(sc, target) && !*arm {
+	if runner.NeedsArming(sc.Scenario, target) && !*arm {
 		return usageError{fmt.Errorf("%s: %w; --dry-run shows the writes", target, runner.ErrNotArmed)}
 	}
-	store, err := openStore(ctx, *db)
+	store, err := ledger.Open(ctx, *db)
 	if err != nil {
-		return err
+		return fmt.Errorf("open %s: %w", *db, err)
 	}
 	defer store.Close()
+	rec := validation.Recorder(store, sc) // the runs carry the scenario's SHA-256, for validate --before-run
 	var failed error
 	for rep := 1; rep <= n; rep++ {
 		bar := newProgressBar(env)
-		res, err := runner.Run(ctx, sc, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: store, Progress: bar.update})
+		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec, Progress: bar.update})
 		bar.done()
 		if res == nil {
 			if errors.Is(err, runner.ErrNotArmed) {
@@ -108,14 +110,14 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-func loadScenarioAndTarget(scFile, points, tgt string, fast bool) (*scenario.Scenario, driver.Target, error) {
+func loadScenarioAndTarget(scFile, points, tgt string, fast bool) (*validation.Scenario, driver.Target, error) {
 	if scFile == "" {
 		return nil, driver.Target{}, badInput("--scenario is required")
 	}
 	if tgt == "" {
 		return nil, driver.Target{}, badInput("--target is required (e.g. sim://tank, modbus://127.0.0.1:5020?unit=1, opc.tcp://127.0.0.1:4840)")
 	}
-	sc, err := scenario.Load(scFile, points)
+	sc, err := validation.Load(scFile, points)
 	if err != nil {
 		return nil, driver.Target{}, usageError{err}
 	}
@@ -134,7 +136,7 @@ func loadScenarioAndTarget(scFile, points, tgt string, fast bool) (*scenario.Sce
 	return sc, target, nil
 }
 
-func summarize(sc *scenario.Scenario, res *runner.Result) runSummary {
+func summarize(sc *validation.Scenario, res *runner.Result) runSummary {
 	r := res.Trace.Run
 	return runSummary{
 		RunID: r.ID, Status: r.Status, Scenario: sc.Name, Target: r.Target, Repetition: r.Repetition,

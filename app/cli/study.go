@@ -11,11 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/compare"
-	"github.com/patchgate/patchgate/harness/driver"
-	"github.com/patchgate/patchgate/harness/runner"
-	"github.com/patchgate/patchgate/harness/scenario"
-	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 	"github.com/patchgate/patchgate/simulators/firmware"
 )
@@ -94,35 +90,26 @@ type studyRow struct {
 	Example  string // one reason line, for the table
 }
 
-// studyOne validates one profile with one scenario for one seed, in simulated time.
+// studyOne validates one profile with one scenario for one seed, in simulated time: one run
+// a side, the patch going from the model's baseline version to the profile's, nothing
+// recorded.
 func studyOne(ctx context.Context, dir string, p firmware.Profile, scFile string, seed int) (verdict.Outcome, []verdict.Criterion, []string, error) {
-	sc, err := scenario.Load(dir+"/"+scFile, "")
+	sc, err := validation.Load(dir+"/"+scFile, "")
 	if err != nil {
 		return "", nil, nil, err
 	}
-	run := func(fw string) (*trace.Trace, error) {
-		t, err := driver.ParseTarget(fmt.Sprintf("sim://%s?time=simulated&firmware=%s&seed=%d", p.Model, fw, seed))
-		if err != nil {
-			return nil, err
-		}
-		res, err := runner.Run(ctx, sc, runner.Options{Target: t})
-		if res == nil {
-			return nil, err
-		}
-		return res.Trace, nil
-	}
-	b, err := run("baseline")
-	if err != nil {
-		return "", nil, nil, err
-	}
-	a, err := run(p.Name)
-	if err != nil {
-		return "", nil, nil, err
+	target := func(fw string) validation.Side {
+		return validation.Side{Target: fmt.Sprintf("sim://%s?time=simulated&firmware=%s&seed=%d", p.Model, fw, seed)}
 	}
 	base, _ := firmware.Lookup(p.Model, "")
-	crit := compare.Compare(sc, []*trace.Trace{b}, []*trace.Trace{a}, compare.Patch{FromVersion: base.Version, ToVersion: p.Version})
-	out, reasons := verdict.Decide(crit, sc.MajorIsNoGo)
-	return out, crit, reasons, nil
+	res, err := validation.Run(ctx, validation.Input{
+		Scenario: sc, Before: target("baseline"), After: target(p.Name), Repeat: 1,
+		Patch: validation.Patch{FromVersion: base.Version, ToVersion: p.Version}, ToolVersion: Version,
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return res.Record.Verdict, res.Record.Criteria, res.Record.Reasons, nil
 }
 
 // Study validates every non-baseline firmware profile against its model's baseline over

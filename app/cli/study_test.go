@@ -134,3 +134,19 @@ func validateReal(t *testing.T, args ...string) (int, verdict.Record, string) {
 	t.Helper()
 	return validateJSONNoFast(t, filepath.Join(t.TempDir(), "r.db"), args...)
 }
+
+// BenchmarkStudy is one seed of every row of the detection study, in simulated time: the
+// cost of a validation when nothing waits on the wire, which `patchgate study` pays
+// thousands of times.
+func BenchmarkStudy(b *testing.B) {
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		rows, err := Study(b.Context(), "../../scenarios", 1, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(rows)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(n, 1))/1e6, "ms/validation")
+}

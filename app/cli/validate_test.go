@@ -2,11 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -115,6 +118,94 @@ func TestValidateBadInput(t *testing.T) {
 	} {
 		if code, _, errOut := runCLI(t, args...); code != ExitBadInput {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errOut)
+		}
+	}
+}
+
+// runJSON runs `patchgate run --fast --json` and returns the run id.
+func runJSON(t *testing.T, db, scenario, target string) int64 {
+	t.Helper()
+	code, out, errOut := runCLI(t, "run", "--fast", "--json", "--db", db, "--repeat", "1", "--scenario", "../../scenarios/"+scenario, "--target", target)
+	var s runSummary
+	if code != ExitOK || json.Unmarshal([]byte(out), &s) != nil || s.RunID == 0 {
+		t.Fatalf("run: exit %d %s %s", code, out, errOut)
+	}
+	return s.RunID
+}
+
+func storedRuns(t *testing.T, db string) int {
+	t.Helper()
+	l, err := ledger.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	runs, err := l.Runs(t.Context(), ledger.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(runs)
+}
+
+// TestValidateStoredRuns: runs stored by `patchgate run` are compared when they are of the
+// scenario given; runs of two scenarios are refused (exit 2) with both runs named.
+func TestValidateStoredRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	base := runJSON(t, db, "tank-alarm-trip.yaml", "sim://tank")
+	shifted := runJSON(t, db, "tank-alarm-trip.yaml", "sim://tank?firmware=alarm-shift")
+	steady := runJSON(t, db, "tank-steady-state.yaml", "sim://tank?firmware=benign")
+	cases := []struct {
+		name, scenario, before, after string
+		code                          int
+		stderr                        string
+	}{
+		{"one scenario", "tank-alarm-trip.yaml", fmt.Sprint(base), fmt.Sprint(shifted), ExitNoGo, ""},
+		{"two scenarios", "tank-alarm-trip.yaml", fmt.Sprint(base), fmt.Sprint(steady), ExitBadInput,
+			fmt.Sprintf(`stored before run %d and after run %d are runs of different scenarios: scenario "tank-alarm-trip"`, base, steady)},
+		{"runs of another scenario than given", "tank-steady-state.yaml", fmt.Sprint(base), fmt.Sprint(shifted), ExitBadInput,
+			fmt.Sprintf(`stored before run %d is a run of scenario "tank-alarm-trip"`, base)},
+		{"a run that is not stored", "tank-alarm-trip.yaml", fmt.Sprint(base), "999", ExitBadInput, "stored after run 999: not in the register"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, rec, errOut := validateJSONNoFast(t, db, "--scenario", "../../scenarios/"+tc.scenario, "--before-run", tc.before, "--after-run", tc.after)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Fatalf("exit %d, want %d; stderr %q, want it to say %q", code, tc.code, errOut, tc.stderr)
+			}
+			if tc.code == ExitNoGo && (!slices.Equal(rec.BeforeRuns, []int64{base}) || !slices.Equal(rec.AfterRuns, []int64{shifted})) {
+				t.Errorf("runs %v / %v", rec.BeforeRuns, rec.AfterRuns)
+			}
+		})
+	}
+	if n := storedRuns(t, db); n != 3 {
+		t.Errorf("%d runs stored; comparing stored runs must run nothing", n)
+	}
+}
+
+// TestValidatePatchVersions: --patch takes the firmware versions from the register; an
+// explicit version that contradicts them is refused (exit 2) before anything runs.
+func TestValidatePatchVersions(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "v.db")
+	mustCLI(t, ExitOK, "register", "add", "--db", db, "--id", "P-2026-001", "--actor", "jd", "--supplier", "Simulated Controls",
+		"--product", "Tank", "--from", "3.2.0", "--to", "3.3.0", "--type", "security")
+	args := []string{"--fast", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--before", "sim://tank", "--after", "sim://tank?firmware=alarm-shift", "--patch", "P-2026-001"}
+	for _, extra := range [][]string{{"--from-version", "3.1.0"}, {"--to-version", "3.3.1"}} {
+		code, _, errOut := validateJSONNoFast(t, db, append(slices.Clone(args), extra...)...)
+		if code != ExitBadInput || !strings.Contains(errOut, "but the register has patch P-2026-001 going from 3.2.0 to 3.3.0") {
+			t.Errorf("%v: exit %d, stderr %s; want 2 naming the register's versions", extra, code, errOut)
+		}
+	}
+	if n := storedRuns(t, db); n != 0 {
+		t.Fatalf("%d runs stored before the versions were refused", n)
+	}
+	// the register says 3.3.0; the after device runs 3.3.1: identity:firmware fails
+	code, rec, errOut := validateJSONNoFast(t, db, append(args, "--to-version", "3.3.0")...)
+	if code != ExitNoGo {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, c := range rec.Criteria {
+		if c.ID == "identity:firmware" && (c.Status != verdict.Fail || c.Expected != "firmware 3.2.0 before and 3.3.0 after") {
+			t.Errorf("identity:firmware %s, expected %q", c.Status, c.Expected)
 		}
 	}
 }

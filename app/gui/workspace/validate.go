@@ -3,19 +3,17 @@ package workspace
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/evidence"
-	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -36,6 +34,9 @@ type Request struct {
 	// Armed allows the scenario's writes to controllers that are not simulated. The
 	// workspace's own embedded stations are armed without it (they are simulators).
 	Armed bool
+	// OperatorRestart is asked to restart a real controller at a restart step; nil: such a
+	// step is inconclusive.
+	OperatorRestart func(ctx context.Context) error
 }
 
 // Progress is what the Validate tab shows while a validation runs.
@@ -65,7 +66,7 @@ type Result struct {
 
 // ErrAborted is a validation stopped by its context (the Abort button): the runner restored
 // the values captured before the test.
-var ErrAborted = errors.New("validation aborted; the values captured before the test were restored")
+var ErrAborted = validation.ErrAborted
 
 // Embedded reports whether u is one of the workspace's embedded stations.
 func (w *Workspace) Embedded(u string) bool {
@@ -77,9 +78,11 @@ func (w *Workspace) Embedded(u string) bool {
 	return false
 }
 
-// Validate runs req: the before runs, the after runs, the comparison and the verdict, and
-// records the validation against req.Patch. progress (may be nil) is called from the
-// calling goroutine; run Validate in a goroutine of its own. Cancelling ctx aborts.
+// Validate runs req through harness/validation, the use case the CLI runs too: the before
+// runs, the after runs, the comparison against the patch's firmware versions from the
+// register, the verdict, and the validation recorded against req.Patch by this
+// workspace's actor. progress (may be nil) is called from the calling goroutine; run
+// Validate in a goroutine of its own. Cancelling ctx aborts (ErrAborted).
 func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Progress)) (*Result, error) {
 	sc := req.Loaded
 	if sc == nil {
@@ -88,144 +91,67 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 			return nil, err
 		}
 	}
-	n := sc.Repeat
-	if req.Repeat > 0 {
-		n = req.Repeat
-	}
-	if n < 1 {
-		n = 1
-	}
-	res := &Result{Scenario: sc}
-	sides := []struct {
-		name string
-		url  string
-		ids  []int64
-		out  *[]*trace.Trace
-	}{{"before", req.Before, req.BeforeRuns, &res.Before}, {"after", req.After, req.AfterRuns, &res.After}}
-	targets := make([]driver.Target, 2)
-	armed := make([]bool, 2)
-	run := make([]bool, 2) // false: the side comes from stored runs
-	toRun := 0
-	for i, s := range sides {
-		stored, err := w.loadRuns(ctx, sc, s.name, s.ids)
-		if err != nil {
-			return nil, err
+	side := func(url string, runs []int64) validation.Side {
+		if len(runs) > 0 {
+			return validation.Side{Runs: runs}
 		}
-		if stored != nil {
-			*s.out = stored
-			continue
+		s := validation.Side{Target: w.WithTrust(strings.TrimSpace(url)), Armed: req.Armed}
+		if t, err := driver.ParseTarget(s.Target); err == nil && w.Embedded(t.String()) {
+			s.Armed = true // the embedded stations are simulators; a bad URL is validation's to refuse
 		}
-		run[i] = true
-		toRun++
-		t, err := driver.ParseTarget(w.WithTrust(strings.TrimSpace(s.url)))
-		if err != nil {
-			return nil, fmt.Errorf("%s target: %w", s.name, err)
-		}
-		targets[i] = t
-		armed[i] = req.Armed || w.Embedded(t.String())
-		if runner.NeedsArming(sc.Scenario, t) && !armed[i] {
-			return nil, fmt.Errorf("%s target %s: %w", s.name, t, runner.ErrNotArmed)
-		}
+		return s
 	}
-	rec := ledger.Recorder{DB: w.DB}
-	total := max(toRun*n, 1)
-	ran := 0
-	for i, s := range sides {
-		if !run[i] {
-			continue
-		}
-		for rep := 1; rep <= n; rep++ {
-			done := ran
-			ran++
-			feed := newLiveFeed(LiveEvery)
-			var last runner.Progress
-			send := func(p runner.Progress) {
-				f := float64(done)
-				if p.Steps > 0 {
-					f += float64(p.Step) / float64(p.Steps+1)
-				}
-				progress(Progress{Side: s.name, Run: done + 1, Runs: total, Step: p.Step, Steps: p.Steps,
-					StepText: p.StepText, Fraction: f / float64(total), Elapsed: p.Elapsed, Live: feed.take()})
-			}
-			report := func(p runner.Progress) {
-				if progress == nil {
-					return
-				}
-				due := feed.add(p) // p.Latest is the runner's own map: read here, on its goroutine
-				p.Latest = nil
-				last = p
-				if due {
-					send(p)
-				}
-			}
-			if progress != nil {
-				send(runner.Progress{})
-			}
-			r, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: targets[i], Armed: armed[i], Repetition: rep, Recorder: rec, Progress: report})
-			if progress != nil {
-				send(last) // what the last throttled reports gathered
-			}
-			if r == nil {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("%s run %d: %w", s.name, rep, ErrAborted)
-				}
-				return nil, fmt.Errorf("%s run %d: %w", s.name, rep, err)
-			}
-			*s.out = append(*s.out, r.Trace)
-			if ctx.Err() != nil {
-				return res, fmt.Errorf("%s run %d: %w", s.name, rep, ErrAborted)
-			}
-		}
-	}
-	crit := compare.Compare(sc.Scenario, res.Before, res.After, compare.Patch{})
-	outcome, reasons := verdict.Decide(crit, sc.MajorIsNoGo)
-	all := append(append([]*trace.Trace{}, res.Before...), res.After...)
-	res.Record = verdict.Record{
-		Verdict: outcome, Reasons: reasons, Scenario: sc.Name, ScenarioSHA256: sc.SHA256, PointMap: sc.Points.Name,
-		Patch: req.Patch, Criteria: crit, Calibration: compare.Calibrate(all), ToolVersion: Version,
-		Decided: w.Now().UTC().Format(time.RFC3339),
-	}
-	if len(res.Before) > 0 {
-		b := res.Before[0].Run
-		res.Record.BeforeTarget, res.Record.IdentityBefore, res.Record.TimeMode = b.Target, b.IdentityPre, b.TimeMode
-	}
-	if len(res.After) > 0 {
-		res.Record.AfterTarget, res.Record.IdentityAfter = res.After[0].Run.Target, res.After[0].Run.IdentityPre
-	}
-	for _, t := range res.Before {
-		res.Record.BeforeRuns = append(res.Record.BeforeRuns, t.Run.ID)
-	}
-	for _, t := range res.After {
-		res.Record.AfterRuns = append(res.Record.AfterRuns, t.Run.ID)
+	in := validation.Input{
+		Scenario: sc, Before: side(req.Before, req.BeforeRuns), After: side(req.After, req.AfterRuns),
+		Repeat: req.Repeat, Patch: validation.Patch{ID: req.Patch}, Ledger: w.DB,
+		OperatorRestart: req.OperatorRestart, Actor: w.actor, Now: w.Now, ToolVersion: Version,
 	}
 	if progress != nil {
-		progress(Progress{Side: "after", Run: total, Runs: total, StepText: "compared", Fraction: 1})
+		in.Progress = progressTo(progress)
 	}
-	if req.Patch != "" {
-		v, err := w.DB.RecordValidation(ctx, ledger.Validation{PatchID: req.Patch, Record: res.Record, Created: w.Now()}, w.actor)
-		if err != nil {
-			return res, err
-		}
-		res.Validation = v.ID
+	vr, err := validation.Run(ctx, in)
+	if vr == nil {
+		return nil, err
 	}
-	return res, nil
+	res := &Result{Scenario: sc, Record: vr.Record, Before: vr.Before, After: vr.After, Validation: vr.Validation}
+	return res, err
 }
 
-// loadRuns loads the stored runs ids of scenario sc from the register for side (nil for no
-// ids).
-func (w *Workspace) loadRuns(ctx context.Context, sc *Loaded, side string, ids []int64) ([]*trace.Trace, error) {
-	var out []*trace.Trace
-	for _, id := range ids {
-		tr, err := w.DB.LoadTrace(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("stored %s run %d: %w", side, id, err)
+// progressTo turns the use case's reports into the Validate tab's: a report as each run
+// starts and ends, the runner's throttled to LiveEvery with every sample it saw, and one when
+// the verdict is in.
+func progressTo(progress func(Progress)) func(validation.Progress) {
+	var feed *liveFeed
+	var last runner.Progress
+	send := func(vp validation.Progress, p runner.Progress) {
+		total := max(vp.Runs, 1)
+		f := float64(vp.Run - 1)
+		if p.Steps > 0 {
+			f += float64(p.Step) / float64(p.Steps+1)
 		}
-		if tr.Run.Scenario != sc.Name {
-			return nil, fmt.Errorf("stored %s run %d is of scenario %q, not %q", side, id, tr.Run.Scenario, sc.Name)
-		}
-		out = append(out, tr)
+		progress(Progress{Side: vp.Side, Run: vp.Run, Runs: total, Step: p.Step, Steps: p.Steps,
+			StepText: p.StepText, Fraction: f / float64(total), Elapsed: p.Elapsed, Live: feed.take()})
 	}
-	return out, nil
+	return func(vp validation.Progress) {
+		switch vp.Stage {
+		case validation.RunStarting:
+			feed, last = newLiveFeed(LiveEvery), runner.Progress{}
+			send(vp, last)
+		case validation.Running:
+			p := vp.Runner
+			due := feed.add(p) // p.Latest is the runner's own map: read here, on its goroutine
+			p.Latest = nil
+			last = p
+			if due {
+				send(vp, p)
+			}
+		case validation.RunEnded:
+			send(vp, last) // what the last throttled reports gathered
+		case validation.Decided:
+			total := max(vp.Runs, 1)
+			progress(Progress{Side: "after", Run: total, Runs: total, StepText: "compared", Fraction: 1})
+		}
+	}
 }
 
 // Export writes the signed evidence bundle of res into the workspace's bundles folder and
@@ -244,17 +170,10 @@ func (w *Workspace) Export(res *Result) (string, string, error) {
 		name = res.Validation + "-" + name
 	}
 	path := filepath.Join(dir, name)
-	rec := res.Record
-	rec.Bundle = path
 	var buf bytes.Buffer
-	sum, err := evidence.Write(&buf, evidence.Bundle{
-		Record: rec, Before: res.Before, After: res.After,
-		Scenario:    evidence.File{Name: res.Scenario.Name, Data: res.Scenario.Data},
-		PointMap:    evidence.File{Name: res.Scenario.PointMap, Data: res.Scenario.PointData},
-		ToolVersion: Version,
-	}, key)
+	_, sum, err := validation.WriteBundle(&buf, &validation.Result{Scenario: res.Scenario, Record: res.Record, Before: res.Before, After: res.After}, path, key)
 	if err != nil {
-		return "", "", fmt.Errorf("evidence bundle: %w", err)
+		return "", "", err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return "", "", err

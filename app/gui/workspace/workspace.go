@@ -7,13 +7,10 @@ package workspace
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,7 +19,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/point"
-	"github.com/patchgate/patchgate/harness/scenario"
+	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/scenarios"
 	"github.com/patchgate/patchgate/simulators/fault"
 	"github.com/patchgate/patchgate/simulators/firmware"
@@ -52,7 +49,7 @@ type Config struct {
 	Host string
 	// Now is the clock of the register's 35-day evaluation view (default time.Now).
 	Now func() time.Time
-	// Actor is who the register records as making changes (default: Actor()).
+	// Actor is who the register records as making changes (default: validation.Actor()).
 	Actor string
 }
 
@@ -139,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 		return nil, fmt.Errorf("register in %s: %w", cfg.Dir, err)
 	}
 	if cfg.Actor == "" {
-		cfg.Actor = Actor()
+		cfg.Actor = validation.Actor()
 	}
 	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
@@ -372,14 +369,6 @@ func (w *Workspace) Close() error {
 	return nil
 }
 
-// Actor is who the register records as making a change: the logged-in user.
-func Actor() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "patchgate"
-}
-
 // Actor is who this workspace records as making changes.
 func (w *Workspace) Actor() string { return w.actor }
 
@@ -432,14 +421,9 @@ func Scenarios() []Scenario {
 // ErrNoScenario is a scenario name that is not shipped.
 var ErrNoScenario = errors.New("no such shipped scenario")
 
-// Loaded is a compiled scenario with the bytes it was compiled from.
-type Loaded struct {
-	*scenario.Scenario
-	Data      []byte
-	SHA256    string
-	PointMap  string // its file name
-	PointData []byte
-}
+// Loaded is a compiled scenario with the bytes it was compiled from: what harness/validation
+// runs, records and bundles.
+type Loaded = validation.Scenario
 
 // LoadScenario compiles a shipped scenario; errors carry line:column.
 func LoadScenario(name string) (*Loaded, error) {
@@ -452,23 +436,14 @@ func LoadScenario(name string) (*Loaded, error) {
 
 // ParseScenario compiles scenario text, with its point map from the shipped ones.
 func ParseScenario(name string, data []byte) (*Loaded, error) {
-	l := &Loaded{Data: data}
-	sc, err := scenario.Parse(name, data, func(pm string) (*point.Map, error) {
+	return validation.Parse(name, data, func(pm string) (string, []byte, error) {
 		if pm == "" {
-			return nil, errors.New("the scenario names no point map (points:)")
+			return "", nil, errors.New("the scenario names no point map (points:)")
 		}
 		pd, err := scenarios.FS.ReadFile(filepath.ToSlash(filepath.Clean(pm)))
 		if err != nil {
-			return nil, fmt.Errorf("point map %s: not shipped", pm)
+			return "", nil, fmt.Errorf("point map %s: not shipped", pm)
 		}
-		l.PointMap, l.PointData = filepath.Base(pm), pd
-		return point.Parse(pm, pd)
+		return pm, pd, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	l.Scenario = sc
-	h := sha256.Sum256(data)
-	l.SHA256 = hex.EncodeToString(h[:])
-	return l, nil
 }
