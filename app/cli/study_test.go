@@ -12,7 +12,7 @@ import (
 
 // TestStudySmall: a few seeds of the detection study, every row right.
 func TestStudySmall(t *testing.T) {
-	rows, err := Study(context.Background(), "../../scenarios", 2, "")
+	rows, err := Study(context.Background(), "../../scenarios", 2, "", "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func BenchmarkStudy(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		rows, err := Study(b.Context(), "../../scenarios", 1, "")
+		rows, err := Study(b.Context(), "../../scenarios", 1, "", "default")
 		if err != nil {
 			b.Fatal(err)
 		}
