@@ -82,13 +82,16 @@ interop:
 # node-opcua and modbus-serial, pinned by its package-lock.json) read by the drivers and
 # validated by the CLI in real time over 127.0.0.1. Unlike interop it fails without node and
 # npm (make deps installs them): the tests it runs skip only when PATCHGATE_THIRDPARTY is unset.
+# One package at a time (-p 1): each PLC takes seconds of CPU to start, and starting them
+# while the other package's validations run makes the harness miss sampling slots. -v keeps
+# the verdict each validation logs, passed or not.
 THIRDPARTY := .work/thirdparty
 thirdparty:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "thirdparty: node and npm not found; make deps installs them"; exit 1; }
 	mkdir -p $(THIRDPARTY)
 	cp fixtures/thirdparty/package.json fixtures/thirdparty/package-lock.json $(THIRDPARTY)/
 	cd $(THIRDPARTY) && npm install --no-audit --no-fund --omit=optional --loglevel=error
-	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -count=1 -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/
+	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -p 1 -count=1 -v -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
