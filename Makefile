@@ -5,13 +5,14 @@ PKGS     := ./...
 # Debian packages the build and the tests need: cgo (SQLite, Fyne), the X11/GL headers for the
 # desktop app (the CLI builds without them), mbpoll, the third-party Modbus master the
 # interoperability test drives, and Xvfb, so `make run` opens the app on a machine without a
-# display.
+# display. Node.js and npm (for `make interop` and `make thirdparty`) come from Debian only
+# where no node is installed: a newer one (NodeSource's) is kept.
 APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
             libxinerama-dev libxi-dev libxxf86vm-dev mbpoll xvfb
 FUZZTIME ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test bench fuzz fmt lint clean interop
+.PHONY: all deps build run test bench fuzz fmt lint clean interop thirdparty
 
 all: build
 
@@ -22,6 +23,8 @@ deps:
 	  for p in $(APT_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	  done; \
+	  command -v node >/dev/null || missing="$$missing nodejs"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; else \
 	      echo "missing packages:$$missing; install them as root: apt-get install$$missing"; exit 1; fi; \
@@ -29,7 +32,7 @@ deps:
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	  fi; \
 	else \
-	  echo "not a Debian/Ubuntu machine: install a C compiler, pkg-config, the OpenGL and X11 development headers (see https://docs.fyne.io/started/) and mbpoll"; \
+	  echo "not a Debian/Ubuntu machine: install a C compiler, pkg-config, the OpenGL and X11 development headers (see https://docs.fyne.io/started/), mbpoll, and Node.js 18 or later with npm"; \
 	fi
 	@$(GO) mod download
 
@@ -63,6 +66,7 @@ test: deps
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
 	$(GO) test -count=1 -timeout 10m -run 'TestStudyAgreesInRealTime' ./app/cli/
 	$(MAKE) interop
+	$(MAKE) thirdparty
 
 # interop: node-opcua, an independent OPC UA stack, browses and reads a simulator (needs node
 # and npm, which reach the npm registry; skipped with a message where they are missing).
@@ -73,6 +77,21 @@ interop:
 	  (cd $(INTEROP) && npm install --no-audit --no-fund --silent >/dev/null) && \
 	  PATCHGATE_NODE_OPCUA=$(CURDIR)/$(INTEROP) $(GO) test -count=1 -run TestNodeOPCUABrowsesAndReads ./simulators/opcuaserver/; \
 	else echo "interop: node and npm not found; skipping the node-opcua test"; fi
+
+# thirdparty: a tank PLC on protocol stacks we did not write (fixtures/thirdparty/tankplc.js:
+# node-opcua and modbus-serial, pinned by its package-lock.json) read by the drivers and
+# validated by the CLI in real time over 127.0.0.1. Unlike interop it fails without node and
+# npm (make deps installs them): the tests it runs skip only when PATCHGATE_THIRDPARTY is unset.
+# One package at a time (-p 1): each PLC takes seconds of CPU to start, and starting them
+# while the other package's validations run makes the harness miss sampling slots. -v keeps
+# the verdict each validation logs, passed or not.
+THIRDPARTY := .work/thirdparty
+thirdparty:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "thirdparty: node and npm not found; make deps installs them"; exit 1; }
+	mkdir -p $(THIRDPARTY)
+	cp fixtures/thirdparty/package.json fixtures/thirdparty/package-lock.json $(THIRDPARTY)/
+	cd $(THIRDPARTY) && npm install --no-audit --no-fund --omit=optional --loglevel=error
+	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -p 1 -count=1 -v -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
