@@ -14,6 +14,7 @@ import (
 	"github.com/simonvetter/modbus"
 
 	_ "github.com/patchgate/patchgate/harness/driver/modbus"
+	_ "github.com/patchgate/patchgate/harness/driver/opcua"
 	_ "github.com/patchgate/patchgate/simulators/simdriver"
 )
 

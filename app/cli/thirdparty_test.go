@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/fixtures/thirdparty"
-	_ "github.com/patchgate/patchgate/harness/driver/opcua"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
