@@ -141,13 +141,14 @@ func findHoles(r *runData, askedSteps map[int]bool) [][]hole {
 	return out
 }
 
-// holesIn returns the holes of the tags (every tag when tags is empty) that overlap
-// [from, to], less than slack apart from it counting as overlapping.
+// holesIn returns the holes of the tags (every tag when tags is empty) whose hidden stretch,
+// the open interval between the good samples either side, meets [from-slack, to+slack]. A
+// hole that begins at a window's last sample hides nothing of it.
 func (r *runData) holesIn(tags []string, from, to, slack int64) []hole {
 	var out []hole
 	take := func(ti int) {
 		for _, h := range r.holes[ti] {
-			if h.from <= to+slack && h.to >= from-slack {
+			if h.from < to+slack && h.to > from-slack {
 				out = append(out, h)
 			}
 		}

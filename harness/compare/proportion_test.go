@@ -225,3 +225,23 @@ func TestLatenessThatMissedNoSlotIsNoReason(t *testing.T) {
 		t.Errorf("verdict %s: %v", o, r)
 	}
 }
+
+// TestSlotMissedJustAfterACheckDecidedIsNotInItsWindow: the third-party PLC's alarm-shift
+// came out INCONCLUSIVE over Modbus because the slot after the sample that decided the
+// threshold check was missed; a hole that begins at a window's last sample hides nothing
+// of it.
+func TestSlotMissedJustAfterACheckDecidedIsNotInItsWindow(t *testing.T) {
+	sc := parseScenario(t, holdScenario)
+	at := int64(500) * ms(10)
+	after := holdRun(synth{id: 11, fw: "1.1"})
+	for i, e := range after.Events {
+		if e.Kind == trace.EvCheck && e.Tag == "alarm_threshold" {
+			after.Events[i] = check("alarm_threshold", 4, at+ms(100), "fail", "not seen within 100ms")
+		}
+	}
+	missSlots(after, 511, 1) // the window's last sample is slot 510
+	c := byID(t, compare.Compare(sc, traces(holdRun(synth{id: 1})), traces(after), compare.Patch{}), "check:alarm_threshold")
+	if c.Status != verdict.Fail {
+		t.Errorf("%s: %s", c.Status, c.Reason)
+	}
+}

@@ -296,9 +296,10 @@ func compareEvents(sc *scenario.Scenario, b, a *runData, be, ae []seqEvent) ([]s
 		tol, ok := sc.Tolerances[tag]
 		return int64(tol.Shift) + period, ok
 	}
-	// in reports the first hole of tag in run r around t (within slack), as text
+	// in reports the first hole of tag in run r around t (within slack), as text; an event
+	// seen at the first sample after a hole may have happened anywhere in it
 	in := func(r *runData, tag string, t, slack int64) string {
-		if hs := r.holesIn([]string{tag}, t, t, slack); len(hs) > 0 {
+		if hs := r.holesIn([]string{tag}, t-1, t, slack); len(hs) > 0 {
 			return fmt.Sprintf("%s (%s)", hs[0], r.label)
 		}
 		return ""
