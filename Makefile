@@ -12,7 +12,7 @@ APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-d
 FUZZTIME ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build run test bench fuzz fmt lint clean interop thirdparty
+.PHONY: all deps build run test bench fuzz fmt lint clean interop thirdparty thirdparty-study
 
 all: build
 
@@ -92,6 +92,13 @@ thirdparty:
 	cp fixtures/thirdparty/package.json fixtures/thirdparty/package-lock.json $(THIRDPARTY)/
 	cd $(THIRDPARTY) && npm install --no-audit --no-fund --omit=optional --loglevel=error
 	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -p 1 -count=1 -v -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/
+
+# thirdparty-study: the detection study's real-time rows, on the third-party PLC: rounds of its
+# validations over both protocols (about 2 minutes a round), tallied into docs/detection.md.
+THIRDPARTY_ROUNDS ?= 5
+thirdparty-study: thirdparty
+	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -count=1 -v -timeout 90m -run TestThirdPartyValidate ./app/cli/ \
+	  -args -thirdparty.rounds $(THIRDPARTY_ROUNDS) -thirdparty.detection $(CURDIR)/docs/detection.md
 
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps

@@ -292,6 +292,32 @@ func writeStudy(w io.Writer, rows []studyRow, seeds int, took time.Duration) {
 	}
 }
 
+// The real-time rows on the third-party controller are measured by a test (make
+// thirdparty-study), not by the study: they need node and minutes of real time. The study
+// keeps their section, between these markers, when it writes detection.md again.
+const (
+	realTimeBegin = "<!-- real-time rows: make thirdparty-study -->"
+	realTimeEnd   = "<!-- end of real-time rows -->"
+)
+
+// realTimeSection returns the real-time section of a detection.md ("" when it has none).
+func realTimeSection(doc string) string {
+	i, j := strings.Index(doc, realTimeBegin), strings.Index(doc, realTimeEnd)
+	if i < 0 || j < i {
+		return ""
+	}
+	return doc[i : j+len(realTimeEnd)]
+}
+
+// replaceRealTime puts section in place of doc's real-time section, or at its end.
+func replaceRealTime(doc, section string) (string, error) {
+	old := realTimeSection(doc)
+	if old == "" {
+		return strings.TrimRight(doc, "\n") + "\n\n" + section + "\n", nil
+	}
+	return strings.Replace(doc, old, section, 1), nil
+}
+
 // studyShort says how a row falls short of its targets ("" when it meets them).
 func studyShort(r studyRow) string {
 	switch {
@@ -324,7 +350,11 @@ func runStudy(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	w := env.Stdout
+	keep := ""
 	if *out != "-" {
+		if old, err := os.ReadFile(*out); err == nil {
+			keep = realTimeSection(string(old))
+		}
 		f, err := os.Create(*out)
 		if err != nil {
 			return badInput("--out %s: %v", *out, err)
@@ -333,6 +363,9 @@ func runStudy(ctx context.Context, env Env, args []string) error {
 		w = f
 	}
 	writeStudy(w, rows, *seeds, time.Since(t0))
+	if keep != "" {
+		fmt.Fprintf(w, "\n%s\n", keep)
+	}
 	var short []string
 	for _, r := range rows {
 		if why := studyShort(r); why != "" {
