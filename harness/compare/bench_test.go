@@ -11,6 +11,7 @@ import (
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
 )
 
 // Signal comparison must keep up with long runs: one signal of 1M samples per side in at
@@ -105,4 +106,32 @@ func BenchmarkSignals100x1M(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkScanPeriod2x1M: the scan-period criterion of two runs of 1M counter samples a side
+// (10 ms slots, a 10 ms scan, reads 0.3 ms): the pieces, their bound, and the segments
+// beside it.
+//
+//	go test -run '^$' -bench ScanPeriod2x1M -benchtime 5x ./harness/compare/
+func BenchmarkScanPeriod2x1M(b *testing.B) {
+	counter := func(id int64, scan float64) *trace.Trace {
+		tr := &trace.Trace{Run: trace.Run{ID: id, Status: trace.Completed, Period: 10 * time.Millisecond, Tags: []string{"ScanCount"}}}
+		tr.Samples = make([]trace.Sample, benchN)
+		for k := range tr.Samples {
+			t := int64(k) * int64(10*time.Millisecond)
+			tr.Samples[k] = trace.Sample{Slot: int64(k), T: t + 300_000, Quality: driver.Good, Value: math.Floor(float64(t) / 1e9 / scan)}
+		}
+		return tr
+	}
+	bt, at := counter(1, 0.010), counter(2, 0.0105)
+	p := scenario.Probe{Name: "scan_period", Kind: scenario.ProbeScanPeriod, Counter: "ScanCount", Tolerance: scenario.Tolerance{Relative: 0.02}, Severity: scenario.Critical}
+	sc := &scenario.Scenario{Probes: []scenario.Probe{p}}
+	br, ar := timingRuns(sideBefore, []*trace.Trace{bt}, indexing{}), timingRuns(sideAfter, []*trace.Trace{at}, indexing{})
+	for b.Loop() {
+		cs := timingCriteria(sc, br, ar, verdict.Calibration{RoundTripP99Us: 300})
+		if cs[0].Status != verdict.Fail {
+			b.Fatalf("%+v", cs[0])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/probe")
 }

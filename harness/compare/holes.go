@@ -50,6 +50,15 @@ type window struct{ from, to int64 }
 // askedWindows lists the runs' windows where the scenario asked for a loss of communication
 // (a run's step_start message names restart and reconnect steps; asked holds their indexes).
 func askedWindows(tr *trace.Trace, asked map[int]bool) []window {
+	var starts []int64
+	for _, e := range tr.Events {
+		if e.Kind == trace.EvStepStart && (asked[e.Step] || strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
+			starts = append(starts, e.T)
+		}
+	}
+	if len(starts) == 0 {
+		return nil // most runs: no pass over the samples
+	}
 	var goodTimes []int64
 	for i := range tr.Samples {
 		if s := &tr.Samples[i]; s.Quality == driver.Good {
@@ -58,17 +67,16 @@ func askedWindows(tr *trace.Trace, asked map[int]bool) []window {
 			}
 		}
 	}
-	slices.Sort(goodTimes)
+	if !slices.IsSorted(goodTimes) {
+		slices.Sort(goodTimes)
+	}
 	var wins []window
-	for _, e := range tr.Events {
-		if e.Kind != trace.EvStepStart || !(asked[e.Step] || strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
-			continue
-		}
+	for _, t := range starts {
 		// the first good reading strictly after the step started (a reading at the same
 		// instant, on simulated time, was taken before the step acted)
-		k, _ := slices.BinarySearch(goodTimes, e.T+1)
+		k, _ := slices.BinarySearch(goodTimes, t+1)
 		if k < len(goodTimes) {
-			wins = append(wins, window{e.T, goodTimes[k]})
+			wins = append(wins, window{t, goodTimes[k]})
 		}
 	}
 	return wins

@@ -370,13 +370,21 @@ func segments(pieces [][]interval, w float64) []float64 {
 // advancing good samples of the counter (no values then). The segments are what the
 // histograms show and what Mann-Whitney compares, as information beside the bound.
 func scanSegments(p scenario.Probe, before, after []*runData, cal verdict.Calibration) (xs, ys []float64, w, pooled float64, ok bool) {
-	var bp, ap [][]interval
-	for _, r := range before {
-		bp = append(bp, intervals(counterPieces(r, p.Counter))...)
+	return segmentsOf(p, sidePieces(p, before), sidePieces(p, after), before, after, cal)
+}
+
+// sidePieces are the counter pieces of one side's runs.
+func sidePieces(p scenario.Probe, runs []*runData) [][]counterRead {
+	var pieces [][]counterRead
+	for _, r := range runs {
+		pieces = append(pieces, counterPieces(r, p.Counter)...)
 	}
-	for _, r := range after {
-		ap = append(ap, intervals(counterPieces(r, p.Counter))...)
-	}
+	return pieces
+}
+
+// segmentsOf is scanSegments from the sides' pieces.
+func segmentsOf(p scenario.Probe, bpc, apc [][]counterRead, before, after []*runData, cal verdict.Calibration) (xs, ys []float64, w, pooled float64, ok bool) {
+	bp, ap := intervals(bpc), intervals(apc)
 	var sdt, sdc float64
 	for _, piece := range bp {
 		for _, iv := range piece {
@@ -400,15 +408,6 @@ func scanSegments(p scenario.Probe, before, after []*runData, cal verdict.Calibr
 	return xs, ys, w, pooled, true
 }
 
-// sideBound is the period bound of one side's runs, pooled over all their pieces.
-func sideBound(p scenario.Probe, runs []*runData) periodBound {
-	var pieces [][]counterRead
-	for _, r := range runs {
-		pieces = append(pieces, counterPieces(r, p.Counter)...)
-	}
-	return boundPeriod(pieces)
-}
-
 func boundText(b periodBound) string {
 	if b.scans == 0 {
 		return "no advancing good counter samples"
@@ -427,9 +426,10 @@ func scanPeriod(c *verdict.Criterion, p scenario.Probe, before, after []*runData
 	c.Tolerance = toleranceText(p.Tolerance)
 	c.Expected = fmt.Sprintf("scan period (from %s) within %s of before", p.Counter, c.Tolerance)
 	c.Where = whereRuns(after, p.Counter)
-	bb, ab := sideBound(p, before), sideBound(p, after)
+	bpc, apc := sidePieces(p, before), sidePieces(p, after)
+	bb, ab := boundPeriod(bpc), boundPeriod(apc)
 	c.Numbers = map[string]float64{"before_scans": bb.scans, "after_scans": ab.scans}
-	xs, ys, w, pooled, ok := scanSegments(p, before, after, cal)
+	xs, ys, w, pooled, ok := segmentsOf(p, bpc, apc, before, after, cal)
 	c.Before, c.After = boundText(bb), boundText(ab)
 	if len(xs) > 0 {
 		c.Before += "; " + sideText(summarize(xs), unitSegments)

@@ -63,7 +63,7 @@ func TimingValues(sc *scenario.Scenario, p scenario.Probe, before, after []*trac
 	switch {
 	case p.Kind == scenario.ProbeScanPeriod && len(ts.Before) > 0:
 		// the criterion's tolerance is of the bounded period (scanPeriod)
-		ts.Tolerance = probeTol(p.Tolerance, sideBound(p, b).est)
+		ts.Tolerance = probeTol(p.Tolerance, boundPeriod(sidePieces(p, b)).est)
 	case len(ts.Before) > 0:
 		ts.Tolerance = probeTol(p.Tolerance, quantile(ts.Before, 0.5))
 	}
