@@ -448,7 +448,7 @@ func TestHTMLReport(t *testing.T) {
 		"tolerance: ±0.5, shift 200ms", // the band from the scenario as run
 		"event timeline of run 1", "event timeline of run 11", `class="gap"`, `class="ev check-fail"`,
 		"Level 90.8 at the alarm", "FW 2.4.1 hotfix", "security_policy", "16.7 µs",
-		"scan periods derived from the cycle counter ScanCount", "samples as given to the bundle",
+		"the values the criterion judged",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
@@ -465,6 +465,15 @@ func TestHTMLReport(t *testing.T) {
 	}
 	if strings.Contains(page, "NaN") {
 		t.Error("a NaN reached the page")
+	}
+
+	// without a scenario to compute them from, the timing plots show the samples given
+	b.Scenario.Data = []byte("version: [")
+	page = string(find(unzip(t, build(t, b, testKey(1))), HTMLFile))
+	for _, want := range []string{"samples as given to the bundle (timing.json)", "the timing plots show only the samples given"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("with an unreadable scenario, report.html lacks %q", want)
+		}
 	}
 }
 

@@ -442,8 +442,8 @@ func timeUnit(v float64) (string, float64) {
 }
 
 // histogramSVG draws the before and after distributions of a timing criterion on shared
-// bins.
-func histogramSVG(id string, tm Timing) string {
+// bins; unit names what one value is ("segments", "runs", "reads"; may be empty).
+func histogramSVG(id string, tm Timing, unit string) string {
 	before, nb := finite(tm.Before)
 	after, na := finite(tm.After)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -470,12 +470,12 @@ func histogramSVG(id string, tm Timing) string {
 	for i := range bins {
 		top = max(top, cb[i], ca[i])
 	}
-	unit, scale := timeUnit(median(append(before, after...)))
+	tu, scale := timeUnit(median(append(before, after...)))
 	f := frame{w: plotW, h: 240, left: plotLeft, right: 16, top: 26, bot: 36,
 		x0: lo * scale, x1: hi * scale, y0: 0, y1: float64(top) * 1.1}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s distribution">`, c1(f.w), c1(f.h), esc(id))
-	svgAxes(&b, f, id+" ("+unit+")", num, "count")
+	svgAxes(&b, f, id+" ("+tu+")", num, "count")
 	for _, side := range []struct {
 		class string
 		c     []int
@@ -500,8 +500,11 @@ func histogramSVG(id string, tm Timing) string {
 	}
 	sideText := func(name string, xs []float64, bad int) string {
 		s := fmt.Sprintf("%s: n=%d", name, len(xs))
+		if unit != "" {
+			s += " " + unit
+		}
 		if len(xs) > 0 {
-			s += ", median " + num(median(xs)*scale) + " " + unit
+			s += ", median " + num(median(xs)*scale) + " " + tu
 		}
 		if bad > 0 {
 			s += fmt.Sprintf(", %d not seen", bad)
@@ -511,37 +514,6 @@ func histogramSVG(id string, tm Timing) string {
 	legend(&b, f, []legendItem{{"beforebar", sideText("before", before, nb)}, {"afterbar", sideText("after", after, na)}})
 	b.WriteString(`</svg>`)
 	return b.String()
-}
-
-// scanPeriods derives scan periods from a cycle counter tag: the time between two readings
-// over the count between them, taken over at least scanWindow counts so that the counter's
-// whole steps do not swamp the figure.
-func scanPeriods(trs []*trace.Trace, tag string) []float64 {
-	const scanWindow = 100
-	var out []float64
-	for _, tr := range trs {
-		idx := tagIndex(tr, tag)
-		if idx < 0 {
-			continue
-		}
-		var t0 int64
-		v0, have := 0.0, false
-		for _, s := range tr.Samples {
-			if int(s.Tag) != idx {
-				continue
-			}
-			switch {
-			case s.Missing() || s.Text != "":
-				have = false
-			case !have || s.Value < v0: // the first reading, or the counter restarted
-				t0, v0, have = s.T, s.Value, true
-			case s.Value-v0 >= scanWindow && s.T > t0:
-				out = append(out, float64(s.T-t0)/1e9/(s.Value-v0))
-				t0, v0 = s.T, s.Value
-			}
-		}
-	}
-	return out
 }
 
 // timelineSVG draws the events of one run in lanes: steps, marks, checks, transitions,

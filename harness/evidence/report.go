@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -20,6 +22,7 @@ type model struct {
 	rec           *verdict.Record
 	before, after []*trace.Trace
 	desc          string
+	sc            *scenario.Scenario // the scenario as run; nil when it could not be read
 	tol           map[string]scenario.Tolerance
 	timing        map[string]Timing
 	notes         []string // what the reports cannot show, and why
@@ -32,9 +35,10 @@ func newModel(b Bundle) *model {
 	})
 	if err != nil {
 		line, _, _ := strings.Cut(err.Error(), "\n")
-		m.notes = append(m.notes, "tolerance bands are not drawn: the scenario as run could not be read: "+line)
+		m.notes = append(m.notes, "tolerance bands are not drawn, "+
+			"and the timing plots show only the samples given to the bundle: the scenario as run could not be read: "+line)
 	} else {
-		m.tol, m.desc = sc.Tolerances, sc.Description
+		m.sc, m.tol, m.desc = sc, sc.Tolerances, sc.Description
 	}
 	return m
 }
@@ -92,18 +96,38 @@ func (m *model) mainOverlay() (verdict.Criterion, bool) {
 	return *first, true
 }
 
-// timingFor is the samples behind a timing criterion, given or derived from the traces.
-func (m *model) timingFor(c verdict.Criterion) (Timing, string) {
-	if t, ok := m.timing[c.ID]; ok {
-		return t, "samples as given to the bundle (timing.json)"
-	}
-	if c.Where != nil && c.Where.Tag != "" {
-		t := Timing{Before: scanPeriods(m.before, c.Where.Tag), After: scanPeriods(m.after, c.Where.Tag)}
-		if len(t.Before)+len(t.After) > 0 {
-			return t, "scan periods derived from the cycle counter " + c.Where.Tag + " in the traces"
+// timingFor is the values behind timing criterion c, and what one of them is: the values the
+// criterion judged (compare.TimingValues of the scenario as run, the runs and the record's
+// calibration: one source, the criterion's own code); without the scenario, the samples
+// given to the bundle.
+func (m *model) timingFor(c verdict.Criterion) (t Timing, unit, note string) {
+	if m.sc != nil {
+		for _, p := range m.sc.Probes {
+			if c.ID != "timing:"+p.Name {
+				continue
+			}
+			ts, err := compare.TimingValues(m.sc, p, m.before, m.after, m.rec.Calibration)
+			if err != nil {
+				return Timing{}, "", err.Error()
+			}
+			t = Timing{Before: ts.Before, After: ts.After}
+			for range ts.NoResponse[0] {
+				t.Before = append(t.Before, math.NaN()) // counted as not seen
+			}
+			for range ts.NoResponse[1] {
+				t.After = append(t.After, math.NaN())
+			}
+			note = "the values the criterion judged, from the first step after the setup"
+			if ts.Segment > 0 {
+				note += fmt.Sprintf(": one per %s s of continuous good %s samples", num(ts.Segment), p.Counter)
+			}
+			return t, ts.Unit, note
 		}
 	}
-	return Timing{}, "no timing samples in the bundle for this criterion"
+	if t, ok := m.timing[c.ID]; ok {
+		return t, "", "samples as given to the bundle (timing.json)"
+	}
+	return Timing{}, "", "no timing samples in the bundle for this criterion"
 }
 
 func verdictClass(v verdict.Outcome) string {
@@ -185,8 +209,8 @@ func writeHTML(w io.Writer, m *model) error {
 					"highlighted: where the criterion points",
 				SVG: template.HTML(overlaySVG(o))})
 		case verdict.KindTiming:
-			t, note := m.timingFor(c)
-			svg := histogramSVG(c.ID, t)
+			t, unit, note := m.timingFor(c)
+			svg := histogramSVG(c.ID, t, unit)
 			row.Anchor = anchor
 			d.Timings = append(d.Timings, htmlPlot{ID: anchor, Title: c.ID, Note: note, SVG: template.HTML(svg)})
 		}
