@@ -35,7 +35,7 @@ func newModel(b Bundle) *model {
 	})
 	if err != nil {
 		line, _, _ := strings.Cut(err.Error(), "\n")
-		m.notes = append(m.notes, "tolerance bands are not drawn, "+
+		m.notes = append(m.notes, "tolerance bands are not drawn, the runs are not aligned as the comparison aligns them, "+
 			"and the timing plots show only the samples given to the bundle: the scenario as run could not be read: "+line)
 	} else {
 		m.sc, m.tol, m.desc = sc, sc.Tolerances, sc.Description
@@ -72,7 +72,11 @@ func (m *model) overlayFor(c verdict.Criterion, cols int) (o overlay, b, a *trac
 	if t, found := m.tol[c.Where.Tag]; found {
 		tol = &t
 	}
-	return newOverlay(c.Where.Tag, b, a, m.before, tol, c.Where, cols), b, a, true
+	var worst *worstMark
+	if len(m.before) > 0 && b == m.before[0] { // its time is on the first before run's clock
+		worst = worstOf(c)
+	}
+	return newOverlay(m.sc, c.Where.Tag, b, a, m.before, tol, c.Where, worst, cols), b, a, true
 }
 
 // mainOverlay is the plot the PDF shows: the first failed signal criterion, else the first
@@ -128,6 +132,25 @@ func (m *model) timingFor(c verdict.Criterion) (t Timing, unit, note string) {
 		return t, "", "samples as given to the bundle (timing.json)"
 	}
 	return Timing{}, "", "no timing samples in the bundle for this criterion"
+}
+
+// overlayNote says what a signal plot shows.
+func overlayNote(o overlay, aligned bool) string {
+	s := "the after run on the before run's clock, as the comparison aligns them (from the first step after the setup, through the step starts); "
+	if !aligned {
+		s = "both runs by time since their start; "
+	}
+	s += "shaded: the tolerance band (" + o.bandNote + ") around the envelope of all before runs"
+	if o.setup > o.t0 {
+		s += "; grey: the setup, recorded but not compared"
+	}
+	if o.look[1] > o.look[0] {
+		s += "; highlighted: where the criterion points"
+	}
+	if o.worst != nil {
+		s += "; marked: the worst after value, with the before envelope and tolerance there"
+	}
+	return s
 }
 
 func verdictClass(v verdict.Outcome) string {
@@ -205,9 +228,8 @@ func writeHTML(w io.Writer, m *model) error {
 			row.Anchor = anchor
 			d.Signals = append(d.Signals, htmlPlot{ID: anchor,
 				Title: fmt.Sprintf("%s: %s, %s against %s", c.ID, o.tag, runName(b, "before"), runName(a, "after")),
-				Note: "shaded: the tolerance band (" + o.bandNote + ") around the envelope of all before runs, by time since run start; " +
-					"highlighted: where the criterion points",
-				SVG: template.HTML(overlaySVG(o))})
+				Note:  overlayNote(o, m.sc != nil),
+				SVG:   template.HTML(overlaySVG(o))})
 		case verdict.KindTiming:
 			t, unit, note := m.timingFor(c)
 			svg := histogramSVG(c.ID, t, unit)
@@ -355,10 +377,12 @@ svg{display:block;max-width:100%;height:auto;background:#fff}
 svg text{font:11px system-ui,sans-serif;fill:#444}
 svg .yt{text-anchor:end}svg .xt,svg .xl{text-anchor:middle}svg .yl{text-anchor:middle}
 svg .plotbg{fill:#fafafa;stroke:#bbb}svg .grid{stroke:#e6e6e6}
-svg .before{fill:none;stroke:#1f5fbf;stroke-width:1.3}svg .after{fill:none;stroke:#e0631a;stroke-width:1.3}
+svg .before{fill:none;stroke:#1f5fbf;stroke-width:2.6}svg .after{fill:none;stroke:#e0631a;stroke-width:1.3}
 svg rect.before{fill:#1f5fbf}svg rect.after{fill:#e0631a}
 svg .band,svg .bandkey{fill:#1f5fbf;fill-opacity:.15;stroke:none}svg .none{fill:none}
-svg .where{fill:#ffd54f;fill-opacity:.25}
+svg .where{fill:#ffd54f;fill-opacity:.25}svg .setup{fill:#000;fill-opacity:.07}svg .sl{fill:#777}
+svg .worst .allowed{fill:none;stroke:#b3261e;stroke-width:1.5}svg .worst .envelope{stroke:#b3261e;stroke-width:4}
+svg .worst .value{fill:none;stroke:#b3261e;stroke-width:2}svg .worst .wl{fill:#b3261e;font-weight:600;stroke:#fff;stroke-width:3px;paint-order:stroke}svg .worstkey{fill:#b3261e}
 svg .beforebar{fill:#1f5fbf;fill-opacity:.45}svg .afterbar{fill:#e0631a;fill-opacity:.45}
 svg .median{stroke-dasharray:4 3;stroke-width:1.5}
 svg .ev{fill:#666}svg .mark{fill:#6a1b9a}svg .check-pass{fill:#1e7d32}svg .check-fail{fill:#b3261e}svg .check-inconclusive{fill:#a15c00}

@@ -2,6 +2,8 @@ package evidence
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -36,6 +38,10 @@ func shippedScenario(t *testing.T, name string, edits ...string) []byte {
 	}
 	return []byte(s)
 }
+
+// scanSetup edits tank-alarm-trip.yaml to a setup that waits for 1000 controller scans: 10 s
+// on the baseline firmware, 13 s on scan-slow-30.
+var scanSetup = []string{"  - wait: 500ms\n", "  - wait_until: ScanCount >= 1000\n    timeout: 30s\n"}
 
 // simBundle runs scenario text scData once on a simulated tank with firmware before and once
 // with firmware after (simulated time), compares the runs as a validation does, and returns
@@ -127,5 +133,108 @@ func TestReportTimingPlotUsesTheCriterionValues(t *testing.T) {
 	}
 	if sec := section(t, page, "timing:scan_period"); !strings.Contains(sec, "n=8 segments") {
 		t.Errorf("scan period plot: want 8 segments a side, as the criterion counts them: %.300s", sec)
+	}
+}
+
+// TestReportOverlayDrawsAfterInTheBeforeFrame: the after run's setup took 3 s longer. The
+// report's plot lays each after reading where the comparison's Frame puts it on the before
+// run's clock (its setup shifted to end where the before run's does), so the Level curves
+// agree where compared, as the criterion found; the setup is shaded and has no band.
+func TestReportOverlayDrawsAfterInTheBeforeFrame(t *testing.T) {
+	b := simBundle(t, shippedScenario(t, "tank-alarm-trip.yaml", scanSetup...), "baseline", "scan-slow-30")
+	c := criterion(t, b.Record, "signal:Level")
+	if c.Status != verdict.Pass {
+		t.Fatalf("signal:Level %s: %s", c.Status, c.Reason)
+	}
+	m := newModel(b)
+	const cols = 800
+	o, bt, at, ok := m.overlayFor(c, cols)
+	if !ok || bt != b.Before[0] || at != b.After[0] {
+		t.Fatal("no overlay of the two runs")
+	}
+	f := compare.FrameOf(m.sc, bt, at)
+	if d := f.AfterOrigin - f.BeforeOrigin; d < 2e9 {
+		t.Fatalf("setups %d and %d ns: want the after one seconds longer", f.BeforeOrigin, f.AfterOrigin)
+	}
+	if o.setup != f.BeforeOrigin || o.t0 != f.ToBefore(firstT(at, "Level")) || o.t0 > -2e9 {
+		t.Errorf("axis from %d ns, setup until %d; want from the after run's first reading %d to the before origin %d",
+			o.t0, o.setup, f.ToBefore(firstT(at, "Level")), f.BeforeOrigin)
+	}
+	// the data the plot is built from: every after reading in the column of its time per the Frame
+	want := make([]column, cols)
+	idx := tagIndex(at, "Level")
+	for _, s := range at.Samples {
+		if int(s.Tag) != idx {
+			continue
+		}
+		tb := f.ToBefore(s.T)
+		if s.T < f.AfterOrigin {
+			tb = s.T - f.AfterOrigin + f.BeforeOrigin
+		}
+		i := min(int(float64(tb-o.t0)/float64(o.t1-o.t0)*cols), cols-1)
+		w := &want[i]
+		if w.n == 0 {
+			w.min, w.max = s.Value, s.Value
+		}
+		w.min, w.max, w.n = min(w.min, s.Value), max(w.max, s.Value), w.n+1
+	}
+	for i, w := range want {
+		if g := o.after.cols[i]; g.n != w.n || g.min != w.min || g.max != w.max {
+			t.Fatalf("after column %d: %d readings %v..%v, want %d %v..%v", i, g.n, g.min, g.max, w.n, w.min, w.max)
+		}
+	}
+	// where compared the curves agree; and no band over the setup
+	first := int(math.Ceil(float64(o.setup-o.t0) / float64(o.t1-o.t0) * cols))
+	for i := range cols {
+		bc, ac := o.before.cols[i], o.after.cols[i]
+		if i < first {
+			if !math.IsNaN(o.hi[i]) {
+				t.Fatalf("a band in column %d, inside the setup (until column %d)", i, first)
+			}
+			continue
+		}
+		if bc.n > 0 && ac.n > 0 && (ac.max > bc.max+0.5 || ac.min < bc.min-0.5) {
+			t.Errorf("column %d: after %v..%v, before %v..%v: more than the tolerance apart", i, ac.min, ac.max, bc.min, bc.max)
+		}
+	}
+	sec := section(t, string(find(unzip(t, build(t, b, testKey(1))), HTMLFile)), "signal:Level")
+	for _, want := range []string{`class="setup"`, ">setup</text>", "time on the before run&#39;s clock", "grey: the setup, recorded but not compared"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("the Level plot lacks %q", want)
+		}
+	}
+}
+
+// TestReportMarksTheWorstPoint: the alarm-shift firmware fails signal:Level; the report's
+// plot marks the worst after value where the criterion found it on the before run's clock,
+// with what was allowed there, and the after curve passes through it.
+func TestReportMarksTheWorstPoint(t *testing.T) {
+	b := simBundle(t, shippedScenario(t, "tank-alarm-trip.yaml"), "baseline", "alarm-shift")
+	c := criterion(t, b.Record, "signal:Level")
+	if c.Status != verdict.Fail {
+		t.Fatalf("signal:Level %s: %s", c.Status, c.Reason)
+	}
+	m := newModel(b)
+	const cols = 800
+	o, _, _, _ := m.overlayFor(c, cols)
+	n := c.Numbers
+	w := o.worst
+	if w == nil || w.t != int64(math.Round(n["worst_t_before_s"]*1e9)) || w.v != n["worst_value"] || w.lo != n["worst_lo"] ||
+		w.hi != n["worst_hi"] || w.tol != n["worst_tolerance"] {
+		t.Fatalf("worst point %+v; the criterion says %v", w, n)
+	}
+	i := min(int(float64(w.t-o.t0)/float64(o.t1-o.t0)*cols), cols-1)
+	if ac := o.after.cols[i]; ac.n == 0 || w.v < ac.min || w.v > ac.max {
+		t.Errorf("the after curve misses the worst point: column %d holds %v..%v (%d), worst %v", i, ac.min, ac.max, ac.n, w.v)
+	}
+	if w.t < o.look[0] || w.t > o.look[1] {
+		t.Errorf("highlighted %v, worst point at %d", o.look, w.t)
+	}
+	svg := overlaySVG(o)
+	for _, want := range []string{`<g class="worst">`, `class="allowed"`, `class="envelope"`, `class="value"`,
+		">worst " + short(w.v) + "<", fmt.Sprintf("allowed there %s..%s", num(w.lo-w.tol), num(w.hi+w.tol))} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the Level plot lacks %q", want)
+		}
 	}
 }
