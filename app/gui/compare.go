@@ -19,10 +19,11 @@ import (
 
 // compareView is the Compare section under the Validate tab's criteria table, in three
 // views chosen with a segmented control:
-//   - Trace: the before and after traces of the selected criterion's tag, the tolerance band
-//     around the before trace, where the run had no data, and the criterion's place
-//     highlighted; + and − zoom on that place, the scroll wheel zooms around the pointer and
-//     dragging pans;
+//   - Trace: the before and after traces of the selected criterion's tag in the comparison's
+//     frame (the after run on the before run's clock, the setup shaded), the tolerance band
+//     around the before trace, where the run had no data, the criterion's place highlighted
+//     and a failed signal's worst point marked; + and − zoom on that place, the scroll wheel
+//     zooms around the pointer and dragging pans;
 //   - Timing: a histogram per timing probe, before and after on shared bins (timing.go);
 //   - Events: the before and after runs' events on one time axis (timeline.go).
 //
@@ -121,7 +122,6 @@ func (c *compareView) setResult(res *workspace.Result) {
 	c.timing.set(nil, nil)
 	if res == nil {
 		c.events.set(nil)
-		c.plot.setNoData([2][]workspace.Span{})
 		return
 	}
 	if c.mode == modeTiming {
@@ -138,7 +138,7 @@ func (c *compareView) ensureTiming() {
 	}
 }
 
-// follow points the timing and events views and the trace's gaps at criterion crit.
+// follow points the timing and events views at criterion crit.
 func (c *compareView) follow(crit verdict.Criterion) {
 	name := ""
 	if crit.Kind == verdict.KindTiming {
@@ -153,9 +153,6 @@ func (c *compareView) follow(crit verdict.Criterion) {
 		c.runs = [2]*trace.Trace{b, a}
 		tl := workspace.NewTimeline(b, a)
 		c.events.set(&tl)
-	}
-	if c.plotted && c.plot.o != nil {
-		c.plot.setNoData([2][]workspace.Span{workspace.NoData(b, c.plot.o.Tag), workspace.NoData(a, c.plot.o.Tag)})
 	}
 }
 
@@ -182,6 +179,8 @@ func (pc plotColors) of(name string) color.Color {
 		return withAlpha(pc.band, 0x50)
 	case "no data":
 		return withAlpha(pc.nodata, 0x30)
+	case "setup":
+		return withAlpha(pc.nodata, 0x14)
 	}
 	return withAlpha(pc.where, 0x60)
 }
@@ -218,8 +217,16 @@ func (c *compareView) show(crit verdict.Criterion, o workspace.Overlay, ok bool)
 	if o.Tolerance.Absolute > 0 || o.Tolerance.Relative > 0 {
 		txt += ", tolerance " + crit.Tolerance
 	}
-	if w := o.Where; w != nil && w.ToNs > w.FromNs {
-		txt += fmt.Sprintf("; look at %.2f–%.2f s (%s)", float64(w.FromNs)/1e9, float64(w.ToNs)/1e9, w.Side)
+	if w := o.Where; w != nil && o.Look.To > o.Look.From {
+		txt += fmt.Sprintf("; look at %.2f–%.2f s", float64(o.Look.From)/1e9, float64(o.Look.To)/1e9)
+		if o.Look != (workspace.Span{From: w.FromNs, To: w.ToNs}) {
+			txt += fmt.Sprintf(" (%s run %.2f–%.2f s)", w.Side, float64(w.FromNs)/1e9, float64(w.ToNs)/1e9)
+		} else {
+			txt += " (" + w.Side + ")"
+		}
+	}
+	if o.Setup > o.Start {
+		txt += "; time on the before run's clock"
 	}
 	c.title.SetText(txt)
 	c.plot.set(&o)
@@ -227,24 +234,25 @@ func (c *compareView) show(crit verdict.Criterion, o workspace.Overlay, ok bool)
 }
 
 // timeRange is the window [from, to) of a time axis (ns) that a plot shows, within
-// [0, end). The mouse zooms and pans it.
+// [start, end) (start is 0 but for an overlay whose after run's setup took longer). The
+// mouse zooms and pans it.
 type timeRange struct {
-	from, to, end int64
+	from, to, start, end int64
 }
 
 // minSpan is the narrowest window a zoom goes to, ns.
 const minSpan = 1000
 
-func (r *timeRange) fit() { r.from, r.to = 0, max(r.end, 1) }
+func (r *timeRange) fit() { r.from, r.to = r.start, max(r.end, r.start+1) }
 
 // zoomAt scales the window by f (below 1: in) around time at, which stays where it is on
 // the screen.
 func (r *timeRange) zoomAt(f float64, at int64) {
 	span := r.to - r.from
-	if span <= 0 || r.end <= 0 {
+	if span <= 0 || r.end <= r.start {
 		return
 	}
-	ns := min(max(int64(float64(span)*f), minSpan), max(r.end, 1))
+	ns := min(max(int64(float64(span)*f), minSpan), r.end-r.start)
 	at = min(max(at, r.from), r.to)
 	from := at - int64(float64(at-r.from)*float64(ns)/float64(span))
 	r.from, r.to = from, from+ns
@@ -259,11 +267,11 @@ func (r *timeRange) pan(dt int64) {
 }
 
 func (r *timeRange) clamp() {
-	if r.from < 0 {
-		r.from, r.to = 0, r.to-r.from
+	if r.from < r.start {
+		r.from, r.to = r.start, r.to+(r.start-r.from)
 	}
-	if e := max(r.end, 1); r.to > e {
-		r.from, r.to = max(0, r.from-(r.to-e)), e
+	if e := max(r.end, r.start+1); r.to > e {
+		r.from, r.to = max(r.start, r.from-(r.to-e)), e
 	}
 }
 
@@ -303,7 +311,7 @@ type overlayPlot struct {
 	widget.BaseWidget
 	timeRange
 	o        *workspace.Overlay
-	nodata   [2][]workspace.Span // before, after: where the run had no good value of the tag
+	nodata   [2][]workspace.Span // before, after: where the run had no good value of the tag (o.NoData)
 	swatches []swatch
 }
 
@@ -319,19 +327,18 @@ func newOverlayPlot() *overlayPlot {
 func (p *overlayPlot) set(o *workspace.Overlay) {
 	p.o = o
 	p.nodata = [2][]workspace.Span{}
+	if o != nil {
+		p.nodata = o.NoData
+	}
 	p.fit()
-}
-
-func (p *overlayPlot) setNoData(nd [2][]workspace.Span) {
-	p.nodata = nd
-	p.Refresh()
 }
 
 // fit shows the whole trace.
 func (p *overlayPlot) fit() {
-	p.end = 1
+	p.start, p.end = 0, 1
 	if p.o != nil {
-		p.end = max(p.o.End, 1)
+		p.start = min(p.o.Start, 0)
+		p.end = max(p.o.End, p.start+1)
 	}
 	p.timeRange.fit()
 	p.Refresh()
@@ -343,14 +350,14 @@ func (p *overlayPlot) zoom(f float64) {
 		return
 	}
 	mid := (p.from + p.to) / 2
-	if w := p.o.Where; w != nil && w.ToNs > w.FromNs && w.ToNs > p.from && w.FromNs < p.to {
-		mid = (w.FromNs + w.ToNs) / 2
+	if l := p.o.Look; l.To > l.From && l.To > p.from && l.From < p.to {
+		mid = (l.From + l.To) / 2
 	}
 	half := int64(float64(p.to-p.from) * f / 2)
-	half = min(max(half, minSpan), p.o.End)
-	p.from, p.to = max(0, mid-half), min(p.o.End, mid+half)
+	half = min(max(half, minSpan), p.end-p.start)
+	p.from, p.to = max(p.start, mid-half), min(p.end, mid+half)
 	if p.to <= p.from {
-		p.from, p.to = 0, max(p.o.End, 1)
+		p.timeRange.fit()
 	}
 	p.Refresh()
 }
@@ -438,7 +445,8 @@ func currentPlotColors() plotColors {
 // tolerance rectangle around the before min/max and a vertical line for each trace's
 // min/max (at most 3 objects per pixel column, whatever the number of samples), and a band
 // over each stretch where a side had no data (nodata: before, after), which its trace does
-// not bridge.
+// not bridge. The setup, which is not compared, is shaded and has no tolerance band; a
+// failed signal's worst point is marked with the before envelope and tolerance there.
 func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int64, size fyne.Size) []fyne.CanvasObject {
 	pc := currentPlotColors()
 	const padL, padB, padT = overlayPadL, 18, 4
@@ -452,14 +460,29 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 	}
 	bc := workspace.Decimate(o.Before, from, to, w)
 	ac := workspace.Decimate(o.After, from, to, w)
+	// col is the pixel column of time t, clamped to [0, w]
+	col := func(t int64) int {
+		return int(math.Ceil(float64(min(max(t, from), to)-from) / float64(to-from) * float64(w)))
+	}
+	setup := col(o.Setup) // columns before it are the setup's: not compared, no band
+	wst := o.Worst
+	if wst != nil && (wst.T < from || wst.T >= to) {
+		wst = nil
+	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := range bc {
 		if c := bc[i]; c.N > 0 {
-			lo, hi = min(lo, c.Min-o.Band(c.Min)), max(hi, c.Max+o.Band(c.Max))
+			lo, hi = min(lo, c.Min), max(hi, c.Max)
+			if i >= setup {
+				lo, hi = min(lo, c.Min-o.Band(c.Min)), max(hi, c.Max+o.Band(c.Max))
+			}
 		}
 		if c := ac[i]; c.N > 0 {
 			lo, hi = min(lo, c.Min), max(hi, c.Max)
 		}
+	}
+	if wst != nil {
+		lo, hi = min(lo, wst.V, wst.Lo-wst.Tol), max(hi, wst.V, wst.Hi+wst.Tol)
 	}
 	if math.IsInf(lo, 0) {
 		return objs
@@ -471,8 +494,27 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 	lo, hi = lo-m, hi+m
 	y := func(v float64) float32 { return padT + float32((hi-v)/(hi-lo))*h }
 	x0 := float32(padL)
-	objs = make([]fyne.CanvasObject, 0, 8+3*w)
+	px := func(t int64) float32 {
+		return x0 + float32(float64(min(max(t, from), to)-from)/float64(to-from)*float64(w))
+	}
+	caption := func(s string) *canvas.Text {
+		t := canvas.NewText(s, pc.text)
+		t.TextSize = theme.CaptionTextSize()
+		return t
+	}
+	objs = make([]fyne.CanvasObject, 0, 12+3*w)
 	objs = append(objs, bg)
+	// the setup (both runs': the after run's is shifted to end where the before run's does)
+	if setup > 0 {
+		r := canvas.NewRectangle(pc.of("setup"))
+		r.Move(fyne.NewPos(x0, padT))
+		r.Resize(fyne.NewSize(float32(setup), h))
+		objs = append(objs, r)
+		if t := caption("setup"); t.MinSize().Width+4 <= float32(setup) {
+			t.Move(fyne.NewPos(x0+2, padT+h/2-t.MinSize().Height/2))
+			objs = append(objs, t)
+		}
+	}
 	// where a side had no data: a band, labelled when there is room, that the trace and the
 	// tolerance band do not bridge
 	var covered [2][]int // covered[side][k]: columns < k with no data
@@ -483,8 +525,7 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 			r.Move(fyne.NewPos(x0+float32(run[0]), padT))
 			r.Resize(fyne.NewSize(float32(run[1]-run[0]), h))
 			objs = append(objs, r)
-			t := canvas.NewText("no data "+[2]string{"before", "after"}[side], pc.text)
-			t.TextSize = theme.CaptionTextSize()
+			t := caption("no data " + [2]string{"before", "after"}[side])
 			if ts := t.MinSize(); ts.Width+4 <= float32(run[1]-run[0]) {
 				t.Move(fyne.NewPos(x0+float32(run[0])+2, [2]float32{padT + 1, padT + h - ts.Height - 1}[side]))
 				objs = append(objs, t)
@@ -501,11 +542,8 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 	// gapBetween: a no-data column in (a, b] on side
 	gapBetween := func(side, a, b int) bool { return covered[side][b+1]-covered[side][a+1] > 0 }
 	// the criterion's place
-	if wh := o.Where; wh != nil && wh.ToNs > wh.FromNs && wh.ToNs > from && wh.FromNs < to {
-		px := func(t int64) float32 {
-			return x0 + float32(float64(min(max(t, from), to)-from)/float64(to-from)*float64(w))
-		}
-		a, b := px(wh.FromNs), px(wh.ToNs)
+	if l := o.Look; l.To > l.From && l.To > from && l.From < to {
+		a, b := px(l.From), px(l.To)
 		hl := canvas.NewRectangle(withAlpha(pc.where, 0x30))
 		hl.StrokeColor, hl.StrokeWidth = pc.where, 1
 		hl.Move(fyne.NewPos(a, padT))
@@ -516,8 +554,7 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 	for _, v := range []float64{hi - m, lo + m} {
 		g := canvas.NewLine(pc.grid)
 		g.Position1, g.Position2 = fyne.NewPos(x0, y(v)), fyne.NewPos(size.Width, y(v))
-		t := canvas.NewText(fmtAxis(v), pc.text)
-		t.TextSize = theme.CaptionTextSize()
+		t := caption(fmtAxis(v))
 		t.Move(fyne.NewPos(2, y(v)-t.MinSize().Height/2))
 		objs = append(objs, g, t)
 	}
@@ -526,8 +563,7 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 		ns    int64
 		align fyne.TextAlign
 	}{{x0, from, fyne.TextAlignLeading}, {size.Width, to, fyne.TextAlignTrailing}} {
-		t := canvas.NewText(fmt.Sprintf("%.2f s", float64(tt.ns)/1e9), pc.text)
-		t.TextSize = theme.CaptionTextSize()
+		t := caption(fmt.Sprintf("%.2f s", float64(tt.ns)/1e9))
 		ts := t.MinSize()
 		x := tt.at
 		if tt.align == fyne.TextAlignTrailing {
@@ -539,7 +575,7 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 	band := pc.of("tolerance")
 	if o.Tolerance.Absolute > 0 || o.Tolerance.Relative > 0 {
 		last := -1 // sparse samples: the band holds the last column's until the next
-		for i := range bc {
+		for i := max(setup, 0); i < len(bc); i++ {
 			if bc[i].N > 0 {
 				last = i
 			} else if gapBetween(0, i-1, i) {
@@ -556,10 +592,12 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 			objs = append(objs, r)
 		}
 	}
+	// the before trace wider, so that it shows on either side of an after trace that lies on it
 	for side, s := range []struct {
-		cols []workspace.Column
-		col  color.Color
-	}{{bc, pc.before}, {ac, pc.after}} {
+		cols  []workspace.Column
+		col   color.Color
+		width float32
+	}{{bc, pc.before, 3}, {ac, pc.after, 1.5}} {
 		prev := -1
 		for i, c := range s.cols {
 			if c.N == 0 {
@@ -576,20 +614,68 @@ func buildOverlay(o *workspace.Overlay, nodata [2][]workspace.Span, from, to int
 			default: // sparse samples: join them
 				p := s.cols[prev]
 				j := canvas.NewLine(s.col)
-				j.StrokeWidth = 1.5
+				j.StrokeWidth = s.width
 				j.Position1 = fyne.NewPos(x0+float32(prev)+0.5, y((p.Min+p.Max)/2))
 				j.Position2 = fyne.NewPos(x, y((c.Min+c.Max)/2))
 				objs = append(objs, j)
 			}
 			top, bot := y(vmax), y(vmin)
+			if side == 0 { // as wide up and down as sideways
+				top, bot = top-1, bot+1
+			}
 			l := canvas.NewLine(s.col)
-			l.StrokeWidth = 1.5
+			l.StrokeWidth = s.width
 			l.Position1, l.Position2 = fyne.NewPos(x, top), fyne.NewPos(x, max(bot, top+1))
 			objs = append(objs, l)
 			prev = i
 		}
 	}
+	if wst != nil {
+		objs = append(objs, worstMarker(wst, px(wst.T), size.Width, y, pc, caption)...)
+	}
 	return objs
+}
+
+// worstMarker marks a failed signal's worst point at x: what was allowed there (the before
+// envelope widened by the tolerance) as a bar with end ticks, the envelope itself as a
+// thicker bar inside it, and the after value as a ring, labelled with its value (on the
+// left of it near the plot's right edge, right).
+func worstMarker(wst *workspace.Worst, x, right float32, y func(float64) float32, pc plotColors, caption func(string) *canvas.Text) []fyne.CanvasObject {
+	const tick, ring = 5, 5
+	line := func(x1, y1, x2, y2 float32, width float32) *canvas.Line {
+		l := canvas.NewLine(pc.where)
+		l.StrokeWidth = width
+		l.Position1, l.Position2 = fyne.NewPos(x1, y1), fyne.NewPos(x2, y2)
+		return l
+	}
+	top, bot := y(wst.Hi+wst.Tol), y(wst.Lo-wst.Tol)
+	objs := []fyne.CanvasObject{
+		line(x, top, x, bot, 1.5),
+		line(x-tick, top, x+tick, top, 1.5),
+		line(x-tick, bot, x+tick, bot, 1.5),
+		line(x, y(wst.Hi), x, max(y(wst.Lo), y(wst.Hi)+1), 4),
+	}
+	c := canvas.NewCircle(color.Transparent)
+	c.StrokeColor, c.StrokeWidth = pc.where, 2
+	vy := y(wst.V)
+	c.Move(fyne.NewPos(x-ring, vy-ring))
+	c.Resize(fyne.NewSize(2*ring, 2*ring))
+	// the label off the curve, on the side away from the envelope, on the plot's background
+	t := caption("worst " + fmtAxis(wst.V))
+	t.Color = pc.where
+	ts := t.MinSize()
+	tx, ty := x+ring+2, vy-ring-ts.Height
+	if tx+ts.Width > right {
+		tx = x - ring - 2 - ts.Width
+	}
+	if wst.V < wst.Lo {
+		ty = vy + ring
+	}
+	bg := canvas.NewRectangle(withAlpha(pc.bg, 0xd0))
+	bg.Move(fyne.NewPos(tx-1, ty))
+	bg.Resize(fyne.NewSize(ts.Width+2, ts.Height))
+	t.Move(fyne.NewPos(tx, ty))
+	return append(objs, c, bg, t)
 }
 
 func withAlpha(c color.Color, a uint8) color.Color {

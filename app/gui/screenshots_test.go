@@ -169,4 +169,11 @@ func TestScreenshots(t *testing.T) {
 	st.scale.SetSelected(scaleLabel(2))
 	shot("settings-scale-2")
 	st.scale.SetSelected(scaleLabel(1))
+
+	// the Compare section for runs whose setups took different times: a setup that waits for
+	// 1000 scans, 3 s longer on a 30 % slower scan; the after run drawn on the before run's
+	// clock from the first step after the setup on
+	scanSetupValidation(t, h)
+	v.criteria.Select(widget.TableCellID{Row: critRow(t, v, "signal:Level")})
+	shot("compare-setup")
 }

@@ -105,8 +105,9 @@ type Bundle struct {
 	// ToolVersion is the patchgate version; empty takes Record.ToolVersion.
 	ToolVersion string
 	// Timing holds, per timing criterion ID, the samples behind it (from the runner's probe
-	// values and the comparison). A timing criterion without them is plotted from the
-	// traces when its Where names a cycle counter tag: the scan period between readings.
+	// values and the comparison), written to timing.json. The report plots the values the
+	// criterion judged (compare.TimingValues of the scenario as run); these samples only
+	// when the scenario cannot be read.
 	Timing map[string]Timing
 }
 

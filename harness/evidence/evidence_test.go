@@ -448,7 +448,7 @@ func TestHTMLReport(t *testing.T) {
 		"tolerance: ±0.5, shift 200ms", // the band from the scenario as run
 		"event timeline of run 1", "event timeline of run 11", `class="gap"`, `class="ev check-fail"`,
 		"Level 90.8 at the alarm", "FW 2.4.1 hotfix", "security_policy", "16.7 µs",
-		"scan periods derived from the cycle counter ScanCount", "samples as given to the bundle",
+		"the values the criterion judged", `class="setup"`, "time on the before run&#39;s clock (s)",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
@@ -465,6 +465,15 @@ func TestHTMLReport(t *testing.T) {
 	}
 	if strings.Contains(page, "NaN") {
 		t.Error("a NaN reached the page")
+	}
+
+	// without a scenario to compute them from, the timing plots show the samples given
+	b.Scenario.Data = []byte("version: [")
+	page = string(find(unzip(t, build(t, b, testKey(1))), HTMLFile))
+	for _, want := range []string{"samples as given to the bundle (timing.json)", "the runs are not aligned as the comparison aligns them"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("with an unreadable scenario, report.html lacks %q", want)
+		}
 	}
 }
 
@@ -522,7 +531,7 @@ func TestDecimateKeepsExtremes(t *testing.T) {
 	tr := synthTrace(1, "before", 100_000, time.Millisecond, 0, 0)
 	// one spike among 100 000 readings must survive decimation
 	tr.Samples[3*50_000].Value = 1e6
-	s := decimate(tr, "Level", 0, lastT(tr, "Level"), 200)
+	s := decimate(tr, "Level", 0, lastT(tr, "Level"), 200, nil)
 	top, n := 0.0, 0
 	for _, c := range s.cols {
 		top = max(top, c.max)
@@ -583,7 +592,7 @@ func TestOverlayBand(t *testing.T) {
 	})
 	a := run(3, func(int64) float64 { return 11 })
 	tol := &scenario.Tolerance{Absolute: 0.5, Relative: 0.1, Shift: time.Second}
-	o := newOverlay("x", b1, a, []*trace.Trace{b1, b2}, tol, nil, 100) // 0.1 s per column
+	o := newOverlay(nil, "x", b1, a, []*trace.Trace{b1, b2}, tol, nil, nil, 100) // 0.1 s per column
 	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
 	if !near(o.hi[10], 12+1.2) || !near(o.lo[10], 10-1.0) {
 		t.Errorf("band at 1 s [%v, %v], want [9, 13.2]", o.lo[10], o.hi[10])
@@ -595,7 +604,7 @@ func TestOverlayBand(t *testing.T) {
 	if o.ymin > 9 || o.ymax < 22 {
 		t.Errorf("y range [%v, %v] does not hold the band", o.ymin, o.ymax)
 	}
-	if o := newOverlay("x", b1, a, []*trace.Trace{b1}, nil, nil, 100); o.band || !strings.Contains(o.bandNote, "no tolerance") {
+	if o := newOverlay(nil, "x", b1, a, []*trace.Trace{b1}, nil, nil, nil, 100); o.band || !strings.Contains(o.bandNote, "no tolerance") {
 		t.Errorf("no tolerance: band %v, note %q", o.band, o.bandNote)
 	}
 	if got := toleranceText(*tol); got != "±max(0.5, 10 % of before), shift 1s" {

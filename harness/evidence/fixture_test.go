@@ -2,9 +2,12 @@ package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
+	"fmt"
 	"math"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,11 +37,17 @@ func synthTrace(id int64, side string, n int, period time.Duration, shift float6
 	scan := 10*time.Millisecond + scanExtra
 	gapFrom, gapTo := int64(n)*4/10, int64(n)*42/100
 	alarm := false
+	// the scenario's setup (steps 1 and 2), then its first step, the mark, at 0.5 s
+	const setup = int64(500 * time.Millisecond)
 	tr.Events = append(tr.Events,
-		trace.Event{T: 0, Kind: trace.EvStepStart, Step: 1, Msg: "mark fill"},
-		trace.Event{T: 0, Kind: trace.EvMark, Step: 1, Msg: "fill"},
+		trace.Event{T: 0, Kind: trace.EvStepStart, Step: 1, Msg: "write Mode=0"},
 		trace.Event{T: 1000, Kind: trace.EvStepEnd, Step: 1},
-		trace.Event{T: 2000, Kind: trace.EvStepStart, Step: 2, Msg: "write InletValve=true"},
+		trace.Event{T: 2000, Kind: trace.EvStepStart, Step: 2, Msg: "wait 500ms"},
+		trace.Event{T: setup, Kind: trace.EvStepEnd, Step: 2},
+		trace.Event{T: setup, Kind: trace.EvStepStart, Step: 3, Msg: "mark fill"},
+		trace.Event{T: setup, Kind: trace.EvMark, Step: 3, Msg: "fill"},
+		trace.Event{T: setup + 1000, Kind: trace.EvStepEnd, Step: 3},
+		trace.Event{T: setup + 2000, Kind: trace.EvStepStart, Step: 4, Msg: "write InletValve=true"},
 	)
 	for slot := range int64(n) {
 		t := slot * int64(period)
@@ -88,10 +97,15 @@ func synthTrace(id int64, side string, n int, period time.Duration, shift float6
 	tr.Events = append(tr.Events,
 		trace.Event{T: end / 4, Kind: trace.EvCheck, Step: 3, Tag: "alarm_high_threshold", Value: checkStatus, Msg: "Level 90.2 at the alarm"},
 		trace.Event{T: end / 2, Kind: trace.EvMark, Step: 5, Msg: "drain"},
-		trace.Event{T: end - 1, Kind: trace.EvStepEnd, Step: 2},
+		trace.Event{T: end - 1, Kind: trace.EvStepEnd, Step: 4},
 	)
 	if side == "after" {
 		tr.Events = append(tr.Events, trace.Event{T: end * 3 / 4, Kind: trace.EvFault, Msg: "write refused once (retried)"})
+	}
+	// the runner's measurement of the alarm_response probe, as its "probe" event
+	if s, ok := map[int64]float64{1: 2.91, 2: 2.93, 11: 3.02, 12: 3.05}[id]; ok && setup+int64(s*1e9) < end {
+		tr.Events = append(tr.Events, trace.Event{T: setup + int64(s*1e9), Kind: "probe", Tag: "alarm_response", Value: fmt.Sprintf("%.9f", s)})
+		slices.SortStableFunc(tr.Events, func(a, b trace.Event) int { return cmp.Compare(a.T, b.T) })
 	}
 	return tr
 }
@@ -121,8 +135,8 @@ func fixture(t testing.TB, samples int) Bundle {
 		PointMap:    File{Name: "tank.yaml", Data: pm},
 		ToolVersion: "0.1.0-test",
 		Timing: map[string]Timing{
-			"alarm_response": {Before: []float64{7.91, 7.93, math.NaN()}, After: []float64{8.02, 8.05}},
-			"round_trip":     {Before: []float64{0.0011, 0.0012, 0.0013, 0.0012}, After: []float64{0.0019, 0.0021, 0.0020}},
+			"timing:alarm_response": {Before: []float64{2.91, 2.93, math.NaN()}, After: []float64{3.02, 3.05}},
+			"timing:round_trip":     {Before: []float64{0.0011, 0.0012, 0.0013, 0.0012}, After: []float64{0.0019, 0.0021, 0.0020}},
 		},
 	}
 	end := int64(samples) * int64(period)
@@ -160,13 +174,13 @@ func fixture(t testing.TB, samples int) Bundle {
 			{ID: "alarm_sequence", Kind: verdict.KindSequence, Severity: "major", Status: verdict.Pass,
 				Expected: "AlarmHigh, then Interlock", Before: "AlarmHigh, Interlock", After: "AlarmHigh, Interlock",
 				Tolerance: "order", Reason: "same order", Where: &verdict.Where{Side: "after", RunID: 11, Tag: "AlarmHigh", FromNs: end / 5, ToNs: end / 2}},
-			{ID: "scan_period", Kind: verdict.KindTiming, Severity: "critical", Status: verdict.Pass,
+			{ID: "timing:scan_period", Kind: verdict.KindTiming, Severity: "critical", Status: verdict.Pass,
 				Expected: "median within 2 %", Before: "10.00 ms", After: "10.04 ms", Tolerance: "2 %",
 				Reason: "0.4 % slower", Where: &verdict.Where{Side: "after", Tag: "ScanCount", FromNs: 0, ToNs: end}},
-			{ID: "alarm_response", Kind: verdict.KindTiming, Severity: "major", Status: verdict.StatusUndecided,
-				Expected: "within 250ms", Before: "7.92 s", After: "8.04 s", Tolerance: "250ms",
+			{ID: "timing:alarm_response", Kind: verdict.KindTiming, Severity: "major", Status: verdict.StatusUndecided,
+				Expected: "within 250ms", Before: "2.92 s", After: "3.04 s", Tolerance: "250ms",
 				Reason: "too few samples", Where: &verdict.Where{Side: "before", RunID: 2, FromNs: 0, ToNs: end / 4}, Needed: 5},
-			{ID: "round_trip", Kind: verdict.KindTiming, Severity: "minor", Status: verdict.Fail,
+			{ID: "timing:round_trip", Kind: verdict.KindTiming, Severity: "minor", Status: verdict.Fail,
 				Expected: "within 50 % + 5ms", Before: "1.2 ms", After: "2.0 ms", Tolerance: "50 %, 5ms",
 				Reason: "67 % slower", Where: &verdict.Where{Side: "after", RunID: 12, FromNs: 0, ToNs: end}},
 			{ID: "firmware_changed", Kind: verdict.KindIdentity, Severity: "critical", Status: verdict.Pass,

@@ -96,8 +96,8 @@ func writePDF(w io.Writer, m *model) error {
 		heading("Signal: " + c.ID)
 		o, bt, at, _ := m.overlayFor(c, 360)
 		pdf.SetFont("Helvetica", "", 8)
-		pdf.MultiCell(width, 4, tr(fmt.Sprintf("%s, %s (blue) against %s (orange); shaded: tolerance band (%s)",
-			o.tag, runName(bt, "before"), runName(at, "after"), o.bandNote)), "", "L", false)
+		pdf.MultiCell(width, 4, tr(fmt.Sprintf("%s, %s (blue) against %s (orange); %s",
+			o.tag, runName(bt, "before"), runName(at, "after"), overlayNote(o, m.sc != nil))), "", "L", false)
 		pdfOverlay(pdf, tr, o, width, 70)
 	}
 
@@ -276,8 +276,9 @@ func table(pdf *fpdf.Fpdf, tr func(string) string, widths []float64, header []st
 	pdf.SetDrawColor(0, 0, 0)
 }
 
-// pdfOverlay draws a signal plot with lines: the band as thin vertical strokes per column,
-// the before and after traces as polylines of their min/max columns.
+// pdfOverlay draws a signal plot with lines: the setup shaded, the band as thin vertical
+// strokes per column, the before and after traces as polylines of their min/max columns,
+// and a failure's worst point marked.
 func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64) {
 	const axisW = 14.0
 	x0, y0 := pdf.GetXY()
@@ -285,6 +286,8 @@ func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64)
 	px, pw, ph := x0+axisW, w-axisW, h-8
 	xAt := func(i, n int) float64 { return px + (float64(i)+0.5)/float64(n)*pw }
 	yAt := func(v float64) float64 { return y0 + (1-(v-o.ymin)/(o.ymax-o.ymin))*ph }
+	t0, t1 := float64(o.t0)/1e9, float64(o.t1)/1e9
+	xT := func(ns int64) float64 { return px + (float64(ns)/1e9-t0)/(t1-t0)*pw }
 
 	pdf.SetDrawColor(180, 180, 180)
 	pdf.SetLineWidth(0.2)
@@ -298,20 +301,26 @@ func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64)
 		s := tr(num(v))
 		pdf.Text(px-1-pdf.GetStringWidth(s), y+1, s)
 	}
-	t1 := float64(o.t1) / 1e9
-	for _, v := range ticks(0, t1, 8) {
-		x := px + v/t1*pw
+	for _, v := range ticks(t0, t1, 8) {
+		x := px + (v-t0)/(t1-t0)*pw
 		pdf.Line(x, y0, x, y0+ph)
-		s := num(v)
+		s := tr(num(v))
 		pdf.Text(x-pdf.GetStringWidth(s)/2, y0+ph+3, s)
 	}
-	s := "time since run start (s)"
+	s := tr("time on the before run's clock (s)")
 	pdf.Text(px+pw/2-pdf.GetStringWidth(s)/2, y0+ph+6.5, s)
-	pdf.SetTextColor(0, 0, 0)
 
-	if wh := o.where; wh != nil && wh.ToNs > wh.FromNs {
-		a := px + math.Max(0, float64(wh.FromNs)/1e9/t1)*pw
-		b := px + math.Min(1, float64(wh.ToNs)/1e9/t1)*pw
+	if o.setup > o.t0 {
+		b := math.Min(xT(o.setup), px+pw)
+		pdf.SetFillColor(236, 236, 236)
+		pdf.Rect(px, y0, b-px, ph, "F")
+		if b-px > 12 {
+			pdf.Text(px+1.5, y0+ph/2, "setup")
+		}
+	}
+	pdf.SetTextColor(0, 0, 0)
+	if l := o.look; l[1] > l[0] {
+		a, b := math.Max(px, xT(l[0])), math.Min(px+pw, xT(l[1]))
 		if b > a {
 			pdf.SetFillColor(255, 236, 170)
 			pdf.Rect(a, y0, b-a, ph, "F")
@@ -327,12 +336,14 @@ func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64)
 			}
 		}
 	}
-	pdf.SetLineWidth(0.3)
+	// the before trace wider, so that it shows on either side of an after trace that lies on it
 	for _, sd := range []struct {
 		s       series
 		r, g, b int
-	}{{o.before, 31, 95, 191}, {o.after, 224, 99, 26}} {
+		width   float64
+	}{{o.before, 31, 95, 191, 0.6}, {o.after, 224, 99, 26, 0.3}} {
 		pdf.SetDrawColor(sd.r, sd.g, sd.b)
+		pdf.SetLineWidth(sd.width)
 		var px, py float64
 		pen := false
 		for i, c := range sd.s.cols {
@@ -355,6 +366,34 @@ func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64)
 				px, py, pen = x, y, true
 			}
 		}
+	}
+	if wst := o.worst; wst != nil {
+		x := xT(wst.t)
+		top, bot := yAt(wst.hi+wst.tol), yAt(wst.lo-wst.tol)
+		pdf.SetDrawColor(179, 38, 30)
+		pdf.SetLineWidth(0.3)
+		pdf.Line(x, top, x, bot)
+		pdf.Line(x-1, top, x+1, top)
+		pdf.Line(x-1, bot, x+1, bot)
+		pdf.SetLineWidth(0.9)
+		pdf.Line(x, yAt(wst.hi), x, yAt(wst.lo))
+		pdf.SetLineWidth(0.4)
+		vy := yAt(wst.v)
+		pdf.Circle(x, vy, 1, "D")
+		pdf.SetFont("Helvetica", "B", 6.5)
+		pdf.SetTextColor(179, 38, 30)
+		label := "worst " + short(wst.v)
+		lx, ly := x+1.8, vy-1.5
+		if lx+pdf.GetStringWidth(label) > px+pw {
+			lx = x - 1.8 - pdf.GetStringWidth(label)
+		}
+		if wst.v < wst.lo {
+			ly = vy + 3.5
+		}
+		pdf.SetFillColor(255, 255, 255)
+		pdf.Rect(lx-0.4, ly-2.4, pdf.GetStringWidth(label)+0.8, 3, "F")
+		pdf.Text(lx, ly, label)
+		pdf.SetTextColor(0, 0, 0)
 	}
 	pdf.SetDrawColor(0, 0, 0)
 	pdf.SetLineWidth(0.2)

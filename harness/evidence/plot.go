@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -59,8 +60,23 @@ func lastT(tr *trace.Trace, tag string) int64 {
 	return 0
 }
 
-// decimate reduces the numeric readings of tag in tr to cols columns over [t0, t1].
-func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int) series {
+// firstT is the time of the first reading of tag in tr (0 without one).
+func firstT(tr *trace.Trace, tag string) int64 {
+	idx := tagIndex(tr, tag)
+	if idx < 0 {
+		return 0
+	}
+	for _, s := range tr.Samples {
+		if int(s.Tag) == idx {
+			return s.T
+		}
+	}
+	return 0
+}
+
+// decimate reduces the numeric readings of tag in tr to cols columns over [t0, t1] of the
+// plot's time axis; at maps a reading's time onto it (nil: as it is). at must not decrease.
+func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int, at func(int64) int64) series {
 	s := series{cols: make([]column, cols), empty: true}
 	idx := tagIndex(tr, tag)
 	if idx < 0 || t1 <= t0 {
@@ -78,7 +94,14 @@ func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int) series {
 		lastCol = -1
 	)
 	for _, sm := range tr.Samples {
-		if int(sm.Tag) != idx || sm.T < t0 || sm.T > t1 {
+		if int(sm.Tag) != idx {
+			continue
+		}
+		t := sm.T
+		if at != nil {
+			t = at(t)
+		}
+		if t < t0 || t > t1 {
 			continue
 		}
 		v := sm.Value
@@ -89,7 +112,7 @@ func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int) series {
 		if started && maxGap > 0 && sm.T-prevT > maxGap {
 			broken = true
 		}
-		i := int(float64(sm.T-t0) / span * float64(cols))
+		i := int(float64(t-t0) / span * float64(cols))
 		i = min(max(i, 0), cols-1)
 		c := &s.cols[i]
 		seq++
@@ -115,35 +138,119 @@ func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int) series {
 	return s
 }
 
-// overlay is a signal criterion's plot: the tag before and after, and the tolerance band
-// around the before trace.
+// overlay is a signal criterion's plot: the tag before and after in the comparison's frame
+// of time, the tolerance band around the before trace, the setup, and a failure's worst
+// point.
+//
+// The time axis is the before run's clock. The after run (and every other before run the
+// band is made of) is laid on it as the comparison aligns the runs (compare.Frame,
+// docs/architecture.md "Setup and the start state"): from the first step after the setup
+// on, piecewise through both runs' origins and later step starts; its setup, recorded but
+// not compared, shifted to end where the before run's setup ends. So [t0, setup) is the
+// setup of both runs; an after run whose setup took longer starts before 0 (t0 < 0).
 type overlay struct {
 	tag           string
-	t0, t1        int64
+	t0, t1        int64 // the axis, ns on the before run's clock
+	setup         int64 // the before run's origin: the band starts there
 	before, after series
 	band          bool
 	hi, lo        []float64 // band per column; NaN where there is none
 	ymin, ymax    float64
-	where         *verdict.Where
+	look          [2]int64   // where the criterion points, on the axis; look[1] <= look[0]: nowhere
+	worst         *worstMark // a failed signal's worst point, or nil
 	bandNote      string
 }
 
-// newOverlay decimates tag of run b and run a to cols columns, and builds the band from every
-// before run (the comparison's rule: an envelope over all before runs, each value widened by
-// tol(x) = max(absolute, relative·|x|), then by the allowed shift). The runs are laid on
-// their time since start; the comparison also aligns them on their step starts, so the band
-// drawn is a picture of the rule, not its exact computation.
-func newOverlay(tag string, b, a *trace.Trace, allBefore []*trace.Trace, tol *scenario.Tolerance, where *verdict.Where, cols int) overlay {
-	o := overlay{tag: tag, where: where, t1: max(lastT(b, tag), lastT(a, tag), 1)}
-	o.before = decimate(b, tag, o.t0, o.t1, cols)
-	o.after = decimate(a, tag, o.t0, o.t1, cols)
+// worstMark is a failed signal criterion's worst after sample, as its numbers give it.
+type worstMark struct {
+	t      int64   // on the before run's clock (worst_t_before_s)
+	v      float64 // the after value (worst_value)
+	lo, hi float64 // the before envelope there (worst_lo, worst_hi)
+	tol    float64 // allowed is [lo-tol, hi+tol] (worst_tolerance)
+}
+
+// worstOf is the worst point of failed signal criterion c, nil for any other.
+func worstOf(c verdict.Criterion) *worstMark {
+	n := c.Numbers
+	tb, ok := n["worst_t_before_s"]
+	if c.Kind != verdict.KindSignal || c.Status != verdict.Fail || !ok {
+		return nil
+	}
+	return &worstMark{t: int64(math.Round(tb * 1e9)), v: n["worst_value"], lo: n["worst_lo"], hi: n["worst_hi"], tol: n["worst_tolerance"]}
+}
+
+// onClockOf maps the times of run r onto run b's clock as the comparison of scenario sc
+// aligns them (compare.Frame.ToBefore) from r's origin on, and r's setup shifted to end at
+// b's origin: stretching the setup by the first step's pace would misdraw how long it took.
+// Without a scenario, or for b itself, times stay as they are (nil). The map never
+// decreases; each call is O(log steps). Also returns b's origin.
+func onClockOf(sc *scenario.Scenario, b, r *trace.Trace) (func(int64) int64, int64) {
+	if sc == nil || b == nil || r == nil {
+		return nil, 0
+	}
+	f := compare.FrameOf(sc, b, r)
+	if r == b {
+		return nil, f.BeforeOrigin
+	}
+	return func(t int64) int64 {
+		if t < f.AfterOrigin {
+			return f.BeforeOrigin + (t - f.AfterOrigin)
+		}
+		return f.ToBefore(t)
+	}, f.BeforeOrigin
+}
+
+func mapT(at func(int64) int64, t int64) int64 {
+	if at == nil {
+		return t
+	}
+	return at(t)
+}
+
+// newOverlay decimates tag of run b and run a to cols columns on b's clock (scenario sc's
+// frame; without sc, by time since each run's start), and builds the band from every before
+// run from the end of the setup on (the comparison's rule: an envelope over all before runs,
+// each value widened by tol(x) = max(absolute, relative·|x|), then by the allowed shift).
+// The band is a picture of the rule on the plot's columns, not its exact computation; the
+// worst point (worst, may be nil) is the criterion's own.
+func newOverlay(sc *scenario.Scenario, tag string, b, a *trace.Trace, allBefore []*trace.Trace, tol *scenario.Tolerance,
+	where *verdict.Where, worst *worstMark, cols int) overlay {
+	o := overlay{tag: tag, worst: worst}
+	atA, setup := onClockOf(sc, b, a)
+	o.setup = setup
+	if w := where; w != nil && w.ToNs > w.FromNs {
+		// a place that spans the whole run (a criterion that passed) shows nothing
+		own, at := b, func(t int64) int64 { return t }
+		if w.Side == "after" {
+			own, at = a, func(t int64) int64 { return mapT(atA, t) }
+		}
+		if w.FromNs > firstT(own, tag) || w.ToNs < lastT(own, tag) {
+			o.look = [2]int64{at(w.FromNs), at(w.ToNs)}
+		}
+	}
+	o.t0 = min(0, mapT(atA, firstT(a, tag)))
+	o.t1 = max(lastT(b, tag), mapT(atA, lastT(a, tag)), 1)
+	if o.look[1] > o.look[0] {
+		o.t0, o.t1 = min(o.t0, o.look[0]), max(o.t1, o.look[1])
+	}
+	o.before = decimate(b, tag, o.t0, o.t1, cols, nil)
+	o.after = decimate(a, tag, o.t0, o.t1, cols, atA)
+	if o.worst != nil && (o.worst.t < o.t0 || o.worst.t > o.t1) {
+		o.worst = nil
+	}
 	o.hi, o.lo = make([]float64, cols), make([]float64, cols)
 	for i := range o.hi {
 		o.hi[i], o.lo[i] = math.NaN(), math.NaN()
 	}
+	colNs := float64(o.t1-o.t0) / float64(cols)
+	first := min(max(int(math.Ceil(float64(o.setup-o.t0)/colNs)), 0), cols) // the first column after the setup
 	var env []series
 	for _, tr := range allBefore {
-		if s := decimate(tr, tag, o.t0, o.t1, cols); !s.empty {
+		at, _ := onClockOf(sc, b, tr)
+		if s := decimate(tr, tag, o.t0, o.t1, cols, at); !s.empty {
+			for i := range first {
+				s.cols[i] = column{} // the setup is not compared
+			}
 			env = append(env, s)
 		}
 	}
@@ -155,10 +262,9 @@ func newOverlay(tag string, b, a *trace.Trace, allBefore []*trace.Trace, tol *sc
 	default:
 		o.band = true
 		o.bandNote = toleranceText(*tol)
-		colNs := float64(o.t1-o.t0) / float64(cols)
 		k := int(math.Ceil(float64(tol.Shift) / colNs))
 		width := func(v float64) float64 { return max(tol.Absolute, tol.Relative*math.Abs(v)) }
-		for i := range cols {
+		for i := first; i < cols; i++ {
 			for _, s := range env {
 				for j := max(i-k, 0); j <= min(i+k, cols-1); j++ {
 					c := s.cols[j]
@@ -190,6 +296,11 @@ func newOverlay(tag string, b, a *trace.Trace, allBefore []*trace.Trace, tol *sc
 		}
 		widen(o.hi[i])
 		widen(o.lo[i])
+	}
+	if w := o.worst; w != nil {
+		widen(w.v)
+		widen(w.lo - w.tol)
+		widen(w.hi + w.tol)
 	}
 	o.ymin, o.ymax = padRange(o.ymin, o.ymax)
 	return o
@@ -242,6 +353,9 @@ func ticks(lo, hi float64, n int) []float64 {
 	}
 	return out
 }
+
+// short formats a value for a label beside a mark: four significant digits.
+func short(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 // num formats a number for a label: short, no exponent for everyday magnitudes.
 func num(v float64) string {
@@ -367,13 +481,21 @@ const (
 // overlaySVG draws a signal criterion's plot.
 func overlaySVG(o overlay) string {
 	f := frame{w: plotW, h: plotH, left: plotLeft, right: 16, top: 26, bot: 36,
-		x0: 0, x1: float64(o.t1) / 1e9, y0: o.ymin, y1: o.ymax}
+		x0: float64(o.t0) / 1e9, x1: float64(o.t1) / 1e9, y0: o.ymin, y1: o.ymax}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s before and after">`, c1(f.w), c1(f.h), esc(o.tag))
-	svgAxes(&b, f, "time since run start (s)", num, o.tag)
-	if wh := o.where; wh != nil && wh.ToNs > wh.FromNs {
-		x0 := max(f.x(float64(wh.FromNs)/1e9), f.left)
-		x1 := min(f.x(float64(wh.ToNs)/1e9), f.left+f.pw())
+	svgAxes(&b, f, "time on the before run's clock (s)", num, o.tag)
+	if o.setup > o.t0 {
+		x1 := min(f.x(float64(o.setup)/1e9), f.left+f.pw())
+		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="setup"><title>setup: recorded, not compared</title></rect>`,
+			c1(f.left), c1(f.top), c1(x1-f.left), c1(f.ph()))
+		if x1-f.left > 40 {
+			fmt.Fprintf(&b, `<text x="%s" y="%s" class="sl">setup</text>`, c1(f.left+4), c1(f.top+f.ph()/2))
+		}
+	}
+	if l := o.look; l[1] > l[0] {
+		x0 := max(f.x(float64(l[0])/1e9), f.left)
+		x1 := min(f.x(float64(l[1])/1e9), f.left+f.pw())
 		if x1 > x0 {
 			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="where"><title>where to look</title></rect>`,
 				c1(x0), c1(f.top), c1(max(x1-x0, 1)), c1(f.ph()))
@@ -384,11 +506,37 @@ func overlaySVG(o overlay) string {
 	}
 	fmt.Fprintf(&b, `<path d="%s" class="before"/>`, linePath(o.before, f))
 	fmt.Fprintf(&b, `<path d="%s" class="after"/>`, linePath(o.after, f))
+	if w := o.worst; w != nil {
+		x, y := c1(f.x(float64(w.t)/1e9)), f.y(w.v)
+		top, bot := f.y(w.hi+w.tol), f.y(w.lo-w.tol)
+		xl, xr := c1(f.x(float64(w.t)/1e9)-5), c1(f.x(float64(w.t)/1e9)+5)
+		fmt.Fprintf(&b, `<g class="worst"><title>worst: %s = %s at %s s; allowed there %s..%s (before envelope %s..%s, tolerance %s)</title>`,
+			esc(o.tag), num(w.v), num(float64(w.t)/1e9), num(w.lo-w.tol), num(w.hi+w.tol), num(w.lo), num(w.hi), num(w.tol))
+		fmt.Fprintf(&b, `<path d="M%s %sL%s %sM%s %sL%s %sM%s %sL%s %s" class="allowed"/>`,
+			x, c1(top), x, c1(bot), xl, c1(top), xr, c1(top), xl, c1(bot), xr, c1(bot))
+		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="envelope"/>`, x, c1(f.y(w.hi)), x, c1(f.y(w.lo)))
+		fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4.5" class="value"/>`, x, c1(y))
+		ty, anchor := y-8, "start"
+		if w.v < w.lo {
+			ty = y + 16
+		}
+		tx := f.x(float64(w.t)/1e9) + 7
+		if tx > f.left+f.pw()-90 {
+			tx, anchor = f.x(float64(w.t)/1e9)-7, "end"
+		}
+		fmt.Fprintf(&b, `<text x="%s" y="%s" class="wl" text-anchor="%s">worst %s</text></g>`, c1(tx), c1(ty), anchor, short(w.v))
+	}
 	items := []legendItem{{"before", "before"}, {"after", "after"}}
 	if o.band {
 		items = append(items, legendItem{"bandkey", "tolerance: " + o.bandNote})
 	} else {
 		items = append(items, legendItem{"none", "no band: " + o.bandNote})
+	}
+	if o.setup > o.t0 {
+		items = append(items, legendItem{"setup", "setup (not compared)"})
+	}
+	if o.worst != nil {
+		items = append(items, legendItem{"worstkey", "worst point, allowed there"})
 	}
 	legend(&b, f, items)
 	b.WriteString(`</svg>`)
@@ -442,8 +590,8 @@ func timeUnit(v float64) (string, float64) {
 }
 
 // histogramSVG draws the before and after distributions of a timing criterion on shared
-// bins.
-func histogramSVG(id string, tm Timing) string {
+// bins; unit names what one value is ("segments", "runs", "reads"; may be empty).
+func histogramSVG(id string, tm Timing, unit string) string {
 	before, nb := finite(tm.Before)
 	after, na := finite(tm.After)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -470,12 +618,12 @@ func histogramSVG(id string, tm Timing) string {
 	for i := range bins {
 		top = max(top, cb[i], ca[i])
 	}
-	unit, scale := timeUnit(median(append(before, after...)))
+	tu, scale := timeUnit(median(append(before, after...)))
 	f := frame{w: plotW, h: 240, left: plotLeft, right: 16, top: 26, bot: 36,
 		x0: lo * scale, x1: hi * scale, y0: 0, y1: float64(top) * 1.1}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s distribution">`, c1(f.w), c1(f.h), esc(id))
-	svgAxes(&b, f, id+" ("+unit+")", num, "count")
+	svgAxes(&b, f, id+" ("+tu+")", num, "count")
 	for _, side := range []struct {
 		class string
 		c     []int
@@ -500,8 +648,11 @@ func histogramSVG(id string, tm Timing) string {
 	}
 	sideText := func(name string, xs []float64, bad int) string {
 		s := fmt.Sprintf("%s: n=%d", name, len(xs))
+		if unit != "" {
+			s += " " + unit
+		}
 		if len(xs) > 0 {
-			s += ", median " + num(median(xs)*scale) + " " + unit
+			s += ", median " + num(median(xs)*scale) + " " + tu
 		}
 		if bad > 0 {
 			s += fmt.Sprintf(", %d not seen", bad)
@@ -511,37 +662,6 @@ func histogramSVG(id string, tm Timing) string {
 	legend(&b, f, []legendItem{{"beforebar", sideText("before", before, nb)}, {"afterbar", sideText("after", after, na)}})
 	b.WriteString(`</svg>`)
 	return b.String()
-}
-
-// scanPeriods derives scan periods from a cycle counter tag: the time between two readings
-// over the count between them, taken over at least scanWindow counts so that the counter's
-// whole steps do not swamp the figure.
-func scanPeriods(trs []*trace.Trace, tag string) []float64 {
-	const scanWindow = 100
-	var out []float64
-	for _, tr := range trs {
-		idx := tagIndex(tr, tag)
-		if idx < 0 {
-			continue
-		}
-		var t0 int64
-		v0, have := 0.0, false
-		for _, s := range tr.Samples {
-			if int(s.Tag) != idx {
-				continue
-			}
-			switch {
-			case s.Missing() || s.Text != "":
-				have = false
-			case !have || s.Value < v0: // the first reading, or the counter restarted
-				t0, v0, have = s.T, s.Value, true
-			case s.Value-v0 >= scanWindow && s.T > t0:
-				out = append(out, float64(s.T-t0)/1e9/(s.Value-v0))
-				t0, v0 = s.T, s.Value
-			}
-		}
-	}
-	return out
 }
 
 // timelineSVG draws the events of one run in lanes: steps, marks, checks, transitions,

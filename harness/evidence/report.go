@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -20,6 +22,7 @@ type model struct {
 	rec           *verdict.Record
 	before, after []*trace.Trace
 	desc          string
+	sc            *scenario.Scenario // the scenario as run; nil when it could not be read
 	tol           map[string]scenario.Tolerance
 	timing        map[string]Timing
 	notes         []string // what the reports cannot show, and why
@@ -32,9 +35,10 @@ func newModel(b Bundle) *model {
 	})
 	if err != nil {
 		line, _, _ := strings.Cut(err.Error(), "\n")
-		m.notes = append(m.notes, "tolerance bands are not drawn: the scenario as run could not be read: "+line)
+		m.notes = append(m.notes, "tolerance bands are not drawn, the runs are not aligned as the comparison aligns them, "+
+			"and the timing plots show only the samples given to the bundle: the scenario as run could not be read: "+line)
 	} else {
-		m.tol, m.desc = sc.Tolerances, sc.Description
+		m.sc, m.tol, m.desc = sc, sc.Tolerances, sc.Description
 	}
 	return m
 }
@@ -68,7 +72,11 @@ func (m *model) overlayFor(c verdict.Criterion, cols int) (o overlay, b, a *trac
 	if t, found := m.tol[c.Where.Tag]; found {
 		tol = &t
 	}
-	return newOverlay(c.Where.Tag, b, a, m.before, tol, c.Where, cols), b, a, true
+	var worst *worstMark
+	if len(m.before) > 0 && b == m.before[0] { // its time is on the first before run's clock
+		worst = worstOf(c)
+	}
+	return newOverlay(m.sc, c.Where.Tag, b, a, m.before, tol, c.Where, worst, cols), b, a, true
 }
 
 // mainOverlay is the plot the PDF shows: the first failed signal criterion, else the first
@@ -92,18 +100,57 @@ func (m *model) mainOverlay() (verdict.Criterion, bool) {
 	return *first, true
 }
 
-// timingFor is the samples behind a timing criterion, given or derived from the traces.
-func (m *model) timingFor(c verdict.Criterion) (Timing, string) {
-	if t, ok := m.timing[c.ID]; ok {
-		return t, "samples as given to the bundle (timing.json)"
-	}
-	if c.Where != nil && c.Where.Tag != "" {
-		t := Timing{Before: scanPeriods(m.before, c.Where.Tag), After: scanPeriods(m.after, c.Where.Tag)}
-		if len(t.Before)+len(t.After) > 0 {
-			return t, "scan periods derived from the cycle counter " + c.Where.Tag + " in the traces"
+// timingFor is the values behind timing criterion c, and what one of them is: the values the
+// criterion judged (compare.TimingValues of the scenario as run, the runs and the record's
+// calibration: one source, the criterion's own code); without the scenario, the samples
+// given to the bundle.
+func (m *model) timingFor(c verdict.Criterion) (t Timing, unit, note string) {
+	if m.sc != nil {
+		for _, p := range m.sc.Probes {
+			if c.ID != "timing:"+p.Name {
+				continue
+			}
+			ts, err := compare.TimingValues(m.sc, p, m.before, m.after, m.rec.Calibration)
+			if err != nil {
+				return Timing{}, "", err.Error()
+			}
+			t = Timing{Before: ts.Before, After: ts.After}
+			for range ts.NoResponse[0] {
+				t.Before = append(t.Before, math.NaN()) // counted as not seen
+			}
+			for range ts.NoResponse[1] {
+				t.After = append(t.After, math.NaN())
+			}
+			note = "the values the criterion judged, from the first step after the setup"
+			if ts.Segment > 0 {
+				note += fmt.Sprintf(": one per %s s of continuous good %s samples", num(ts.Segment), p.Counter)
+			}
+			return t, ts.Unit, note
 		}
 	}
-	return Timing{}, "no timing samples in the bundle for this criterion"
+	if t, ok := m.timing[c.ID]; ok {
+		return t, "", "samples as given to the bundle (timing.json)"
+	}
+	return Timing{}, "", "no timing samples in the bundle for this criterion"
+}
+
+// overlayNote says what a signal plot shows.
+func overlayNote(o overlay, aligned bool) string {
+	s := "the after run on the before run's clock, as the comparison aligns them (from the first step after the setup, through the step starts); "
+	if !aligned {
+		s = "both runs by time since their start; "
+	}
+	s += "shaded: the tolerance band (" + o.bandNote + ") around the envelope of all before runs"
+	if o.setup > o.t0 {
+		s += "; grey: the setup, recorded but not compared"
+	}
+	if o.look[1] > o.look[0] {
+		s += "; highlighted: where the criterion points"
+	}
+	if o.worst != nil {
+		s += "; marked: the worst after value, with the before envelope and tolerance there"
+	}
+	return s
 }
 
 func verdictClass(v verdict.Outcome) string {
@@ -181,12 +228,11 @@ func writeHTML(w io.Writer, m *model) error {
 			row.Anchor = anchor
 			d.Signals = append(d.Signals, htmlPlot{ID: anchor,
 				Title: fmt.Sprintf("%s: %s, %s against %s", c.ID, o.tag, runName(b, "before"), runName(a, "after")),
-				Note: "shaded: the tolerance band (" + o.bandNote + ") around the envelope of all before runs, by time since run start; " +
-					"highlighted: where the criterion points",
-				SVG: template.HTML(overlaySVG(o))})
+				Note:  overlayNote(o, m.sc != nil),
+				SVG:   template.HTML(overlaySVG(o))})
 		case verdict.KindTiming:
-			t, note := m.timingFor(c)
-			svg := histogramSVG(c.ID, t)
+			t, unit, note := m.timingFor(c)
+			svg := histogramSVG(c.ID, t, unit)
 			row.Anchor = anchor
 			d.Timings = append(d.Timings, htmlPlot{ID: anchor, Title: c.ID, Note: note, SVG: template.HTML(svg)})
 		}
@@ -331,10 +377,12 @@ svg{display:block;max-width:100%;height:auto;background:#fff}
 svg text{font:11px system-ui,sans-serif;fill:#444}
 svg .yt{text-anchor:end}svg .xt,svg .xl{text-anchor:middle}svg .yl{text-anchor:middle}
 svg .plotbg{fill:#fafafa;stroke:#bbb}svg .grid{stroke:#e6e6e6}
-svg .before{fill:none;stroke:#1f5fbf;stroke-width:1.3}svg .after{fill:none;stroke:#e0631a;stroke-width:1.3}
+svg .before{fill:none;stroke:#1f5fbf;stroke-width:2.6}svg .after{fill:none;stroke:#e0631a;stroke-width:1.3}
 svg rect.before{fill:#1f5fbf}svg rect.after{fill:#e0631a}
 svg .band,svg .bandkey{fill:#1f5fbf;fill-opacity:.15;stroke:none}svg .none{fill:none}
-svg .where{fill:#ffd54f;fill-opacity:.25}
+svg .where{fill:#ffd54f;fill-opacity:.25}svg .setup{fill:#000;fill-opacity:.07}svg .sl{fill:#777}
+svg .worst .allowed{fill:none;stroke:#b3261e;stroke-width:1.5}svg .worst .envelope{stroke:#b3261e;stroke-width:4}
+svg .worst .value{fill:none;stroke:#b3261e;stroke-width:2}svg .worst .wl{fill:#b3261e;font-weight:600;stroke:#fff;stroke-width:3px;paint-order:stroke}svg .worstkey{fill:#b3261e}
 svg .beforebar{fill:#1f5fbf;fill-opacity:.45}svg .afterbar{fill:#e0631a;fill-opacity:.45}
 svg .median{stroke-dasharray:4 3;stroke-width:1.5}
 svg .ev{fill:#666}svg .mark{fill:#6a1b9a}svg .check-pass{fill:#1e7d32}svg .check-fail{fill:#b3261e}svg .check-inconclusive{fill:#a15c00}

@@ -1,9 +1,15 @@
 package workspace
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
 )
 
 func TestDecimateKeepsMinMaxPerColumn(t *testing.T) {
@@ -64,4 +70,43 @@ func TestDecimateKeepsMinMaxPerColumn(t *testing.T) {
 	if Decimate(Series{}, 0, 0, 10) != nil || Decimate(Series{}, 0, 10, 0) != nil {
 		t.Error("empty range or width should give nil")
 	}
+}
+
+// BenchmarkOverlay2x1M gives the overlay of a signal over a before and an after run of 1M
+// sampling slots each whose 13 steps (2 of setup) took different times: "series" is the
+// two runs' tag series alone, "frame" the overlay with the after run mapped onto the before
+// run's clock (compare.Frame, O(log steps) a sample), its gaps and its place.
+func BenchmarkOverlay2x1M(b *testing.B) {
+	const n = 1_000_000
+	res := largeResult(n)
+	l, err := LoadScenario("tank-alarm-trip.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.Scenario = l
+	steps := len(l.Scenario.Setup) + len(l.Scenario.Steps)
+	for side, tr := range []*trace.Trace{res.Before[0], res.After[0]} {
+		for k := 1; k <= steps; k++ {
+			t := int64(k-1) * n / int64(steps) * int64(time.Millisecond) * int64(20+side) / 20
+			tr.Events = append(tr.Events, trace.Event{T: t, Kind: trace.EvStepStart, Step: k})
+		}
+		slices.SortStableFunc(tr.Events, func(a, b trace.Event) int { return cmp.Compare(a.T, b.T) })
+	}
+	c := verdict.Criterion{ID: "signal:Level", Kind: verdict.KindSignal}
+	b.Run("series", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s := TagSeries(res.After[0], "Level"); len(s.T) < n*99/100 || len(TagSeries(res.Before[0], "Level").T) < n*99/100 {
+				b.Fatal(len(s.T))
+			}
+		}
+	})
+	b.Run("frame", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if o, ok := res.Overlay(c); !ok || o.Setup == 0 || len(o.After.T) < n*99/100 {
+				b.Fatalf("overlay %v, setup until %d", ok, o.Setup)
+			}
+		}
+	})
 }
