@@ -33,8 +33,8 @@ func frameRun(side string, tr *trace.Trace, ix indexing) *runData {
 		tr = &trace.Trace{}
 	}
 	r := newRunData(side, 1, tr, ix)
-	for i := range tr.Samples {
-		r.last = max(r.last, tr.Samples[i].T)
+	if n := len(tr.Samples); n > 0 {
+		r.last = tr.Samples[n-1].T // the runner appends samples in time order
 	}
 	r.end = r.last
 	for _, e := range tr.Events {
@@ -44,8 +44,14 @@ func frameRun(side string, tr *trace.Trace, ix indexing) *runData {
 	return r
 }
 
-// ToBefore maps a time of the after run (ns since its start) onto the before run's time.
+// ToBefore maps a time of the after run (ns since its start) onto the before run's time:
+// from the after run's origin on as the comparison maps it; its setup shifted to end at the
+// before run's origin (the setup is not compared, and stretching it by the first step's pace
+// would misdraw how long it took). It never decreases; O(log steps).
 func (f Frame) ToBefore(t int64) int64 {
+	if t < f.AfterOrigin {
+		return f.BeforeOrigin + (t - f.AfterOrigin)
+	}
 	if len(f.al.a) == 0 {
 		return t
 	}

@@ -179,9 +179,8 @@ func worstOf(c verdict.Criterion) *worstMark {
 	return &worstMark{t: int64(math.Round(tb * 1e9)), v: n["worst_value"], lo: n["worst_lo"], hi: n["worst_hi"], tol: n["worst_tolerance"]}
 }
 
-// onClockOf maps the times of run r onto run b's clock as the comparison of scenario sc
-// aligns them (compare.Frame.ToBefore) from r's origin on, and r's setup shifted to end at
-// b's origin: stretching the setup by the first step's pace would misdraw how long it took.
+// onClockOf maps the times of run r onto run b's clock as compare.Frame.ToBefore does for
+// scenario sc (r's setup shifted to end at b's origin).
 // Without a scenario, or for b itself, times stay as they are (nil). The map never
 // decreases; each call is O(log steps). Also returns b's origin.
 func onClockOf(sc *scenario.Scenario, b, r *trace.Trace) (func(int64) int64, int64) {
@@ -192,12 +191,7 @@ func onClockOf(sc *scenario.Scenario, b, r *trace.Trace) (func(int64) int64, int
 	if r == b {
 		return nil, f.BeforeOrigin
 	}
-	return func(t int64) int64 {
-		if t < f.AfterOrigin {
-			return f.BeforeOrigin + (t - f.AfterOrigin)
-		}
-		return f.ToBefore(t)
-	}, f.BeforeOrigin
+	return f.ToBefore, f.BeforeOrigin
 }
 
 func mapT(at func(int64) int64, t int64) int64 {

@@ -136,16 +136,9 @@ type Worst struct {
 	Tol    float64 // the tolerance around it (worst_tolerance): allowed is [Lo-Tol, Hi+Tol]
 }
 
-// AfterTime maps a time of the after run (ns since its start) onto the plot's axis: from
-// its origin on as the comparison maps it (compare.Frame.ToBefore), its setup shifted to
-// end at the before run's origin (the setup is not compared, and stretching it by the first
-// step's pace would misdraw how long it took). Monotonic, O(log steps).
-func (o *Overlay) AfterTime(t int64) int64 {
-	if t < o.frame.AfterOrigin {
-		return o.frame.BeforeOrigin + (t - o.frame.AfterOrigin)
-	}
-	return o.frame.ToBefore(t)
-}
+// AfterTime maps a time of the after run (ns since its start) onto the plot's axis, the
+// before run's clock, as compare.Frame.ToBefore does. Monotonic, O(log steps).
+func (o *Overlay) AfterTime(t int64) int64 { return o.frame.ToBefore(t) }
 
 // Band is the half-width of the tolerance band at value v.
 func (o *Overlay) Band(v float64) float64 {
