@@ -644,12 +644,25 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 			}
 		}
 		var decided bool
+		refused := 0 // consecutive samples where the device refused a tag of the condition
 		err := r.sampleUntil(ctx, deadline, func() bool {
 			ok, known := st.Cond.Eval(r.latest)
 			if known && ok {
 				r.check(st, "pass", "")
 				decided = true
 				return true
+			}
+			// a tag the device answers with an error (a moved register, an unknown node) will
+			// not come back by waiting: stop waiting after a few samples instead of the whole
+			// timeout, undecided (a setup that waits on it stops the run)
+			if tag := r.refusedTag(st.Cond.Tags); tag != "" {
+				if refused++; refused >= refusedSamples {
+					r.check(st, "inconclusive", fmt.Sprintf("the device refuses %s (%d samples in a row): the condition cannot be seen", tag, refused))
+					decided = true
+					return true
+				}
+			} else {
+				refused = 0
 			}
 			return false
 		})
@@ -697,6 +710,20 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 		return nil
 	}
 	return fmt.Errorf("step %d: unknown kind %s", st.Index, st.Kind)
+}
+
+// refusedSamples is how many samples in a row a tag of a wait_until's condition may read Bad
+// (the device answered with an error) before the wait stops.
+const refusedSamples = 5
+
+// refusedTag is the first of tags that the last sample read Bad, or "".
+func (r *run) refusedTag(tags []string) string {
+	for _, t := range tags {
+		if i, ok := r.tagIx[t]; ok && i < len(r.rd) && r.rd[i].Quality == driver.Bad {
+			return t
+		}
+	}
+	return ""
 }
 
 // hold checks that a condition is true at every sample for st.Hold; a sample where it cannot

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -121,5 +122,26 @@ steps:
 	}
 	if got := checks(res)["inlet_open"]; got != "pass" {
 		t.Errorf("inlet_open %s, want pass (judged on the sample after the write)", got)
+	}
+}
+
+// TestWaitUntilOnARefusedTagStopsWaiting: a setup that waits on a tag the device refuses (a
+// moved register) waited out its whole timeout, a minute of bench time per run; it stops
+// after a few refused samples, undecided, and the run stops with the setup step named.
+func TestWaitUntilOnARefusedTagStopsWaiting(t *testing.T) {
+	sc := load(t, "tank-steady-state.yaml")
+	res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, "sim://tank?time=simulated&firmware=register-moved")})
+	if !errors.Is(err, runner.ErrSetup) {
+		t.Fatalf("err %v, want ErrSetup", err)
+	}
+	if !strings.Contains(res.Trace.Run.Fault, "the device refuses Level") {
+		t.Errorf("fault %q", res.Trace.Run.Fault)
+	}
+	var last int64
+	for _, s := range res.Trace.Samples {
+		last = max(last, s.T)
+	}
+	if last > int64(5*time.Second) {
+		t.Errorf("sampled until %v: waited out the timeout", time.Duration(last))
 	}
 }
