@@ -23,6 +23,7 @@ import (
 	"github.com/patchgate/patchgate/scenarios"
 	"github.com/patchgate/patchgate/simulators/fault"
 	"github.com/patchgate/patchgate/simulators/firmware"
+	"github.com/patchgate/patchgate/simulators/simopt"
 	"github.com/patchgate/patchgate/simulators/station"
 )
 
@@ -51,6 +52,12 @@ type Config struct {
 	Now func() time.Time
 	// Actor is who the register records as making changes (default: validation.Actor()).
 	Actor string
+	// Start is where the embedded tanks' plants begin: the fixed start (zero value) or, with
+	// Start.Random, a random valid state, a different one for each tank, as a bench is left
+	// by whoever used it last (docs/architecture.md, "Simulators").
+	Start simopt.Start
+	// Scan, when not 0, is the embedded tanks' scan period instead of 10 ms (1ms..5s).
+	Scan time.Duration
 }
 
 // DefaultDir is os.UserConfigDir()/patchgate/workspace.
@@ -71,6 +78,8 @@ type Workspace struct {
 
 	host     string
 	actor    string
+	startAt  simopt.Start
+	scan     time.Duration
 	mu       sync.Mutex
 	stations []*Station
 
@@ -138,7 +147,14 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = validation.Actor()
 	}
-	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir}
+	if cfg.Scan != 0 {
+		if err := simopt.CheckScan(cfg.Scan); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("embedded tanks: %w", err)
+		}
+	}
+	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir,
+		startAt: cfg.Start, scan: cfg.Scan}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
 		st, err := w.start(ctx, s.role, s.fw, "", "", fault.Set{})
 		if err != nil {
@@ -161,7 +177,12 @@ func (w *Workspace) start(ctx context.Context, role, fw, mb, ua string, f fault.
 	if ua == "" {
 		ua = w.host + ":0"
 	}
-	cfg := station.Config{Model: "tank", Firmware: fw, Seed: 1, Faults: f, Modbus: mb, OPCUA: ua, Security: "none"}
+	cfg := station.Config{Model: "tank", Firmware: fw, Seed: 1, Faults: f, Modbus: mb, OPCUA: ua, Security: "none",
+		Start: w.startAt, Scan: w.scan}
+	if cfg.Start.Random && !cfg.Start.SeedSet && role == "after" {
+		// the two tanks of one bench never start in the same state
+		cfg.Start.Seed, cfg.Start.SeedSet = 2, true
+	}
 	st, err := station.Start(ctx, cfg)
 	if err != nil && (!strings.HasSuffix(mb, ":0") || !strings.HasSuffix(ua, ":0")) {
 		// the old ports may still be taken: fall back to free ones
