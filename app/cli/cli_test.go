@@ -166,7 +166,7 @@ func TestDryRunPrintsWritesAndTouchesNothing(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"nothing sent", "step 1 (setup): Mode = 0", "step 4 (step): InletValve = true", "restore: Mode = (value captured before the test)"} {
+	for _, want := range []string{"nothing sent", "step 1 (setup): Mode = 0", "step 4 (setup): InletValve = true", "step 11 (step): InletValve = true", "restore: Mode = (value captured before the test)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}

@@ -113,7 +113,7 @@ func synthTrace(id int64, side string, n int, period time.Duration, shift float6
 // fixture is a bundle with criteria of every kind, each pointing into the traces.
 func fixture(t testing.TB, samples int) Bundle {
 	t.Helper()
-	sc, err := os.ReadFile("../../scenarios/tank-alarm-trip.yaml")
+	sc, err := os.ReadFile("testdata/tank-alarm-trip.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

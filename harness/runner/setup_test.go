@@ -17,7 +17,9 @@ import (
 // TestSetupThatCannotReachItsStateStopsTheRun: a setup wait_until that times out leaves the
 // plant out of its start state; the run stops there, faulted with the step named, restores
 // what it wrote, and never runs its steps (docs/architecture.md, "Setup and the start state").
-func TestSetupThatCannotReachItsStateStopsTheRun(t *testing.T) {
+// scenarioText compiles a scenario written here, on the shipped tank point map.
+func scenarioText(t *testing.T, src string) *scenario.Scenario {
+	t.Helper()
 	dir := t.TempDir()
 	pm, err := os.ReadFile("../../scenarios/pointmaps/tank.yaml")
 	if err != nil {
@@ -26,7 +28,19 @@ func TestSetupThatCannotReachItsStateStopsTheRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tank.yaml"), pm, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src := `
+	file := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenario.Load(file, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestSetupThatCannotReachItsStateStopsTheRun(t *testing.T) {
+	sc := scenarioText(t, `
 version: 1
 name: unreachable-start
 points: tank.yaml
@@ -45,15 +59,7 @@ setup:
 steps:
   - write: {InletValve: true}
   - wait: 1s
-`
-	file := filepath.Join(dir, "s.yaml")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scenario.Load(file, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, "sim://tank?time=simulated")})
 	if !errors.Is(err, runner.ErrSetup) {
 		t.Fatalf("err %v, want ErrSetup", err)
@@ -80,15 +86,7 @@ steps:
 // TestZeroWindowExpectAfterAWriteJudgesTheNextSample: an expect with no window right after a
 // write was judged on the sample taken before the write, and failed.
 func TestZeroWindowExpectAfterAWriteJudgesTheNextSample(t *testing.T) {
-	dir := t.TempDir()
-	pm, err := os.ReadFile("../../scenarios/pointmaps/tank.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tank.yaml"), pm, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := `
+	sc := scenarioText(t, `
 version: 1
 name: expect-after-write
 points: tank.yaml
@@ -107,15 +105,7 @@ steps:
   - expect: InletValve
     id: inlet_open
   - write: {InletValve: false}
-`
-	file := filepath.Join(dir, "s.yaml")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scenario.Load(file, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, "sim://tank?time=simulated")})
 	if err != nil {
 		t.Fatal(err)
