@@ -17,7 +17,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	after := fs.String("after", "alarm-shift", "firmware profile of the patched tank")
 	host := fs.String("host", "127.0.0.1", "address to listen on (loopback by default)")
 	start := fs.String("start", "default", "where both tanks start: "+simopt.StartWords+"; both draw from the same seed, so they start alike")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	st0, err := simopt.ParseStart(*start)

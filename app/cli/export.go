@@ -22,7 +22,7 @@ func runExport(ctx context.Context, env Env, args []string) error {
 	id := fs.Int64("run", 0, "run id (required; see patchgate runs)")
 	format := fs.String("format", "csv", "csv (samples), events (events as CSV) or json (the whole run)")
 	out := fs.String("o", "-", "output file (- for stdout)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	if *id <= 0 {
@@ -64,7 +64,7 @@ func runRuns(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "runs")
 	db := fs.String("db", "patchgate.db", "SQLite file")
 	limit := fs.Int("n", 20, "how many")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	if _, err := os.Stat(*db); err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,7 +26,7 @@ subcommands:
   show     show a patch: validations, verdicts, sign-offs, test-vs-production differences, audit
   state    move a patch to another state: state ID NEWSTATE [--plan --review-date ...]
   signoff  sign a validation: --validation ID --name --role --decision [--rationale]
-  verify   check the audit trail's hash chain (exit 3 when broken)
+  verify   check the audit trail's hash chain (exit 1 when broken)
 
 Every subcommand takes --db FILE and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
 Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
@@ -43,7 +44,7 @@ func runRegister(ctx context.Context, env Env, args []string) error {
 	}[args[0]]
 	switch {
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
-		io.WriteString(env.Stderr, registerUsage)
+		printHelp(env.Stdout, "register", nil)
 		return flag.ErrHelp
 	case sub == nil:
 		io.WriteString(env.Stderr, registerUsage)
@@ -54,6 +55,7 @@ func runRegister(ctx context.Context, env Env, args []string) error {
 
 // registerFlags holds the flags every subcommand has.
 type registerFlags struct {
+	env    Env
 	fs     *flag.FlagSet
 	db     *string
 	asJSON *bool
@@ -62,6 +64,7 @@ type registerFlags struct {
 func newRegisterFlags(env Env, sub string) registerFlags {
 	fs := newFlags(env, "register "+sub)
 	return registerFlags{
+		env:    env,
 		fs:     fs,
 		db:     fs.String("db", "patchgate.db", "SQLite file holding traces and the register"),
 		asJSON: fs.Bool("json", false, "print JSON on stdout"),
@@ -74,10 +77,7 @@ func (f registerFlags) parse(args []string, n int, names string) ([]string, erro
 	var pos []string
 	for {
 		if err := f.fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
+			return nil, flagError(f.fs, f.env, err)
 		}
 		args = f.fs.Args()
 		if len(args) == 0 {
@@ -209,7 +209,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	qual := fs.String("qualification", "unknown", "the vendor's qualification: qualified, not_qualified or unknown")
 	fs.StringVar(&p.Notes, "notes", "", "notes")
 	identified := fs.String("identified", "", "release or identification date; starts the 35-day clock (default: today)")
-	actor := fs.String("actor", validation.Actor(), "who enters it, for the audit trail")
+	actor := fs.String("actor", "", "who enters it, for the audit trail (default: the user logged in)")
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	p, err = db.AddPatch(ctx, p, *actor)
+	p, err = db.AddPatch(ctx, p, cmp.Or(*actor, validation.Actor()))
 	if err != nil {
 		return registerErr(err)
 	}
@@ -461,7 +461,7 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	wEnd := fs.String("window-end", "", "scheduled: maintenance window end")
 	by := fs.String("superseded-by", "", "superseded: id of the patch that supersedes it")
 	note := fs.String("note", "", "a note for the audit trail")
-	actor := fs.String("actor", validation.Actor(), "who makes the change, for the audit trail")
+	actor := fs.String("actor", "", "who makes the change, for the audit trail (default: the user logged in)")
 	pos, err := f.parse(args, 2, "ID NEWSTATE")
 	if err != nil {
 		return err
@@ -489,7 +489,7 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return registerErr(err)
 	}
-	p, err := db.SetState(ctx, pos[0], to, *actor, d)
+	p, err := db.SetState(ctx, pos[0], to, cmp.Or(*actor, validation.Actor()), d)
 	if err != nil {
 		return registerErr(err)
 	}
@@ -600,7 +600,7 @@ func registerVerify(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "audit trail BROKEN at row %d: %d rows before it verify\n", ae.Seq, n)
 	}
 	if ae != nil {
-		return codeError{ExitFault, fmt.Errorf("%s: %w", *f.db, verr)}
+		return codeError{ExitNoGo, fmt.Errorf("%s: %w", *f.db, verr)}
 	}
 	return nil
 }

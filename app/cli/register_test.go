@@ -177,11 +177,11 @@ func TestRegisterWorkflow(t *testing.T) {
 		}
 	}
 	code, out, errOut = runCLI(t, "register", "verify", "--db", db)
-	if code != ExitFault || !strings.Contains(out, "BROKEN at row 5") || !strings.Contains(errOut, "audit row 5: hash does not match its content") {
+	if code != ExitNoGo || !strings.Contains(out, "BROKEN at row 5") || !strings.Contains(errOut, "audit row 5: hash does not match its content") {
 		t.Errorf("verify after tampering: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, "register", "verify", "--db", db, "--json")
-	if err := json.Unmarshal([]byte(out), &vv); err != nil || code != ExitFault || vv.Intact || vv.BrokenSeq != 5 || vv.Rows != 4 {
+	if err := json.Unmarshal([]byte(out), &vv); err != nil || code != ExitNoGo || vv.Intact || vv.BrokenSeq != 5 || vv.Rows != 4 {
 		t.Errorf("verify --json after tampering: exit %d, %+v, %v", code, vv, err)
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -45,7 +44,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "print the exact writes and do nothing")
 	arm := fs.Bool("arm", false, "allow writes to a real (non-simulated) controller; recorded in the run")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time, as fast as the CPU allows (recorded)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	sc, target, err := loadScenarioAndTarget(*scFile, *points, *tgt, *fast)
@@ -85,10 +84,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec, Progress: bar.update})
 		bar.done()
 		if res == nil {
-			if errors.Is(err, runner.ErrNotArmed) {
-				return usageError{err}
-			}
-			return err
+			return err // exitCode classes it: a bad target 2, a refused connection 4
 		}
 		sum := summarize(sc, res)
 		if *asJSON {
@@ -104,10 +100,7 @@ func runRun(ctx context.Context, env Env, args []string) error {
 			}
 		}
 	}
-	if failed != nil {
-		return codeError{ExitFault, failed}
-	}
-	return nil
+	return failed // aborted 3, faulted 4
 }
 
 func loadScenarioAndTarget(scFile, points, tgt string, fast bool) (*validation.Scenario, driver.Target, error) {
@@ -161,31 +154,51 @@ func printSummary(w io.Writer, s runSummary, db string) {
 	fmt.Fprintf(w, "  trace stored in %s (patchgate export --db %s --run %d)\n", db, db, s.RunID)
 }
 
-// progressBar draws one line on an interactive terminal and nothing otherwise.
+// progressBar shows a run's progress on stderr: on a terminal, one line redrawn in place
+// with the time left; otherwise (CI, tee, a file) a plain line each time a step starts.
 type progressBar struct {
 	env  Env
 	last time.Time
 	used bool
+	step int // the last step printed, not on a terminal
 }
 
 func newProgressBar(env Env) *progressBar { return &progressBar{env: env} }
 
 func (b *progressBar) update(p runner.Progress) {
-	if !b.env.Interactive || time.Since(b.last) < 100*time.Millisecond {
+	if !b.env.Interactive {
+		if p.Step != b.step && p.Step > 0 {
+			b.step = p.Step
+			fmt.Fprintf(b.env.Stderr, "repetition %d step %d/%d: %s\n", p.Repetition, p.Step, p.Steps, p.StepText)
+		}
+		return
+	}
+	if time.Since(b.last) < 100*time.Millisecond {
 		return
 	}
 	b.last, b.used = time.Now(), true
 	const width = 24
 	fill := 0
 	if p.Steps > 0 {
-		fill = width * p.Step / p.Steps
+		fill = min(width, width*p.Step/p.Steps)
 	}
 	text := p.StepText
 	if len(text) > 40 {
 		text = text[:39] + "…"
 	}
-	fmt.Fprintf(b.env.Stderr, "\r[%s%s] step %d/%d %-40s %6d slots %d missed %s\x1b[K",
-		strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.Step, p.Steps, text, p.Slots, p.Missed, p.Elapsed.Round(100*time.Millisecond))
+	fmt.Fprintf(b.env.Stderr, "\r[%s%s] step %d/%d %-40s %s, %s\x1b[K",
+		strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.Step, p.Steps, text, p.Elapsed.Round(time.Second), timeLeft(p))
+}
+
+// timeLeft estimates the time left from the steps done so far: a guess, since steps differ
+// in length, but one that shrinks as the run goes on.
+func timeLeft(p runner.Progress) string {
+	done := p.Step - 1 // the current step has only begun
+	if done < 1 || p.Steps <= 0 {
+		return "time left unknown"
+	}
+	left := time.Duration(float64(p.Elapsed) * float64(p.Steps-done) / float64(done))
+	return "about " + left.Round(time.Second).String() + " left"
 }
 
 func (b *progressBar) done() {

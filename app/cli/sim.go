@@ -39,7 +39,7 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	fs.Var(&faults, "fault", "fault to inject, repeatable: "+fault.Words)
 	list := fs.Bool("list", false, "list models and firmware profiles, a line each, and exit")
 	asJSON := fs.Bool("json", false, "with --list: JSON; otherwise print the endpoints as one JSON line")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	if *list {

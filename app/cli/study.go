@@ -340,7 +340,7 @@ func runStudy(ctx context.Context, env Env, args []string) error {
 	out := fs.String("out", "-", "write the Markdown table here (- for stdout)")
 	only := fs.String("only", "", "one model, or model/profile")
 	bench := fs.String("bench", "", "one bench: default, starts differ, scaled map, scan 10ms, scan 50ms, scan 100ms, scan 250ms (all when empty)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	if *seeds < 1 {

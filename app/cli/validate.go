@@ -17,7 +17,7 @@ import (
 )
 
 // runValidate is the CLI face of harness/validation: flags in, the verdict out, and the exit
-// code (0 GO, 1 NO-GO, 2 bad input, 3 INCONCLUSIVE, a fault or an abort).
+// code (0 GO, 1 NO-GO, 2 bad input, 3 INCONCLUSIVE or interrupted, 4 a tool or target error).
 func runValidate(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "validate")
 	scFile := fs.String("scenario", "", "scenario file (required)")
@@ -34,13 +34,13 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	bundle := fs.String("bundle", "", "write the signed evidence bundle (zip) here")
 	keyDir := fs.String("key-dir", "", "folder of the workstation signing key (default: user config dir/patchgate/keys)")
 	junit := fs.String("junit", "", "write JUnit XML (a testcase per criterion) here")
-	actor := fs.String("actor", validation.Actor(), "who records the validation, for the audit trail")
+	actor := fs.String("actor", "", "who records the validation, for the audit trail (default: the user logged in)")
 	var diffs multiFlag
 	fs.Var(&diffs, "difference", "a difference between the test bench and production (NERC CIP-010), repeatable; recorded with --patch")
 	asJSON := fs.Bool("json", false, "print the verdict record as JSON on stdout")
 	arm := fs.Bool("arm", false, "allow the scenario's writes to real (non-simulated) controllers; recorded")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time (recorded)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	stored := *beforeRuns != "" || *afterRuns != ""
@@ -103,9 +103,9 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rec)
+		enc.Encode(validateOutput{rec, res.Validation})
 	} else {
-		printVerdict(env.Stdout, rec)
+		printVerdict(env.Stdout, rec, res.Validation)
 	}
 	switch rec.Verdict {
 	case verdict.Go:
@@ -113,19 +113,23 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	case verdict.NoGo:
 		return codeError{ExitNoGo, silent{}}
 	}
-	return codeError{ExitFault, silent{}}
+	return codeError{ExitInconclusive, silent{}}
 }
 
-// cliError gives a validation error its exit code: bad input 2, anything else (a target
-// that does not answer, an abort, the register) 3.
+// validateOutput is what validate --json prints: the verdict record and, when it was recorded
+// against a patch, the validation's id in the register.
+type validateOutput struct {
+	verdict.Record
+	Validation string `json:"validation,omitempty"`
+}
+
+// cliError adds a hint to a validation error; exitCode classes it (ErrBadInput 2,
+// ErrAborted 3, anything else 4).
 func cliError(err error) error {
-	switch {
-	case errors.Is(err, runner.ErrNotArmed):
+	if errors.Is(err, runner.ErrNotArmed) {
 		return usageError{fmt.Errorf("%w; --dry-run on patchgate run shows the writes", err)}
-	case errors.Is(err, validation.ErrBadInput):
-		return usageError{err}
 	}
-	return codeError{ExitFault, err}
+	return err
 }
 
 // multiFlag collects a repeatable string flag.
@@ -169,8 +173,11 @@ func signingKey(keyDir string) ([]byte, error) {
 	return key, nil
 }
 
-func printVerdict(w io.Writer, rec verdict.Record) {
+func printVerdict(w io.Writer, rec verdict.Record, validationID string) {
 	fmt.Fprintf(w, "%s  %s  (%s -> %s)\n", rec.Verdict, rec.Scenario, rec.IdentityBefore.Firmware, rec.IdentityAfter.Firmware)
+	if validationID != "" {
+		fmt.Fprintf(w, "  validation %s recorded against patch %s\n", validationID, rec.Patch)
+	}
 	for _, r := range rec.Reasons {
 		fmt.Fprintln(w, "  "+r)
 	}

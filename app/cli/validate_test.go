@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -46,7 +47,7 @@ func TestValidateExitCodes(t *testing.T) {
 		{"heater-step-response.yaml", "sim://heater?firmware=loop-retuned", ExitNoGo, "check:overshoot_limit"},
 		{"conveyor-sequence.yaml", "sim://conveyor?firmware=event-order", ExitNoGo, "sequence"},
 		// the controller goes down 3 s in and stays down: the run faults, nothing is decided
-		{"tank-steady-state.yaml", "sim://tank?firmware=benign&faults=restart-every%3D3s,restart-time%3D1h", ExitFault, "data"},
+		{"tank-steady-state.yaml", "sim://tank?firmware=benign&faults=restart-every%3D3s,restart-time%3D1h", ExitInconclusive, "data"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.after, func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestValidateExitCodes(t *testing.T) {
 				return
 			}
 			want := verdict.Fail
-			if tc.code == ExitFault {
+			if tc.code == ExitInconclusive {
 				want = verdict.StatusUndecided
 			}
 			for _, c := range rec.Criteria {
@@ -94,8 +95,15 @@ func TestValidateBundleRegisterJUnit(t *testing.T) {
 	if code != ExitNoGo {
 		t.Fatalf("validate: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if code, out, errOut := runCLI(t, "verify", bundle); code != ExitOK || !strings.Contains(out, "NO-GO") {
+	if !regexp.MustCompile(`(?m)^  validation V-\S+ recorded against patch ` + p.ID + `$`).MatchString(out) {
+		t.Errorf("validate does not print the validation id:\n%s", out)
+	}
+	// the workstation that signed trusts its own key; another does not
+	if code, out, errOut := runCLI(t, "verify", bundle, "--key-dir", filepath.Join(dir, "keys")); code != ExitOK || !strings.Contains(out, "NO-GO") {
 		t.Errorf("verify: exit %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "verify", bundle, "--key-dir", t.TempDir()); code != ExitNoGo || !strings.Contains(errOut, "unknown key") {
+		t.Errorf("verify on another workstation: exit %d %s", code, errOut)
 	}
 	if x, err := os.ReadFile(junit); err != nil || !strings.Contains(string(x), "alarm_high_threshold") || !strings.Contains(string(x), "<failure") {
 		t.Errorf("junit: %v\n%s", err, x)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,8 @@ func TestVerifyCommand(t *testing.T) {
 	both := filepath.Join(t.TempDir(), "both.pem")
 	os.WriteFile(both, append(mustRead(t, otherPub), mustRead(t, pub)...), 0o644)
 
+	own := t.TempDir() // a workstation whose own key signed the bundle
+	os.WriteFile(filepath.Join(own, evidence.PubKeyFile), mustRead(t, pub), 0o644)
 	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\n"
 	cases := []struct {
 		name      string
@@ -79,16 +82,20 @@ func TestVerifyCommand(t *testing.T) {
 		stderr    string // a part
 		notStderr string
 	}{
-		{"intact, no trust", []string{bundle}, ExitOK, okLine, "no --trust key given", ""},
+		{"intact, unknown signer", []string{bundle}, ExitNoGo, "", "REFUSED: signed by an unknown key " + fp, ""},
+		{"intact, any signer", []string{bundle, "--any-signer"}, ExitOK, okLine, "--any-signer: the bundle is intact, but its signer " + fp, ""},
+		{"workstation's own key", []string{bundle, "--key-dir", own}, ExitOK, okLine, "", "note"},
+		{"any signer, trusted", []string{bundle, "--any-signer", "--trust", pub}, ExitOK, okLine, "", "note"},
 		{"intact, trusted", []string{bundle, "--trust", pub}, ExitOK, okLine, "", "note"},
 		{"trust before the bundle", []string{"--trust", otherPub, "--trust", pub, bundle}, ExitOK, okLine, "", "note"},
 		{"two keys in one file", []string{bundle, "--trust=" + both}, ExitOK, okLine, "", ""},
-		{"tampered", []string{tampered, "--trust", pub}, ExitFault, "", "REFUSED", ""},
-		{"tampered, no trust", []string{tampered}, ExitFault, "", "REFUSED", ""},
-		{"unknown signer", []string{bundle, "--trust", otherPub}, ExitFault, "", "signed by an unknown key " + fp, ""},
-		{"not a bundle", []string{pub}, ExitFault, "", "not a readable ZIP file", ""},
+		{"tampered", []string{tampered, "--trust", pub}, ExitNoGo, "", "REFUSED", ""},
+		{"tampered, any signer", []string{tampered, "--any-signer"}, ExitNoGo, "", "REFUSED", ""},
+		{"unknown signer", []string{bundle, "--trust", otherPub}, ExitNoGo, "", "signed by an unknown key " + fp, ""},
+		{"not a bundle", []string{pub}, ExitNoGo, "", "not a readable ZIP file", ""},
 		{"json", []string{"--json", bundle, "--trust", pub}, ExitOK, `"ok": true`, "", ""},
-		{"json refused", []string{tampered, "--json"}, ExitFault, `"ok": false`, "REFUSED", ""},
+		{"json refused", []string{tampered, "--json"}, ExitNoGo, `"ok": false`, "REFUSED", ""},
+		{"json unknown signer", []string{bundle, "--json"}, ExitNoGo, `"fingerprint": "` + fp, "REFUSED", ""},
 		{"no bundle", nil, ExitBadInput, "", "want one bundle file, got 0", ""},
 		{"two bundles", []string{bundle, bundle}, ExitBadInput, "", "want one bundle file, got 2", ""},
 		{"missing bundle", []string{filepath.Join(t.TempDir(), "nope.zip")}, ExitBadInput, "", "no such file", ""},
@@ -96,11 +103,15 @@ func TestVerifyCommand(t *testing.T) {
 		{"missing key file", []string{bundle, "--trust", "nope.pem"}, ExitBadInput, "", "--trust nope.pem", ""},
 		{"key file not a key", []string{bundle, "--trust", bundle}, ExitBadInput, "", "no PEM \"PUBLIC KEY\" block", ""},
 		{"unknown flag", []string{bundle, "--frobnicate"}, ExitBadInput, "", "flag provided but not defined", ""},
-		{"help", []string{"-h"}, ExitOK, "", "usage: patchgate verify BUNDLE", ""},
+		{"help", []string{"-h"}, ExitOK, "usage:\n  patchgate verify BUNDLE", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, append([]string{"verify"}, tc.args...)...)
+			args := append([]string{"verify"}, tc.args...)
+			if !slices.Contains(args, "--key-dir") {
+				args = append(args, "--key-dir", t.TempDir()) // never the user's own key
+			}
+			code, out, errOut := runCLI(t, args...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
 			}
@@ -113,7 +124,7 @@ func TestVerifyCommand(t *testing.T) {
 		})
 	}
 
-	_, out, _ := runCLI(t, "verify", "--json", bundle, "--trust", pub)
+	_, out, _ := runCLI(t, "verify", "--json", bundle, "--trust", pub, "--key-dir", t.TempDir())
 	var res verifyResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
@@ -126,7 +137,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Errorf("json for a tampered bundle: %+v %v", res, err)
 	}
 	// the command is listed
-	_, _, usage := runCLI(t, "help")
+	_, usage, _ := runCLI(t, "help")
 	if !strings.Contains(usage, "verify    check an evidence bundle offline") {
 		t.Errorf("verify not in the usage:\n%s", usage)
 	}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// help is what 'patchgate help CMD' and 'patchgate CMD -h' print beside the flags. It is kept
+// apart from the command table so that adding a command stays a one-line change there; a
+// command without an entry gets its summary, a generic usage line and its flags.
+type help struct {
+	usage    []string // after "patchgate "
+	examples []string
+	exits    []string // its exit codes, a line each
+	more     string   // printed after the usage
+}
+
+var (
+	exitsRun = []string{
+		"0  every run completed (its checks are in the summary)",
+		"2  bad input: scenario, point map, target URL (an unknown sim:// model), writes to a real controller without --arm",
+		"3  interrupted: the run was aborted and the values captured before it restored",
+		"4  tool, connection or target error: connection refused, controller lost during the run",
+	}
+	exitsLong = []string{ // sim and demo serve until interrupted
+		"0  stopped with Ctrl-C or SIGTERM",
+		"2  bad input: an unknown model, firmware profile, fault or address",
+		"4  a listen address that cannot be bound",
+	}
+	exitsStore = []string{
+		"0  done",
+		"2  bad input: no such file, run id or format",
+		"4  the database or the output file could not be read or written",
+	}
+)
+
+var helps = map[string]help{
+	"sim": {
+		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
+		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list"},
+		exits:    exitsLong,
+	},
+	"run": {
+		usage: []string{"run --scenario FILE --target URL [--repeat N] [--json] [--dry-run] [--arm] [--fast]"},
+		examples: []string{
+			"patchgate run --scenario scenarios/tank-steady-state.yaml --target sim://tank --fast",
+			"patchgate run --scenario scenarios/tank-alarm-trip.yaml --target modbus://10.0.0.7?unit=1 --dry-run",
+		},
+		exits: exitsRun,
+	},
+	"validate": {
+		usage: []string{
+			"validate --scenario FILE --before URL --after URL [--patch ID] [--bundle ZIP] [--junit XML] [--json]",
+			"validate --scenario FILE --before-run IDS --after-run IDS [--patch ID]",
+		},
+		examples: []string{
+			"patchgate validate --scenario scenarios/tank-alarm-trip.yaml --before sim://tank --after 'sim://tank?firmware=alarm-shift' --fast",
+			"patchgate validate --scenario scenarios/tank-soak.yaml --before-run 12,13 --after-run 14,15 --patch P-2026-001 --bundle evidence.zip",
+		},
+		exits: []string{
+			"0  GO",
+			"1  NO-GO",
+			"2  bad input: scenario, targets, run ids, an unknown --patch or versions that contradict it; nothing ran",
+			"3  INCONCLUSIVE, or interrupted before a verdict",
+			"4  tool, connection or target error: connection refused, the register or the bundle could not be written",
+		},
+	},
+	"runs": {
+		usage:    []string{"runs [--db FILE] [-n 20] [--json]"},
+		examples: []string{"patchgate runs", "patchgate runs --json -n 100"},
+		exits:    exitsStore,
+	},
+	"study": {
+		usage:    []string{"study [--seeds 100] [--only MODEL[/PROFILE]] [--bench NAME] [--out FILE]"},
+		examples: []string{"patchgate study --seeds 20 --only tank", "patchgate study --out docs/detection.md"},
+		exits: []string{
+			"0  every profile detected (or passed) as often as required",
+			"1  a profile below the bar (listed on stderr)",
+			"2  bad input: --seeds, --only, --bench, an unwritable --out",
+			"4  a tool error while validating",
+		},
+	},
+	"export": {
+		usage:    []string{"export --run ID [--db FILE] [--format csv|events|json] [-o FILE]"},
+		examples: []string{"patchgate export --run 3 --format json -o run3.json"},
+		exits:    exitsStore,
+	},
+	"register": {
+		usage:    []string{"register SUBCOMMAND [flags]"},
+		more:     registerUsage[strings.Index(registerUsage, "\n")+1:],
+		examples: []string{"patchgate register add --supplier Acme --product T100 --to-version 2.4.1", "patchgate register verify --json"},
+		exits: []string{
+			"0  done; verify: the audit chain is intact",
+			"1  verify: the audit chain is broken",
+			"2  bad input: unknown patch or validation, an illegal state change, a missing field",
+			"4  the database could not be read or written",
+		},
+	},
+	"verify": {
+		usage: []string{"verify BUNDLE [--trust PUBKEY.pem ...] [--any-signer] [--key-dir DIR] [--json]"},
+		examples: []string{
+			"patchgate verify evidence.zip",
+			"patchgate verify evidence.zip --trust lab-workstation.pub.pem",
+		},
+		exits: []string{
+			"0  every byte is as signed, by a trusted key (this workstation's or a --trust key; any key with --any-signer)",
+			"1  refused: tampered, unsigned, or signed by a key not trusted (its fingerprint is printed)",
+			"2  bad input: no such bundle, an unreadable --trust key",
+		},
+	},
+	"demo": {
+		usage:    []string{"demo [--after PROFILE] [--host 127.0.0.1] [--start default]"},
+		examples: []string{"patchgate demo --after scan-slow-5"},
+		exits:    exitsLong,
+	},
+	"version": {
+		usage:    []string{"version", "--version"},
+		examples: []string{"patchgate --version"},
+		exits:    []string{"0  always"},
+	},
+}
+
+func runVersion(_ context.Context, env Env, args []string) error {
+	if err := parseFlags(newFlags(env, "version"), env, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "patchgate", Version)
+	return nil
+}
+
+// printHelp writes a command's help: its description, usage, examples, flags (fs may be
+// nil) and exit codes.
+func printHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	h, ok := helps[name]
+	summary := ""
+	for _, c := range commands() {
+		if c.name == name {
+			summary = c.summary
+		}
+	}
+	var b strings.Builder
+	if summary != "" {
+		fmt.Fprintf(&b, "patchgate %s: %s\n\n", name, summary)
+	}
+	b.WriteString("usage:\n")
+	if !ok || len(h.usage) == 0 {
+		h.usage = []string{name + " [flags]"}
+	}
+	for _, u := range h.usage {
+		fmt.Fprintf(&b, "  patchgate %s\n", strings.TrimSpace(u))
+	}
+	b.WriteString(h.more)
+	if len(h.examples) > 0 {
+		b.WriteString("\nexamples:\n")
+		for _, e := range h.examples {
+			fmt.Fprintf(&b, "  %s\n", e)
+		}
+	}
+	if fs != nil {
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			b.WriteString("\nflags:\n")
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+		}
+	}
+	b.WriteString("\nexit codes:\n")
+	if ok && len(h.exits) > 0 {
+		for _, e := range h.exits {
+			fmt.Fprintf(&b, "  %s\n", e)
+		}
+	} else {
+		b.WriteString(exitCodesText)
+	}
+	io.WriteString(w, b.String())
+}
