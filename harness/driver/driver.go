@@ -7,8 +7,8 @@
 //
 // Targets are URLs:
 //
-//	modbus://host:port?unit=N[&max_registers_per_request=N&pause_after_connect=DUR&one_request_per_point=1&timeout=DUR]
-//	opc.tcp://host:port/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
+//	modbus://host[:port]?unit=N[&max_registers_per_request=N&pause_after_connect=DUR&one_request_per_point=1&timeout=DUR]
+//	opc.tcp://host[:port]/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
 //	sim://MODEL?firmware=NAME&seed=N
 //
 // A Conn is used by one goroutine at a time.
@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -165,7 +166,14 @@ func (t Target) Simulated() bool { return t.Scheme == "sim" }
 // Query returns a query parameter.
 func (t Target) Query(k string) string { return t.URL.Query().Get(k) }
 
-// ParseTarget parses and checks a target URL.
+// The registered ports a target URL without a port gets.
+const (
+	DefaultModbusPort = "502"
+	DefaultOPCUAPort  = "4840"
+)
+
+// ParseTarget parses and checks a target URL. A Modbus or OPC UA URL without a port gets the
+// protocol's registered port (502, 4840).
 func ParseTarget(s string) (Target, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -174,12 +182,15 @@ func ParseTarget(s string) (Target, error) {
 	t := Target{URL: u, Scheme: strings.ToLower(u.Scheme)}
 	switch t.Scheme {
 	case "modbus", "modbus+tcp", "opc.tcp":
-		if u.Hostname() == "" || u.Port() == "" {
-			port := "502"
-			if t.Scheme == "opc.tcp" {
-				port = "4840"
-			}
-			return t, fmt.Errorf("%w %q: expected host and port, e.g. %s://127.0.0.1:%s", ErrBadTarget, s, t.Scheme, port)
+		port := DefaultModbusPort
+		if t.Scheme == "opc.tcp" {
+			port = DefaultOPCUAPort
+		}
+		if u.Hostname() == "" || strings.HasSuffix(u.Host, ":") {
+			return t, fmt.Errorf("%w %q: expected a host and an optional port, e.g. %s://127.0.0.1:%s", ErrBadTarget, s, t.Scheme, port)
+		}
+		if u.Port() == "" { // the protocol's registered port, as every Modbus and OPC UA client does
+			u.Host = net.JoinHostPort(u.Hostname(), port)
 		}
 	case "sim":
 		if u.Host == "" && u.Opaque == "" {

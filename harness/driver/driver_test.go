@@ -42,7 +42,8 @@ func TestParseTarget(t *testing.T) {
 		{"modbus+tcp://127.0.0.1:502", "modbus", ""},
 		{"opc.tcp://127.0.0.1:4840/path", "opc.tcp", ""},
 		{"sim://tank?firmware=benign", "sim", ""},
-		{"modbus://127.0.0.1", "", "expected host and port"},
+		{"modbus://127.0.0.1:", "", "expected a host and an optional port"},
+		{"opc.tcp://:4840", "", "expected a host and an optional port"},
 		{"ftp://x", "", `unknown scheme "ftp"`},
 		{"127.0.0.1:502", "", "expected modbus://host:port"},
 		{"sim://", "", "expected sim://MODEL"},
@@ -61,6 +62,34 @@ func TestParseTarget(t *testing.T) {
 		}
 		if tg.Simulated() != (tc.scheme == "sim") {
 			t.Errorf("%q: Simulated() = %v", tc.url, tg.Simulated())
+		}
+	}
+}
+
+// TestParseTargetDefaultPorts: a target without a port gets the protocol's registered port,
+// and keeps the rest of the URL.
+func TestParseTargetDefaultPorts(t *testing.T) {
+	for url, want := range map[string]string{
+		"modbus://10.0.0.7?unit=3":        "modbus://10.0.0.7:502?unit=3",
+		"modbus+tcp://plc.lab":            "modbus://plc.lab:502",
+		"modbus://[fe80::1]?unit=1":       "modbus://[fe80::1]:502?unit=1",
+		"modbus://10.0.0.7:5020?unit=1":   "modbus://10.0.0.7:5020?unit=1",
+		"opc.tcp://plc.lab/UA/Server":     "opc.tcp://plc.lab:4840/UA/Server",
+		"opc.tcp://plc.lab?security=None": "opc.tcp://plc.lab:4840?security=None",
+		"opc.tcp://127.0.0.1:48401":       "opc.tcp://127.0.0.1:48401",
+		"sim://tank?firmware=benign":      "sim://tank?firmware=benign",
+	} {
+		tg, err := ParseTarget(url)
+		if err != nil {
+			t.Errorf("%s: %v", url, err)
+			continue
+		}
+		got := tg.String()
+		if tg.Scheme == "modbus" { // modbus+tcp is modbus from here on
+			got = "modbus" + got[strings.Index(got, ":"):]
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", url, got, want)
 		}
 	}
 }
