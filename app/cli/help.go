@@ -91,7 +91,7 @@ var helps = map[string]help{
 	"register": {
 		usage:    []string{"register SUBCOMMAND [flags]"},
 		more:     registerUsage[strings.Index(registerUsage, "\n")+1:],
-		examples: []string{"patchgate register add --supplier Acme --product T100 --to-version 2.4.1", "patchgate register verify --json"},
+		examples: []string{"patchgate register add --supplier Acme --product T100 --type security --to 2.4.1", "patchgate register verify --json"},
 		exits: []string{
 			"0  done; verify: the audit chain is intact",
 			"1  verify: the audit chain is broken",

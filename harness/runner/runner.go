@@ -313,6 +313,13 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	r.t0 = r.clk.Now()
 	r.lastPush = r.t0
 	r.tr.Run.Started = r.t0
+	if r.tr.Run.TimeMode == "simulated" {
+		// Started is on the simulated clock; the wall clock says when the run was made
+		if r.tr.Run.Meta == nil {
+			r.tr.Run.Meta = map[string]string{}
+		}
+		r.tr.Run.Meta[trace.MetaWallStarted] = time.Now().UTC().Format(time.RFC3339Nano)
+	}
 	if id, ok := r.conn.(driver.Identifier); ok {
 		if ident, err := id.Identity(ctx); err == nil {
 			r.tr.Run.IdentityPre = ident

@@ -45,6 +45,10 @@ type Run struct {
 	Meta         map[string]string `json:"meta,omitempty"`
 }
 
+// MetaWallStarted is the Meta key of a simulated-time run's wall-clock start (RFC 3339, UTC):
+// its Started is on the simulated clock.
+const MetaWallStarted = "wall_started"
+
 // Sample is one reading of one tag in one sampling slot.
 type Sample struct {
 	Slot    int64          // the intended slot: intended time = run start + Slot*Period
