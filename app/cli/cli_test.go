@@ -111,7 +111,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"run", "--target", "sim://tank"}, "--scenario is required"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml"}, "--target is required"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--target", "ftp://x"}, `unknown scheme "ftp"`},
-		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--target", "modbus://127.0.0.1"}, "expected host and port"},
+		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--target", "modbus://:502"}, "expected a host and an optional port"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--target", "modbus://127.0.0.1:1?unit=1"}, "need arming (--arm)"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--points", "../../scenarios/pointmaps/heater.yaml", "--target", "sim://tank"}, `tank-alarm-trip.yaml:11:10: unknown tag "Level"`},
 		{[]string{"run", "--scenario", "/no/such.yaml", "--target", "sim://tank"}, "/no/such.yaml"},
