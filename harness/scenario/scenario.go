@@ -8,9 +8,11 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -586,8 +588,9 @@ func (c *compiler) tolerance(at string, rt rawTolerance, timing bool) Tolerance 
 	if rt.Relative != "" {
 		s := strings.TrimSpace(rt.Relative)
 		pct := strings.HasSuffix(s, "%")
-		var f float64
-		if _, err := fmt.Sscanf(strings.TrimSuffix(s, "%"), "%g", &f); err != nil || f < 0 {
+		// the whole text is the number: "2%x" or "5pct" is refused, not read as 2 or 5
+		f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			c.bad(at+".relative", "relative %q; expected a fraction such as 0.02 or a percentage such as 2%%", rt.Relative)
 		}
 		if pct {

@@ -108,6 +108,8 @@ func TestParseErrors(t *testing.T) {
 		{"counter not sampled", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: s, kind: scan_period, counter: AlarmCount, tolerance: {relative: 1%}}\n", "15:43: counter \"AlarmCount\" is not sampled"},
 		{"tolerance for unsampled tag", header + "steps:\n  - wait: 1s\ntolerances:\n  Setpoint: {absolute: 1}\n", "15:13: tolerance for \"Setpoint\""},
 		{"bad relative", header + "steps:\n  - wait: 1s\ntolerances:\n  Level: {relative: lots}\n", "15:21: relative \"lots\""},
+		// read as 2 (200 %) with the rest ignored, before
+		{"relative with trailing text", header + "steps:\n  - wait: 1s\ntolerances:\n  Level: {relative: 2%x}\n", "15:21: relative \"2%x\""},
 		{"syntax error", "version: 1\nname: [unclosed\n", "2:7:"},
 		{"string to a number", header + "steps:\n  - write: {Setpoint: \"high\"}\n", "13:23: Setpoint is float32"},
 		{"pulse without for", header + "steps:\n  - pulse: {tag: InletValve, value: true}\n", "13:12: pulse needs for"},

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/patchgate/patchgate/harness/telegraf"
+)
+
+// runImport converts another tool's configuration into point maps: for now, telegraf's
+// modbus and opcua inputs (docs/pointmap-format.md, "From a telegraf configuration").
+func runImport(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 || args[0] != "telegraf" {
+		return badInput("usage: patchgate import telegraf FILE [-o DIR] [--force]")
+	}
+	fs := newFlags(env, "import telegraf")
+	dir := fs.String("o", ".", "directory to write <name>.yaml point maps into")
+	force := fs.Bool("force", false, "overwrite point maps that exist")
+	// FILE may come before or after the flags
+	var files []string
+	rest := args[1:]
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		return badInput("usage: patchgate import telegraf FILE [-o DIR] [--force]: expected one telegraf configuration file, got %d", len(files))
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return badInput("%v", err)
+	}
+	maps, warns, err := telegraf.Convert(files[0], data)
+	for _, w := range warns {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", w)
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return badInput("-o %s: %v", *dir, err)
+	}
+	// refuse before writing anything, so a refused import leaves no half set
+	for _, m := range maps {
+		p := filepath.Join(*dir, m.Name+".yaml")
+		if _, err := os.Stat(p); err == nil && !*force {
+			return badInput("%s exists; use --force to overwrite it", p)
+		}
+	}
+	for _, m := range maps {
+		p := filepath.Join(*dir, m.Name+".yaml")
+		if err := os.WriteFile(p, m.YAML, 0o644); err != nil {
+			return err
+		}
+		target := ""
+		if m.Target != "" {
+			target = ", target " + m.Target
+		}
+		fmt.Fprintf(env.Stdout, "wrote %s: %d points from [[%s]] at %s:%d%s\n", p, m.Points, m.Plugin, files[0], m.Line, target)
+	}
+	return nil
+}

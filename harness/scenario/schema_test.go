@@ -1,0 +1,337 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/patchgate/patchgate/harness/point"
+)
+
+// The JSON Schema in docs/schema is what editors (yaml-language-server) check scenario files
+// against; the parser here is the authority. These tests keep the two in step: every shipped
+// scenario names the schema in its first line and passes it, every key the parser accepts is in
+// the schema at the same place (and no other), and files the parser refuses for an unknown key
+// or a bad word are refused by the schema too.
+
+const (
+	repoRoot       = "../.."
+	scenarioSchema = "docs/schema/scenario.schema.json"
+	pointmapSchema = "docs/schema/pointmap.schema.json"
+	modelinePrefix = "# yaml-language-server: $schema="
+)
+
+func loadSchemaDoc(t *testing.T, rel string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return doc
+}
+
+func compileSchema(t *testing.T, rel string) *jsonschema.Schema {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(rel, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(rel)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return s
+}
+
+// validateYAML decodes YAML into plain values, as an editor sees the file, and validates them.
+func validateYAML(s *jsonschema.Schema, data []byte) error {
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		return err
+	}
+	return s.Validate(inst)
+}
+
+// modelineSchema returns the repository-relative schema that the first line of file names, or
+// "" when the first line is not a modeline.
+func modelineSchema(t *testing.T, file string, data []byte) string {
+	t.Helper()
+	first, _, _ := strings.Cut(string(data), "\n")
+	ref, ok := strings.CutPrefix(strings.TrimRight(first, "\r"), modelinePrefix)
+	if !ok {
+		return ""
+	}
+	abs := filepath.Join(filepath.Dir(file), filepath.FromSlash(ref))
+	rel, err := filepath.Rel(repoRoot, abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.ToSlash(rel)
+}
+
+// shippedScenarios lists the shipped scenario files: every scenarios/*.yaml, and each
+// fixtures/thirdparty/*.yaml whose modeline names the scenario schema. It fails for a file
+// without a modeline naming one of the two schemas.
+func shippedScenarios(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, pat := range []string{"scenarios/*.yaml", "scenarios/pointmaps/*.yaml", "fixtures/thirdparty/*.yaml"} {
+		files, err := filepath.Glob(filepath.Join(repoRoot, pat))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files %s (%v)", pat, err)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			switch filepath.Dir(pat) {
+			case "scenarios":
+				want = scenarioSchema
+			case "scenarios/pointmaps":
+				want = pointmapSchema
+			}
+			got := modelineSchema(t, f, data)
+			switch {
+			case got != scenarioSchema && got != pointmapSchema:
+				t.Errorf("%s: first line should be %s<relative path to %s or %s>", f, modelinePrefix, scenarioSchema, pointmapSchema)
+			case want != "" && got != want:
+				t.Errorf("%s: the modeline names %s; expected %s", f, got, want)
+			case got == scenarioSchema:
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func TestShippedScenariosMatchSchema(t *testing.T) {
+	s := compileSchema(t, scenarioSchema)
+	files := shippedScenarios(t)
+	if len(files) < 10 {
+		t.Fatalf("only %d scenario files found", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load(f, ""); err != nil {
+				t.Fatalf("the parser refuses it: %v", err)
+			}
+			if err := validateYAML(s, data); err != nil {
+				t.Errorf("the parser accepts it, the schema does not:\n%v", err)
+			}
+		})
+	}
+}
+
+// TestSchemaKeysMatchParser walks the yaml tags of rawScenario and the types under it and
+// checks the schema has exactly those keys at the same place, with additionalProperties: false
+// (the decoder is strict).
+func TestSchemaKeysMatchParser(t *testing.T) {
+	root := loadSchemaDoc(t, scenarioSchema)
+	checkSchemaKeys(t, root, root, reflect.TypeFor[rawScenario](), "$")
+}
+
+func checkSchemaKeys(t *testing.T, root, node map[string]any, typ reflect.Type, at string) {
+	t.Helper()
+	node = resolveRef(t, root, node, at)
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	switch {
+	case typ == reflect.TypeFor[yaml.MapSlice]():
+		// write: {Tag: value, ...}: keys are tags, not format words
+		if _, ok := node["additionalProperties"].(map[string]any); !ok {
+			t.Errorf("%s: expected a schema for the values (additionalProperties)", at)
+		}
+		return
+	case typ.Kind() == reflect.Interface:
+		return
+	}
+	switch typ.Kind() {
+	case reflect.Slice:
+		items, ok := node["items"].(map[string]any)
+		if !ok {
+			t.Errorf("%s: the parser reads a list; the schema has no items", at)
+			return
+		}
+		checkSchemaKeys(t, root, items, typ.Elem(), at+"[]")
+	case reflect.Map:
+		ap, ok := node["additionalProperties"].(map[string]any)
+		if !ok {
+			t.Errorf("%s: the parser reads a mapping of any keys; the schema has no additionalProperties schema", at)
+			return
+		}
+		checkSchemaKeys(t, root, ap, typ.Elem(), at+".*")
+	case reflect.Struct:
+		if node["additionalProperties"] != false {
+			t.Errorf("%s: the parser is strict; expected additionalProperties: false", at)
+		}
+		props, _ := node["properties"].(map[string]any)
+		keys := map[string]bool{}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if key == "" || key == "-" {
+				t.Errorf("%s: field %s has no yaml key", at, f.Name)
+				continue
+			}
+			keys[key] = true
+			sub, ok := props[key].(map[string]any)
+			if !ok {
+				t.Errorf("%s.%s: the parser accepts it, the schema does not have it", at, key)
+				continue
+			}
+			checkSchemaKeys(t, root, sub, f.Type, at+"."+key)
+		}
+		var extra []string
+		for k := range props {
+			if !keys[k] {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(extra)
+		for _, k := range extra {
+			t.Errorf("%s.%s: in the schema, but the parser refuses it", at, k)
+		}
+	}
+}
+
+// resolveRef follows a local "#/definitions/name" reference.
+func resolveRef(t *testing.T, root, node map[string]any, at string) map[string]any {
+	t.Helper()
+	for range 10 {
+		ref, ok := node["$ref"].(string)
+		if !ok {
+			return node
+		}
+		name, ok := strings.CutPrefix(ref, "#/definitions/")
+		defs, _ := root["definitions"].(map[string]any)
+		def, found := defs[name].(map[string]any)
+		if !ok || !found {
+			t.Fatalf("%s: $ref %q does not resolve", at, ref)
+		}
+		node = def
+	}
+	t.Fatalf("%s: $ref loop", at)
+	return nil
+}
+
+// A base scenario that both accept, and variants the parser refuses for a key or a word.
+const schemaBase = `version: 1
+name: schema-base
+points: tank.yaml
+sample: {period: 50ms, tags: [Level, ScanCount, InletValve]}
+allow:
+  - tag: InletValve
+    values: [true, false]
+  - tag: Setpoint
+    min: 0
+    max: 100
+setup:
+  - write: {InletValve: false}
+steps:
+  - mark: go
+  - write: {InletValve: true, Setpoint: 60}
+  - wait_until: Level > 60
+    timeout: 5s
+    severity: critical
+    id: filled
+  - expect: not InletValve
+    within: 1s
+  - pulse: {tag: InletValve, value: false, for: 200ms}
+  - restart: {}
+  - reconnect: {}
+  - wait: 1m30s
+probes:
+  - {name: sp, kind: scan_period, counter: ScanCount, tolerance: {relative: 2%}, severity: minor}
+  - {name: rt, kind: response, from: go, until: Level > 55, tolerance: {absolute: 250ms}}
+  - {kind: round_trip, tolerance: {relative: "0.5", absolute: 0.005}}
+tolerances:
+  Level: {absolute: 0.5, relative: "1%", shift: 200ms, severity: minor}
+verdict: {major_is_nogo: false}
+`
+
+func TestSchemaRefusesWhatParserRefuses(t *testing.T) {
+	s := compileSchema(t, scenarioSchema)
+	pm, err := point.Load(filepath.Join(repoRoot, "scenarios/pointmaps/tank.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parseIt := func(src string) error {
+		_, err := Parse("s.yaml", []byte(src), func(string) (*point.Map, error) { return pm, nil })
+		return err
+	}
+	if err := parseIt(schemaBase); err != nil {
+		t.Fatalf("base: the parser refuses it: %v", err)
+	}
+	if err := validateYAML(s, []byte(schemaBase)); err != nil {
+		t.Fatalf("base: the schema refuses it: %v", err)
+	}
+	for _, c := range []struct{ name, old, new string }{
+		{"unknown top-level key", "verdict:", "verdit:"},
+		{"unknown step key", "    timeout: 5s", "    timout: 5s"},
+		{"unknown sample key", "{period: 50ms,", "{perod: 50ms,"},
+		{"unknown verdict key", "major_is_nogo", "major_is_no_go"},
+		{"unknown tolerance key", "shift: 200ms", "lag: 200ms"},
+		{"unknown pulse key", "for: 200ms}", "for: 200ms, hold: 1s}"},
+		{"unknown allow key", "    min: 0", "    minimum: 0"},
+		{"bad severity", "severity: critical", "severity: high"},
+		{"bad probe kind", "kind: round_trip", "kind: jitter"},
+		{"bad duration", "wait: 1m30s", "wait: 90"},
+		{"bad relative", `relative: "1%"`, `relative: "x"`},
+		{"negative absolute", "absolute: 0.5", "absolute: -1"},
+		{"two kinds in one step", "  - mark: go", "  - mark: go\n    wait: 1s"},
+		{"empty step", "  - reconnect: {}", "  - id: nothing"},
+		{"timeout on expect", "    within: 1s", "    timeout: 1s"},
+		{"within and hold", "    within: 1s", "    within: 1s\n    hold: 1s"},
+		{"wait_until without timeout", "    timeout: 5s\n", ""},
+		{"no steps", "steps:", "stepz:"},
+		{"restart with a key", "restart: {}", "restart: {hard: true}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := strings.Replace(schemaBase, c.old, c.new, 1)
+			if src == schemaBase {
+				t.Fatalf("%q is not in the base", c.old)
+			}
+			if err := parseIt(src); err == nil {
+				t.Fatalf("the parser accepts it")
+			}
+			if err := validateYAML(s, []byte(src)); err == nil {
+				t.Errorf("the parser refuses it, the schema accepts it")
+			}
+		})
+	}
+}
