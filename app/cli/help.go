@@ -38,6 +38,16 @@ var (
 )
 
 var helps = map[string]help{
+	"import": {
+		usage:    []string{"import telegraf FILE [-o DIR] [--force]"},
+		examples: []string{"patchgate import telegraf /etc/telegraf/telegraf.d/plc.conf -o pointmaps"},
+		exits: []string{
+			"0  the point maps were written (warnings, if any, on stderr)",
+			"2  bad input: no such file, not TOML, a field that cannot be converted (file:line), a point map that exists without --force",
+			"4  the output directory could not be written",
+		},
+		more: "Converts telegraf's [[inputs.modbus]] (register and request styles) and [[inputs.opcua]] into one\npoint map per plugin instance (docs/pointmap-format.md, \"From a telegraf configuration\").",
+	},
 	"sim": {
 		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
 		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list"},

@@ -2,11 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/patchgate/patchgate/harness/telegraf"
 )
@@ -14,21 +13,23 @@ import (
 // runImport converts another tool's configuration into point maps: for now, telegraf's
 // modbus and opcua inputs (docs/pointmap-format.md, "From a telegraf configuration").
 func runImport(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "import")
+	dir := fs.String("o", ".", "directory to write <name>.yaml point maps into")
+	force := fs.Bool("force", false, "overwrite point maps that exist")
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		if err := fs.Parse(args); err != nil {
+			return flagError(fs, env, err) // -h prints the help
+		}
+	}
 	if len(args) == 0 || args[0] != "telegraf" {
 		return badInput("usage: patchgate import telegraf FILE [-o DIR] [--force]")
 	}
-	fs := newFlags(env, "import telegraf")
-	dir := fs.String("o", ".", "directory to write <name>.yaml point maps into")
-	force := fs.Bool("force", false, "overwrite point maps that exist")
 	// FILE may come before or after the flags
 	var files []string
 	rest := args[1:]
 	for {
 		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return usageError{err}
+			return flagError(fs, env, err)
 		}
 		if fs.NArg() == 0 {
 			break
