@@ -51,10 +51,10 @@ func TestBenchTargets(t *testing.T) {
 		t.Fatal("no Add target dialog")
 	}
 	d.name.SetText("Bench PLC")
-	d.url.SetText("modbus://127.0.0.1?unit=1")
+	d.url.SetText("modbus://:502?unit=1")
 	d.pointMap.SetText("tank")
 	test.Tap(d.save)
-	if p.dlg == nil || !strings.Contains(d.err.Text, "modbus://127.0.0.1?unit=1") || !strings.Contains(d.err.Text, "host and port") {
+	if p.dlg == nil || !strings.Contains(d.err.Text, "modbus://:502?unit=1") || !strings.Contains(d.err.Text, "expected a host") {
 		t.Fatalf("bad URL: dialog open %v, error %q", p.dlg != nil, d.err.Text)
 	}
 	refused := refusedURL(t)

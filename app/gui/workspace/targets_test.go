@@ -66,7 +66,8 @@ targets:
 	{name: "version 2", data: "version: 2\ntargets: []\n", err: "targets.yaml:1:10:", why: "version 2 is not supported"},
 	{name: "version not a number", data: "version: one\ntargets: []\n", err: "targets.yaml:1:10:", why: "whole number"},
 	{name: "unknown scheme", data: "version: 1\ntargets:\n  - name: A\n    url: ftp://h:21\n    point_map: tank\n", err: "targets.yaml:4:10:", why: `unknown scheme "ftp"`},
-	{name: "no port", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://plc1?unit=1\n    point_map: tank\n", err: "targets.yaml:4:10:", why: "expected host and port"},
+	// a URL without a port is Modbus's 502 now; without a host it is still wrong
+	{name: "no host", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://:502?unit=1\n    point_map: tank\n", err: "targets.yaml:4:10:", why: "expected a host"},
 	{name: "no url", data: "version: 1\ntargets:\n  - name: A\n    point_map: tank\n", err: "targets.yaml:3:5:", why: "no url"},
 	{name: "no name", data: "version: 1\ntargets:\n  - url: modbus://h:502\n    point_map: tank\n", err: "targets.yaml:3:5:", why: "no name"},
 	{name: "no point map", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://h:502\n", err: "targets.yaml:3:5:", why: "no point_map"},
@@ -331,7 +332,7 @@ func TestTestTargetErrors(t *testing.T) {
 	}{
 		{"refused", Target{Name: "Gone", URL: refused, PointMap: "tank"}, []string{refused, "refused"}},
 		{"refused over OPC UA", Target{Name: "Gone", URL: "opc.tcp://" + l.Addr().String() + "?security=None&allow_insecure=1", PointMap: "tank"}, []string{l.Addr().String(), "refused"}},
-		{"no port", Target{Name: "NoPort", URL: "modbus://127.0.0.1?unit=1", PointMap: "tank"}, []string{"modbus://127.0.0.1?unit=1", "expected host and port"}},
+		{"no host", Target{Name: "NoHost", URL: "modbus://:502?unit=1", PointMap: "tank"}, []string{"modbus://:502?unit=1", "expected a host"}},
 		{"unknown parameter", Target{Name: "Typo", URL: w.Stations()[0].ModbusURL() + "&unti=2", PointMap: "tank"}, []string{w.Stations()[0].ModbusURL(), `unknown parameter "unti"`}},
 		{"no such point map file", Target{Name: "NoMap", URL: refused, PointMap: "maps/none.yaml"}, []string{refused, filepath.Join(w.Dir, "maps", "none.yaml")}},
 		{"broken point map", Target{Name: "BadMap", URL: refused, PointMap: "broken.yaml"}, []string{refused, filepath.Join(w.Dir, "broken.yaml") + ":5:11:", "float33"}},
