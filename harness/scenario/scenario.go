@@ -330,6 +330,10 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 			c.bad(at+".tag", "tag %q is not writable in point map %s; expected a writable tag", a.Tag, pm.Name)
 		}
 		al := Allow{Tag: a.Tag, Min: a.Min, Max: a.Max}
+		if len(a.Values) > 0 && (a.Min != nil || a.Max != nil) {
+			// one of the two would be silently ignored; the engineer meant something
+			c.bad(at+".values", "tag %q has values and min/max; expected either a list of values or a range", a.Tag)
+		}
 		for j, v := range a.Values {
 			pv, err := toValue(v)
 			if err != nil {
@@ -353,6 +357,7 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 		n++
 		sc.Steps = append(sc.Steps, c.step(fmt.Sprintf("$.steps[%d]", i), n, rs, sc))
 	}
+	c.uniqueIDs(sc)
 	if len(raw.Steps) == 0 {
 		c.bad("$", "no steps; expected steps: a list of write, pulse, wait, wait_until, expect, restart, reconnect or mark")
 	}
@@ -404,6 +409,28 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 		sc.Tolerances[k] = c.tolerance(at, raw.Tolerances[k], false)
 	}
 	return sc, errors.Join(c.errs...)
+}
+
+// uniqueIDs refuses two checks with one id: each is its own criterion check:<id>, and two
+// under one id would be judged as one.
+func (c *compiler) uniqueIDs(sc *Scenario) {
+	first := map[string]string{}
+	for _, part := range []struct {
+		name  string
+		steps []Step
+	}{{"setup", sc.Setup}, {"steps", sc.Steps}} {
+		for i, st := range part.steps {
+			if st.Kind != StepExpect && st.Kind != StepWaitUntil {
+				continue
+			}
+			at := fmt.Sprintf("$.%s[%d]", part.name, i)
+			if prev, dup := first[st.ID]; dup {
+				c.bad(at+".id", "id %q is already the id of %s; expected an id of its own", st.ID, prev)
+				continue
+			}
+			first[st.ID] = fmt.Sprintf("step %d", st.Index)
+		}
+	}
 }
 
 func (c *compiler) step(at string, n int, rs rawStep, sc *Scenario) Step {

@@ -114,6 +114,10 @@ func TestParseErrors(t *testing.T) {
 		{"string to a number", header + "steps:\n  - write: {Setpoint: \"high\"}\n", "13:23: Setpoint is float32"},
 		{"pulse without for", header + "steps:\n  - pulse: {tag: InletValve, value: true}\n", "13:12: pulse needs for"},
 		{"duplicate mark", header + "steps:\n  - mark: a\n  - mark: a\n", "14:11: mark \"a\" used twice"},
+		// two checks under one id were judged as one criterion
+		{"duplicate check id", header + "steps:\n  - expect: Level > 1\n    id: full\n  - wait_until: Level > 2\n    timeout: 1s\n    id: full\n", "17:9: id \"full\" is already the id of step 1"},
+		// min/max beside values were silently ignored
+		{"values and a range", strings.Replace(header, "  - tag: InletValve\n", "  - tag: InletValve\n    values: [true]\n    max: 1\n", 1) + "steps:\n  - wait: 1s\n", "9:13: tag \"InletValve\" has values and min/max"},
 		{"negative repeat", strings.Replace(header, "name: t", "name: t\nrepeat: -2", 1) + "steps:\n  - wait: 1s\n", "3:9: repeat -2"},
 	}
 	for _, tc := range cases {

@@ -185,6 +185,7 @@ func TestSchemaRefusesWhatParserRefuses(t *testing.T) {
 		{"within and hold", "    within: 1s", "    within: 1s\n    hold: 1s"},
 		{"wait_until without timeout", "    timeout: 5s\n", ""},
 		{"no steps", "steps:", "stepz:"},
+		{"values and a range", "  - tag: InletValve\n", "  - tag: InletValve\n    min: 0\n"},
 		{"restart with a key", "restart: {}", "restart: {hard: true}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
