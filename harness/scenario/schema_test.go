@@ -145,6 +145,8 @@ probes:
   - {name: sp, kind: scan_period, counter: ScanCount, tolerance: {relative: 2%}, severity: minor}
   - {name: rt, kind: response, from: go, until: Level > 55, tolerance: {absolute: 250ms}}
   - {kind: round_trip, tolerance: {relative: "0.5", absolute: 0.005}}
+  - {name: poll, kind: load, tags: [Level], rate: 100, for: 5s, errors: 1%, tolerance: {absolute: 2ms}}
+load_limit: {rate: 100, for: 10s}
 tolerances:
   Level: {absolute: 0.5, relative: "1%", shift: 200ms, severity: minor}
 verdict: {major_is_nogo: false}
@@ -186,6 +188,10 @@ func TestSchemaRefusesWhatParserRefuses(t *testing.T) {
 		{"wait_until without timeout", "    timeout: 5s\n", ""},
 		{"no steps", "steps:", "stepz:"},
 		{"values and a range", "  - tag: InletValve\n", "  - tag: InletValve\n    min: 0\n"},
+		{"load without for", "rate: 100, for: 5s,", "rate: 100,"},
+		{"rate on another probe", "{kind: round_trip,", "{kind: round_trip, rate: 5,"},
+		{"load limit beyond a probe", "load_limit: {rate: 100,", "load_limit: {rate: 2000,"},
+		{"unknown load limit key", "load_limit: {rate: 100,", "load_limit: {rps: 100,"},
 		{"restart with a key", "restart: {}", "restart: {hard: true}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -85,6 +85,7 @@ const (
 	EvDryRun     EventKind = "dry_run"
 	EvArmed      EventKind = "armed"
 	EvTransition EventKind = "transition" // a discrete tag changed value
+	EvLoad       EventKind = "load"       // one read of a load probe: Tag the probe, Value the latency in s or "error"
 )
 
 // Event is something that happened during a run.
