@@ -84,3 +84,14 @@ func TestLoadProbeDecides(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLoadProbe judges one load probe of 200 reads/s for 10 s a side (2000 reads each).
+func BenchmarkLoadProbe(b *testing.B) {
+	p := scenario.Probe{Name: "poll", Kind: scenario.ProbeLoad, Rate: 200, For: 10 * time.Second, Errors: 0.01,
+		Tolerance: scenario.Tolerance{Absolute: 0.005}}
+	before, after := []*runData{loadRun("before", latencies(2000, 0.0004, 0))}, []*runData{loadRun("after", latencies(2000, 0.0005, 0))}
+	for b.Loop() {
+		var c verdict.Criterion
+		loadProbe(&c, p, before, after)
+	}
+}
