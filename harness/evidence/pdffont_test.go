@@ -165,6 +165,8 @@ func lastRune(s string) (rune, bool) {
 }
 
 // spaceBetween: in s, line a is followed by a space before line b (a break at a space).
-func spaceBetween(s, a, b string) bool { return strings.Contains(s, a+" "+b) || strings.Contains(s, a+"\n"+b) }
+func spaceBetween(s, a, b string) bool {
+	return strings.Contains(s, a+" "+b) || strings.Contains(s, a+"\n"+b)
+}
 
 func endsParagraph(s, l string) bool { return strings.Contains(s, l+"\n") }
