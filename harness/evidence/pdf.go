@@ -118,6 +118,13 @@ func (r *pdfReport) h3(s string, keep float64) {
 	p.Ln(0.5)
 }
 
+// anchor makes link (if any) point just above here.
+func (r *pdfReport) anchor(link int) {
+	if link != 0 {
+		r.pdf.SetLink(link, max(r.pdf.GetY()-6, 0), -1)
+	}
+}
+
 // plot draws one plot at the full width; draw returns false when it drew nothing.
 func (r *pdfReport) plot(unitsH float64, draw func(c canvas) bool) {
 	p := r.pdf
@@ -206,7 +213,13 @@ func (r *pdfReport) write() {
 	cols = append(cols, rest)
 	var rows [][]string
 	var status []verdict.Status
+	links := map[string]int{} // a criterion's plot, as the HTML's anchors
+	var rowLinks []int
 	for _, row := range d.Rows {
+		if row.Anchor != "" {
+			links[row.Anchor] = p.AddLink()
+		}
+		rowLinks = append(rowLinks, links[row.Anchor])
 		reason := row.Reason
 		if row.Needed > 0 {
 			reason += fmt.Sprintf("\nneeds %d samples", row.Needed)
@@ -224,6 +237,7 @@ func (r *pdfReport) write() {
 	r.table(&pdfTable{widths: cols, size: 6.8,
 		header: []string{"criterion", "kind", "severity", "status", "expected", "before", "after", "tolerance", "reason"},
 		rows:   rows,
+		link:   func(i int) int { return rowLinks[i] },
 		color: func(i, j int) (rgb, bool) {
 			if j != 3 {
 				return rgb{}, false
@@ -241,6 +255,7 @@ func (r *pdfReport) write() {
 		r.h2("Signals", plotH*r.width/plotW+6)
 		for _, s := range d.Signals {
 			r.h3(s.Title, plotH*r.width/plotW)
+			r.anchor(links[s.ID])
 			r.plot(plotH, func(c canvas) bool { drawOverlay(c, s.overlay); return true })
 			r.para(s.Note, 7.5, "", grey)
 		}
@@ -249,6 +264,7 @@ func (r *pdfReport) write() {
 		r.h2("Timing", histogramH*r.width/plotW+6)
 		for _, t := range d.Timings {
 			r.h3(t.Title, histogramH*r.width/plotW)
+			r.anchor(links[t.ID])
 			r.plot(histogramH, func(c canvas) bool { return drawHistogram(c, t.Title, t.timing, t.unit) })
 			r.para(t.Note, 7.5, "", grey)
 		}
@@ -401,6 +417,7 @@ type pdfTable struct {
 	size   float64 // font size in pt; 0: 7.5
 	keyCol bool    // the first column is a header column (a key-value table)
 	fill   func(row int) (rgb, bool)
+	link   func(row int) int              // an internal link (fpdf.AddLink) on a row's first cell, 0: none
 	color  func(row, col int) (rgb, bool) // a cell's text colour (bold)
 }
 
@@ -417,8 +434,8 @@ func (r *pdfReport) table(t *pdfTable) {
 	for _, w := range t.widths {
 		total += w
 	}
-	var drawRow func(cells []string, head bool, fill rgb, color func(int) (rgb, bool))
-	drawRow = func(cells []string, head bool, fill rgb, color func(int) (rgb, bool)) {
+	var drawRow func(cells []string, head bool, fill rgb, color func(int) (rgb, bool), link int)
+	drawRow = func(cells []string, head bool, fill rgb, color func(int) (rgb, bool), link int) {
 		lines := make([][]string, len(cells))
 		n := 1
 		for i, c := range cells {
@@ -431,7 +448,7 @@ func (r *pdfReport) table(t *pdfTable) {
 		if y+h > pageH-bottom {
 			p.AddPage()
 			if t.header != nil && !head {
-				drawRow(t.header, true, rgb{}, nil)
+				drawRow(t.header, true, rgb{}, nil, 0)
 			}
 			x, y = p.GetXY()
 		}
@@ -456,6 +473,9 @@ func (r *pdfReport) table(t *pdfTable) {
 			for k, l := range lines[i] {
 				p.Text(x+1, y+0.4+lh*float64(k+1), l)
 			}
+			if i == 0 && link != 0 {
+				p.Link(x, y, t.widths[i], h, link)
+			}
 			p.SetTextColor(0, 0, 0)
 			x += t.widths[i]
 		}
@@ -465,7 +485,7 @@ func (r *pdfReport) table(t *pdfTable) {
 	p.SetLineWidth(0.2)
 	if t.header != nil {
 		r.room(2 * (lh + 1.6))
-		drawRow(t.header, true, rgb{}, nil)
+		drawRow(t.header, true, rgb{}, nil, 0)
 	}
 	for i, row := range t.rows {
 		var fill rgb
@@ -478,7 +498,11 @@ func (r *pdfReport) table(t *pdfTable) {
 		if t.color != nil {
 			color = func(j int) (rgb, bool) { return t.color(i, j) }
 		}
-		drawRow(row, false, fill, color)
+		link := 0
+		if t.link != nil {
+			link = t.link(i)
+		}
+		drawRow(row, false, fill, color, link)
 	}
 	p.SetDrawColor(0, 0, 0)
 }
