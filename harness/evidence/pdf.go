@@ -205,7 +205,7 @@ func (r *pdfReport) write() {
 	// the criteria, as report.html lists them; the plots follow in its order
 	d := newReportData(m, pdfCols)
 	r.h2("Criteria", 16)
-	cols := []float64{30, 13, 12, 18, 22, 16, 16, 16}
+	cols := []float64{34, 13, 12, 18, 21, 16, 16, 15}
 	rest := r.width
 	for _, c := range cols {
 		rest -= c
@@ -310,7 +310,7 @@ func (r *pdfReport) write() {
 	r.table(&pdfTable{widths: append(rc, rest), size: 6.5,
 		header: []string{"side", "run", "repetition", "status", "target", "started", "firmware", "samples", "events", "files"}, rows: runs})
 
-	r.h2("Calibration", 16)
+	r.h2("Calibration", 36)
 	r.para(calibrationIntro, 7.5, "", grey)
 	p.Ln(1)
 	c := rec.Calibration
