@@ -353,15 +353,19 @@ func wrap(pdf *fpdf.Fpdf, s string, w float64) []string {
 			if line != "" {
 				lines = append(lines, line)
 			}
-			// a piece wider than a line: break between characters
-			for !fits(piece) && utf8.RuneCountInString(piece) > 1 {
-				rs := []rune(piece)
-				k := len(rs) - 1
-				for k > 1 && !fits(string(rs[:k])) {
-					k--
+			// a piece wider than a line: break between characters (fpdf does not kern, so a
+			// string's width is the sum of its characters')
+			if !fits(piece) {
+				start, acc := 0, 0.0
+				for i, r := range piece {
+					cw := pdf.GetStringWidth(string(r))
+					if acc+cw > w && i > start {
+						lines = append(lines, piece[start:i])
+						start, acc = i, 0
+					}
+					acc += cw
 				}
-				lines = append(lines, string(rs[:k]))
-				piece = string(rs[k:])
+				piece = piece[start:]
 			}
 			line = piece
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
@@ -170,3 +171,23 @@ func spaceBetween(s, a, b string) bool {
 }
 
 func endsParagraph(s, l string) bool { return strings.Contains(s, l+"\n") }
+
+// FuzzWrap: wrap never panics, ends, and loses no character but white space.
+func FuzzWrap(f *testing.F) {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes(pdfFont, "", goregular.TTF)
+	pdf.SetFont(pdfFont, "", 7)
+	for _, s := range []string{"check:alarm_high_threshold", "a b\nc", "0.000–20.000 s", "", " ", "::__..", "ÄÖÜ→↑µ"} {
+		f.Add(s, 12.0)
+		f.Add(s, 0.5)
+	}
+	f.Fuzz(func(t *testing.T, s string, w float64) {
+		if !utf8.ValidString(s) || !(w > 0 && w < 1000) || len(s) > 2000 {
+			return
+		}
+		lines := wrap(pdf, s, w)
+		if got, want := noSpace(strings.Join(lines, "")), noSpace(s); got != want {
+			t.Errorf("%q at %v mm: %q", s, w, lines)
+		}
+	})
+}
