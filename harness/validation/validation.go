@@ -103,8 +103,8 @@ func Parse(name string, data []byte, points PointsReader) (*Scenario, error) {
 	return s, nil
 }
 
-// Load compiles the scenario file at path with the point map it names (resolved against the
-// scenario's folder), or the point map file pointsOverride when not empty.
+// Load compiles the scenario file at path with the point map it names (found as
+// scenario.ResolvePoints says), or the point map file pointsOverride when not empty.
 func Load(path, pointsOverride string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -116,10 +116,7 @@ func Load(path, pointsOverride string) (*Scenario, error) {
 			if name == "" {
 				return "", nil, errors.New("the scenario names no point map (points:) and no --points was given")
 			}
-			p = name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(path), p)
-			}
+			p = scenario.ResolvePoints(path, name)
 		}
 		pd, err := os.ReadFile(p)
 		if err != nil {
