@@ -1,6 +1,8 @@
 package scenario_test
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,5 +88,27 @@ func TestStarter(t *testing.T) {
 				t.Errorf("allow %v, name %q, %d tags sampled of %d", sc.Allow, sc.Name, len(sc.Sample.Tags), len(m.Points))
 			}
 		})
+	}
+}
+
+// TestResolvePoints: points: is taken beside the scenario, else beside its folder.
+func TestResolvePoints(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"pointmaps/a.yaml", "scenarios/pointmaps/b.yaml", "pointmaps/b.yaml"} {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, nil, 0o644)
+	}
+	sc := filepath.Join(dir, "scenarios", "s.yaml")
+	for _, tc := range []struct{ name, want string }{
+		{"pointmaps/a.yaml", filepath.Join(dir, "pointmaps/a.yaml")},           // only beside the folder
+		{"pointmaps/b.yaml", filepath.Join(dir, "scenarios/pointmaps/b.yaml")}, // beside the scenario first
+		{"pointmaps/c.yaml", filepath.Join(dir, "scenarios/pointmaps/c.yaml")}, // neither: the usual place, for the error
+		{"../pointmaps/a.yaml", filepath.Join(dir, "pointmaps/a.yaml")},
+		{filepath.Join(dir, "x.yaml"), filepath.Join(dir, "x.yaml")},
+	} {
+		if got := scenario.ResolvePoints(sc, tc.name); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }

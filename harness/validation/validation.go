@@ -272,6 +272,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	if in.Patch.ID != "" {
 		v, err := in.Ledger.RecordValidation(ctx, ledger.Validation{
 			PatchID: in.Patch.ID, Record: res.Record, Differences: in.Differences, Created: p.now(),
+			ScenarioFile: text(filepath.Base(sc.File), sc.Data), PointMapFile: text(sc.PointMap, sc.PointData),
 		}, p.actor)
 		if err != nil {
 			if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
@@ -287,6 +288,15 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// text is a file the validation ran, as the register keeps it: none when the caller
+// compiled the scenario without its text (Parse always keeps both).
+func text(name string, data []byte) ledger.File {
+	if data == nil {
+		return ledger.File{}
+	}
+	return ledger.File{Name: name, Data: data}
 }
 
 // record builds the verdict record: everything a reader needs to see what was compared.
