@@ -36,13 +36,14 @@ func StarterCounter(m *point.Map) string {
 	return ""
 }
 
-// Starter writes a starter scenario for point map m, which the scenario names as points
-// (a path relative to the folder the scenario will be written to). It samples every tag of
+// Starter writes a starter scenario named name (empty: the map's name and "-starter") for
+// point map m, which the scenario names as points (a path relative to the folder the
+// scenario will be written to). It samples every tag of
 // the map, writes nothing, holds a condition over the map's alarm-like bool tags (none on:
 // AlarmHigh, Fault, Trip…) for StarterSoak, measures the scan period when the map has a
 // cycle counter (StarterCounter) and the read round trip. The text parses with Parse given
 // the same map.
-func Starter(m *point.Map, points string) []byte {
+func Starter(m *point.Map, name, points string) []byte {
 	env := Env(m)
 	var tags, alarms []string
 	for _, p := range m.Points {
@@ -54,19 +55,22 @@ func Starter(m *point.Map, points string) []byte {
 		}
 	}
 	counter := StarterCounter(m)
-	name := strings.Trim(m.Name, " ")
-	if name == "" {
-		name = "pointmap"
+	mapName := strings.TrimSpace(m.Name)
+	if mapName == "" {
+		mapName = "pointmap"
+	}
+	if name = strings.TrimSpace(name); name == "" {
+		name = mapName + "-starter"
 	}
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("# Starter scenario for point map %s, made by patchgate (patchgate new scenario --from-map).", name)
+	line("# Starter scenario for point map %s, made by patchgate (patchgate new scenario --from-map).", mapName)
 	line("# It only reads: no write, nothing to arm. It samples every tag of the map for %s with", StarterSoak)
 	line("# the plant at rest. Edit it: the condition held, the tolerances of the signals that")
 	line("# matter, a setup that brings the plant to its start state (docs/scenario-format.md).")
 	line("version: 1")
-	line("name: %s", quote(name+"-starter"))
-	desc := fmt.Sprintf("read every tag of point map %s for %s at rest", name, StarterSoak)
+	line("name: %s", quote(name))
+	desc := fmt.Sprintf("read every tag of point map %s for %s at rest", mapName, StarterSoak)
 	covers := []string{"steady_state"}
 	if counter != "" {
 		desc += "; scan period from " + counter

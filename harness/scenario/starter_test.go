@@ -64,7 +64,7 @@ func TestStarter(t *testing.T) {
 			if got := scenario.StarterCounter(m); got != tc.counter {
 				t.Errorf("counter %q, want %q", got, tc.counter)
 			}
-			text := string(scenario.Starter(m, tc.points2))
+			text := string(scenario.Starter(m, "", tc.points2))
 			for _, w := range tc.want {
 				if !strings.Contains(text, w) {
 					t.Errorf("the starter does not say %q:\n%s", w, text)

@@ -40,12 +40,12 @@ func TestStarterRunsOnEveryShippedMap(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, "scenarios", base+"-starter.yaml")
-			if err := os.WriteFile(path, scenario.Starter(m, "pointmaps/"+base+".yaml"), 0o644); err != nil {
+			if err := os.WriteFile(path, scenario.Starter(m, "", "pointmaps/"+base+".yaml"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			sc, err := validation.Load(path, "")
 			if err != nil {
-				t.Fatalf("%v\n%s", err, scenario.Starter(m, "pointmaps/"+base+".yaml"))
+				t.Fatalf("%v\n%s", err, scenario.Starter(m, "", "pointmaps/"+base+".yaml"))
 			}
 			if len(sc.Sample.Tags) != len(m.Points) {
 				t.Errorf("samples %d tags, the map has %d", len(sc.Sample.Tags), len(m.Points))

@@ -328,7 +328,8 @@ func (w *Workspace) NewScenarioFromMap(mapName, name string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	return w.SaveScenario(n, renamed(scenario.Starter(m, PointMapsDir+"/"+mn), n), "")
+	stem := strings.TrimSuffix(strings.TrimSuffix(n, ".yaml"), ".yml")
+	return w.SaveScenario(n, scenario.Starter(m, stem, PointMapsDir+"/"+mn), "")
 }
 
 // StarterName is the file name the Scenarios tab proposes for the starter of point map
