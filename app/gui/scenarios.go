@@ -95,7 +95,7 @@ func newScenarios(u *UI) *scenariosView {
 	editor := container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(v.save, v.duplicate), v.file), nil, nil, nil, v.yaml)
 	split := container.NewHSplit(editor, right)
 	split.Offset = 0.62
-	folder := widget.NewLabel(workspace.ScenariosDir + string(filepath.Separator))
+	folder := widget.NewLabel("Workspace " + workspace.ScenariosDir + string(filepath.Separator))
 	folder.TextStyle.Bold = true
 	left := container.NewBorder(container.NewVBox(folder, container.NewGridWithColumns(2, v.newFile, v.fromMap)), nil, nil, nil, v.list)
 	outer := container.NewHSplit(left, split)
