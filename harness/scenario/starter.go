@@ -64,7 +64,8 @@ func Starter(m *point.Map, name, points string) []byte {
 	}
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("# Starter scenario for point map %s, made by patchgate (patchgate new scenario --from-map).", mapName)
+	line("# Starter scenario for point map %s, made by patchgate (patchgate new scenario --from-map).",
+		strings.Join(strings.Fields(mapName), " ")) // one line, whatever the map's name
 	line("# It only reads: no write, nothing to arm. It samples every tag of the map for %s with", StarterSoak)
 	line("# the plant at rest. Edit it: the condition held, the tolerances of the signals that")
 	line("# matter, a setup that brings the plant to its start state (docs/scenario-format.md).")

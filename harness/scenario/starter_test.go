@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/scenario"
@@ -111,4 +112,41 @@ func TestResolvePoints(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}
 	}
+}
+
+// FuzzStarter: whatever the map, file and scenario names, the starter parses, names its
+// point map as given and has the name asked for.
+func FuzzStarter(f *testing.F) {
+	for _, s := range [][3]string{{"tank", "", "pointmaps/tank.yaml"}, {"my plc: 1", "x #1", "../maps/plc map.yaml"},
+		{"", "yes", `C:\maps\plc.yaml`}, {"ü", "-starter", "'quoted'.yaml"}, {"a\nb", "\"", "[x].yaml"}} {
+		f.Add(s[0], s[1], s[2])
+	}
+	m, err := point.Parse("m.yaml", []byte("version: 1\nname: plc\npoints:\n"+pt("ScanCount", "uint32", 0, "")+pt("AlarmHigh", "bool", 0, "")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, mapName, name, points string) {
+		if strings.TrimSpace(points) == "" || !utf8.ValidString(mapName) || !utf8.ValidString(name) || !utf8.ValidString(points) {
+			t.Skip()
+		}
+		mm := *m
+		mm.Name = mapName
+		text := scenario.Starter(&mm, name, points)
+		var got string
+		sc, err := scenario.Parse("starter.yaml", text, func(p string) (*point.Map, error) { got = p; return m, nil })
+		if err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		want := strings.TrimSpace(name)
+		if want == "" {
+			want = strings.TrimSpace(mapName)
+			if want == "" {
+				want = "pointmap"
+			}
+			want += "-starter"
+		}
+		if got != points || sc.Name != want {
+			t.Errorf("points %q name %q; want %q %q", got, sc.Name, points, want)
+		}
+	})
 }
