@@ -63,6 +63,7 @@ func commands() []command {
 		{"study", "measure detection quality: validate every firmware profile over many seeds (simulated time)", runStudy},
 		{"export", "write a stored run as CSV or JSON", runExport},
 		{"import", "convert a telegraf configuration (modbus and opcua inputs) into point maps", runImport},
+		{"new", "write a starter scenario from a point map: every tag read, nothing written", runNew},
 		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
 		{"verify", "check an evidence bundle offline", runVerify},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},

@@ -101,6 +101,8 @@ func TestContractExitCodes(t *testing.T) {
 		{"runs", ExitOK, []string{"runs", "--db", db}, ""},
 		{"register: unknown patch", ExitBadInput, []string{"register", "show", "--db", db, "P-404"}, "P-404"},
 		{"register: verify", ExitOK, []string{"register", "verify", "--db", db}, ""},
+		{"new: no point map", ExitBadInput, []string{"new", "scenario"}, "--from-map is required"},
+		{"new: starter to stdout", ExitOK, []string{"new", "scenario", "--from-map", "../../scenarios/pointmaps/tank.yaml"}, ""},
 		{"sim: unknown model", ExitBadInput, []string{"sim", "--model", "tnk"}, "tnk"},
 		{"demo: unknown profile", ExitBadInput, []string{"demo", "--after", "nope"}, "nope"},
 		{"study: bad seeds", ExitBadInput, []string{"study", "--seeds", "0"}, "--seeds 0"},

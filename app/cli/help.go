@@ -48,6 +48,19 @@ var helps = map[string]help{
 		},
 		more: "Converts telegraf's [[inputs.modbus]] (register and request styles) and [[inputs.opcua]] into one\npoint map per plugin instance (docs/pointmap-format.md, \"From a telegraf configuration\").",
 	},
+	"new": {
+		usage: []string{"new scenario --from-map FILE [-o FILE] [--force]"},
+		examples: []string{
+			"patchgate new scenario --from-map pointmaps/plc.yaml -o plc-soak.yaml",
+			"patchgate new scenario --from-map scenarios/pointmaps/tank.yaml",
+		},
+		exits: []string{
+			"0  the scenario was written (to stdout without -o)",
+			"2  bad input: no --from-map, a point map that does not load (file:line:column), an -o file that exists without --force",
+			"4  the scenario file could not be written",
+		},
+		more: "Writes a starter scenario that samples every tag of the point map for a minute at rest, holds\nits alarm-like bool tags off, measures the scan period when the map has a cycle counter\n(ScanCount, CycleCounter) and the read round trip. It writes nothing to the controller.\nEdit it from there (docs/scenario-format.md); the desktop's \"From point map\" writes the same.\n",
+	},
 	"sim": {
 		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
 		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list"},

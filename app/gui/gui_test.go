@@ -193,7 +193,7 @@ func TestScenariosShowsErrorsAndDryRun(t *testing.T) {
 	h := newHarness(t)
 	h.selectTab("Scenarios")
 	v := h.ui.Scen
-	i := slices.IndexFunc(v.files, func(s workspace.Scenario) bool { return s.Name == DefaultScenario })
+	i := slices.IndexFunc(v.files, func(s workspace.File) bool { return s.Name == DefaultScenario })
 	v.list.Select(i)
 	if len(v.writes) == 0 || !strings.Contains(v.status.Text, "valid") {
 		t.Fatalf("dry run: %d writes, status %q", len(v.writes), v.status.Text)

@@ -103,8 +103,8 @@ func Parse(name string, data []byte, points PointsReader) (*Scenario, error) {
 	return s, nil
 }
 
-// Load compiles the scenario file at path with the point map it names (resolved against the
-// scenario's folder), or the point map file pointsOverride when not empty.
+// Load compiles the scenario file at path with the point map it names (found as
+// scenario.ResolvePoints says), or the point map file pointsOverride when not empty.
 func Load(path, pointsOverride string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -116,10 +116,7 @@ func Load(path, pointsOverride string) (*Scenario, error) {
 			if name == "" {
 				return "", nil, errors.New("the scenario names no point map (points:) and no --points was given")
 			}
-			p = name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(path), p)
-			}
+			p = scenario.ResolvePoints(path, name)
 		}
 		pd, err := os.ReadFile(p)
 		if err != nil {
@@ -275,6 +272,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	if in.Patch.ID != "" {
 		v, err := in.Ledger.RecordValidation(ctx, ledger.Validation{
 			PatchID: in.Patch.ID, Record: res.Record, Differences: in.Differences, Created: p.now(),
+			ScenarioFile: text(filepath.Base(sc.File), sc.Data), PointMapFile: text(sc.PointMap, sc.PointData),
 		}, p.actor)
 		if err != nil {
 			if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
@@ -290,6 +288,15 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// text is a file the validation ran, as the register keeps it: none when the caller
+// compiled the scenario without its text (Parse always keeps both).
+func text(name string, data []byte) ledger.File {
+	if data == nil {
+		return ledger.File{}
+	}
+	return ledger.File{Name: name, Data: data}
 }
 
 // record builds the verdict record: everything a reader needs to see what was compared.

@@ -19,7 +19,7 @@ import (
 
 // Request is one validation to run: a scenario on a before and an after target.
 type Request struct {
-	Scenario string  // shipped scenario file name
+	Scenario string  // scenario file name in the workspace's scenarios folder
 	Loaded   *Loaded // or a compiled scenario (from ParseScenario), used instead
 	Before   string  // target URL
 	After    string
@@ -78,18 +78,43 @@ func (w *Workspace) Embedded(u string) bool {
 	return false
 }
 
+// RequestScenario is the scenario req runs: req.Loaded, or the workspace's file
+// req.Scenario, compiled with the point map of the targets when the engineer's target (on
+// the Bench tab) names one (TargetPointMap); the file's own point map otherwise.
+func (w *Workspace) RequestScenario(req Request) (*Loaded, error) {
+	sc := req.Loaded
+	if sc == nil {
+		f, err := w.ReadScenario(req.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		if sc, err = w.ParseScenario(f.Name, f.Data); err != nil {
+			return nil, err
+		}
+	}
+	var urls []string
+	if len(req.BeforeRuns) == 0 {
+		urls = append(urls, req.Before)
+	}
+	if len(req.AfterRuns) == 0 {
+		urls = append(urls, req.After)
+	}
+	name, data, err := w.TargetPointMap(urls...)
+	if err != nil || data == nil {
+		return sc, err
+	}
+	return validation.Parse(sc.File, sc.Data, func(string) (string, []byte, error) { return name, data, nil })
+}
+
 // Validate runs req through harness/validation, the use case the CLI runs too: the before
 // runs, the after runs, the comparison against the patch's firmware versions from the
 // register, the verdict, and the validation recorded against req.Patch by this
 // workspace's actor. progress (may be nil) is called from the calling goroutine; run
 // Validate in a goroutine of its own. Cancelling ctx aborts (ErrAborted).
 func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Progress)) (*Result, error) {
-	sc := req.Loaded
-	if sc == nil {
-		var err error
-		if sc, err = LoadScenario(req.Scenario); err != nil {
-			return nil, err
-		}
+	sc, err := w.RequestScenario(req)
+	if err != nil {
+		return nil, err
 	}
 	side := func(url string, runs []int64) validation.Side {
 		if len(runs) > 0 {
@@ -200,11 +225,9 @@ func (w *Workspace) Verify(path string) (*evidence.Report, error) {
 // workspace's embedded stations) and the exact writes the scenario makes. Empty targets: no
 // arming needed. The app shows it in a deliberate dialog before any write.
 func (w *Workspace) Arming(req Request) (targets []string, writes []runner.PlannedWrite, err error) {
-	sc := req.Loaded
-	if sc == nil {
-		if sc, err = LoadScenario(req.Scenario); err != nil {
-			return nil, nil, err
-		}
+	sc, err := w.RequestScenario(req)
+	if err != nil {
+		return nil, nil, err
 	}
 	var urls []string
 	if len(req.BeforeRuns) == 0 {
