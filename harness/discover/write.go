@@ -98,9 +98,12 @@ func modbusMap(target string, o Options, ranges []Range, spans []Span) (*Result,
 	points := 0
 	for _, s := range spans {
 		n := int(s.Last) - int(s.First) + 1
-		unit := "registers"
+		unit := "register"
 		if s.Table.IsBit() {
-			unit = "bits"
+			unit = "bit"
+		}
+		if n > 1 {
+			unit += "s"
 		}
 		line := fmt.Sprintf("%s %s: %s", s.Table, span(s.First, s.Last), s.Outcome)
 		if s.Outcome.Answered {
@@ -241,7 +244,7 @@ func opcuaMap(target string, o Options, nodes []opcua.Node) (*Result, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Point map discovered by `patchgate discover` from %s.\n", comment(target))
-	fmt.Fprintf(&b, "# Browsed from %s; nothing was written. Types, access, units and descriptions are\n# the server's; each point is commented with its browse path, node id and data type.\n", rootName(o.Root))
+	fmt.Fprintf(&b, "# Browsed from %s;\n# nothing was written. Types, access, units and descriptions are the server's; each\n# point is commented with its browse path, node id and data type.\n", rootName(o.Root))
 	if len(r.Skipped) > 0 {
 		b.WriteString("# Variables left out, and why:\n")
 		for _, s := range r.Skipped {
