@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/fixtures/thirdparty"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/simulators/simtest"
@@ -84,5 +85,74 @@ func TestDiscover(t *testing.T) {
 	m, err := point.Parse("stdout", []byte(out))
 	if code != ExitOK || err != nil || len(m.Points) != 3 || !strings.Contains(out, "coil 3-9: exception 02 illegal data address") {
 		t.Errorf("--ranges co:0-9: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+}
+
+// TestThirdPartyDiscover: discover the third-party tank PLC (fixtures/thirdparty: node-opcua
+// and modbus-serial, stacks we did not write) over both protocols. Each map loads and every
+// point reads back Good through the normal driver. Over OPC UA it finds the ten variables of
+// its documentation with their types and access; over Modbus the holding registers 0-6 and
+// 10-17 and nothing else (every other address, coil, discrete input and input register
+// answers exception 02).
+func TestThirdPartyDiscover(t *testing.T) {
+	dir := os.Getenv(thirdparty.EnvDir)
+	if dir == "" {
+		t.Skipf("%s is not set: run `make thirdparty`, which installs node-opcua and modbus-serial with npm into .work/thirdparty and runs this test", thirdparty.EnvDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	plc, err := thirdparty.Start(ctx, dir, "baseline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := plc.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	out := t.TempDir()
+
+	opc := plc.OPCUA + "?security=None&allow_insecure=1"
+	file := filepath.Join(out, "tankplc-opcua.yaml")
+	if code, _, errOut := runCLI(t, "discover", opc, "-o", file); code != ExitOK {
+		t.Fatalf("opc ua: exit %d: %s", code, errOut)
+	}
+	got := readBackGood(t, opc, file)
+	want, err := point.Load(filepath.Join("..", "..", "fixtures", "thirdparty", "tankplc-opcua.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range want.Points {
+		g, ok := got.Point(p.Tag)
+		switch {
+		case !ok:
+			t.Errorf("opc ua: %s not found", p.Tag)
+		case g.Type != p.Type || g.Writable != p.Writable || g.OPCUA.Identifier != p.OPCUA.Identifier || g.OPCUA.NamespaceURI != p.OPCUA.NamespaceURI:
+			t.Errorf("opc ua: %s is %s writable %t at %s; the documented map says %s %t %s", p.Tag, g.Type, g.Writable, g.OPCUA, p.Type, p.Writable, p.OPCUA)
+		}
+	}
+	if len(got.Points) != len(want.Points) {
+		t.Errorf("opc ua: %d points; the PLC documents %d", len(got.Points), len(want.Points))
+	}
+	for tag, unit := range map[string]string{"Level": "%", "ScanTime": "ms"} {
+		if p, _ := got.Point(tag); p.Unit != unit {
+			t.Errorf("opc ua: %s has unit %q; its EngineeringUnits say %q", tag, p.Unit, unit)
+		}
+	}
+
+	file = filepath.Join(out, "tankplc-modbus.yaml")
+	code, _, errOut := runCLI(t, "discover", plc.Modbus, "-o", file, "--ranges", "hr:0-99,ir:0-19,co:0-19,di:0-19")
+	if code != ExitOK {
+		t.Fatalf("modbus: exit %d: %s", code, errOut)
+	}
+	t.Logf("modbus:\n%s", errOut)
+	got = readBackGood(t, plc.Modbus, file)
+	var addrs []string
+	for _, p := range got.Points {
+		addrs = append(addrs, p.Modbus.String())
+	}
+	wantAddrs := "holding 0 holding 1 holding 2 holding 3 holding 4 holding 5 holding 6 holding 10 holding 11 holding 12 holding 13 holding 14 holding 15 holding 16 holding 17"
+	if strings.Join(addrs, " ") != wantAddrs {
+		t.Errorf("modbus: found %s; the PLC documents %s", strings.Join(addrs, " "), wantAddrs)
 	}
 }
