@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/patchgate/patchgate/harness/discover"
+	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/harness/point"
 )
 
 // runDiscover finds the points of a controller, read-only, and writes them as a point map:
@@ -22,6 +25,7 @@ func runDiscover(ctx context.Context, env Env, args []string) error {
 	ranges := fs.String("ranges", discover.DefaultRanges, "Modbus: the tables and protocol (0-based) addresses to probe: hr holding, ir input, co coil, di discrete")
 	rate := fs.Float64("rate", discover.DefaultRate, "Modbus: at most this many requests a second; 0 is unlimited")
 	force := fs.Bool("force", false, "overwrite the -o file if it exists")
+	check := fs.String("check", "", "instead of discovering, load this point map and read every point of it once from URL (read-only)")
 	// URL may come before or after the flags
 	var urls []string
 	for rest := args; ; {
@@ -36,6 +40,9 @@ func runDiscover(ctx context.Context, env Env, args []string) error {
 	}
 	if len(urls) != 1 {
 		return badInput("usage: patchgate discover URL [-o FILE]: expected one target URL, got %d", len(urls))
+	}
+	if *check != "" {
+		return checkPointMap(ctx, env, urls[0], *check)
 	}
 	if *rate < 0 {
 		return badInput("--rate %g; expected requests a second above 0, or 0 for no limit", *rate)
@@ -93,5 +100,33 @@ func runDiscover(ctx context.Context, env Env, args []string) error {
 	if res.Protocol == "modbus" {
 		fmt.Fprintln(env.Stderr, "every register is a uint16 marked \"confirm type\": check the types against the device's manual")
 	}
+	return nil
+}
+
+// checkPointMap loads a point map and reads every point once from the target through the
+// normal driver: after editing a discovered map, this says whether it is right. Exit 0 when
+// every point reads Good, 1 when one does not, 2 for a map that does not load.
+func checkPointMap(ctx context.Context, env Env, target, file string) error {
+	pm, err := point.Load(file)
+	if err != nil {
+		return usageError{err}
+	}
+	rows, bad, err := discover.Check(ctx, target, pm)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		v := r.Value
+		if r.Quality != driver.Good {
+			v = fmt.Sprintf("%s: %v", strings.ToUpper(r.Quality.String()), r.Err)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Tag, r.Where, v)
+	}
+	w.Flush()
+	if bad > 0 {
+		return codeError{ExitNoGo, fmt.Errorf("%s on %s: %d of %d points do not read", file, target, bad, len(rows))}
+	}
+	fmt.Fprintf(env.Stderr, "%s on %s: all %d points read (read-only)\n", file, target, len(rows))
 	return nil
 }

@@ -75,13 +75,31 @@ func TestDiscover(t *testing.T) {
 			}
 		})
 	}
+	// --check reads every point of a map once: all Good is 0, a point that does not read 1
+	// (listed with its cause), a map that does not load 2
+	file := filepath.Join(dir, "tank-modbus.yaml")
+	code, out, errOut := runCLI(t, "discover", st.ModbusURL(), "--check", file)
+	if code != ExitOK || !strings.Contains(out, "input_0") || !strings.Contains(errOut, "all 29 points read") {
+		t.Errorf("--check: exit %d\n%s\n%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(file)
+	wrong := filepath.Join(dir, "wrong.yaml")
+	os.WriteFile(wrong, append(data, "  - {tag: Gap, type: uint16, modbus: {register: holding, address: 1}}\n"...), 0o644)
+	code, out, errOut = runCLI(t, "discover", st.ModbusURL(), "--check", wrong)
+	if code != ExitNoGo || !strings.Contains(out, "Gap") || !strings.Contains(out, "BAD: ") || !strings.Contains(out, "illegal data address") || !strings.Contains(errOut, "1 of 30 points do not read") {
+		t.Errorf("--check with an unmapped address: exit %d\n%s\n%s", code, out, errOut)
+	}
+	os.WriteFile(wrong, append(data, "  - {tag: Gap, type: uint17, modbus: {register: holding, address: 1}}\n"...), 0o644)
+	if code, _, errOut = runCLI(t, "discover", st.ModbusURL(), "--check", wrong); code != ExitBadInput || !strings.Contains(errOut, wrong+":") || !strings.Contains(errOut, "uint17") {
+		t.Errorf("--check with a map that does not load: exit %d, %s", code, errOut)
+	}
 	// a refused connection names the URL and the cause
 	refused := "opc.tcp://" + closedPort(t) + "?security=None&allow_insecure=1"
 	if code, _, errOut := runCLI(t, "discover", refused); code != ExitFault || !strings.Contains(errOut, refused+": ") || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("refused: exit %d, %s", code, errOut)
 	}
 	// Modbus: the ranges asked for only
-	code, out, errOut := runCLI(t, "discover", st.ModbusURL(), "--ranges", "co:0-9")
+	code, out, errOut = runCLI(t, "discover", st.ModbusURL(), "--ranges", "co:0-9")
 	m, err := point.Parse("stdout", []byte(out))
 	if code != ExitOK || err != nil || len(m.Points) != 3 || !strings.Contains(out, "coil 3-9: exception 02 illegal data address") {
 		t.Errorf("--ranges co:0-9: exit %d, %v\n%s\n%s", code, err, out, errOut)

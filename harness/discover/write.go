@@ -17,7 +17,8 @@ var ErrNoPoints = errors.New("no points found")
 
 // headNote tells the engineer what to do with a discovered map.
 const headNote = "# Edit it (docs/pointmap-format.md): name the tags, check each type, set writable only\n" +
-	"# where a scenario must write; then check it with `patchgate run --dry-run`.\n"
+	"# where a scenario must write; then read every point once with\n" +
+	"# `patchgate discover URL --check FILE` (read-only).\n"
 
 // q quotes a string for YAML (a double-quoted scalar; Go's escapes are YAML's).
 func q(s string) string { return strconv.Quote(s) }
