@@ -82,7 +82,7 @@ func Run(ctx context.Context, target string, o Options) (*Result, error) {
 	return r, nil
 }
 
-// defaultName names a map after the target's host and port: "plc_10_0_0_7_502".
+// defaultName names a map after the target's host and port: "discovered_10_0_0_7_502".
 func defaultName(t driver.Target) string {
 	return sanitize(strings.TrimPrefix(t.URL.Host, "["), "discovered")
 }
