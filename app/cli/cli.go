@@ -62,6 +62,7 @@ func commands() []command {
 		{"runs", "list stored runs", runRuns},
 		{"study", "measure detection quality: validate every firmware profile over many seeds (simulated time)", runStudy},
 		{"export", "write a stored run as CSV or JSON", runExport},
+		{"discover", "find a controller's points, read-only, and write them as a point map", runDiscover},
 		{"import", "convert a telegraf configuration (modbus and opcua inputs) into point maps", runImport},
 		{"new", "write a starter scenario from a point map: every tag read, nothing written", runNew},
 		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},

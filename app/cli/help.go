@@ -38,6 +38,27 @@ var (
 )
 
 var helps = map[string]help{
+	"discover": {
+		usage: []string{"discover URL [-o FILE] [--force] [--name NAME] [--root NODE] [--ranges LIST] [--rate N]", "discover URL --check FILE"},
+		examples: []string{
+			"patchgate discover 'opc.tcp://10.0.0.7:4840?security=None&allow_insecure=1' -o pointmaps/plc.yaml",
+			"patchgate discover 'modbus://10.0.0.8:502?unit=1' --ranges hr:0-999,ir:0-99,co:0-199,di:0-199 -o pointmaps/pump.yaml",
+			"patchgate discover 'modbus://10.0.0.8:502?unit=1' --check pointmaps/pump.yaml",
+		},
+		exits: []string{
+			"0  the point map was written; --check: every point read",
+			"1  --check: a point of the map does not read (each is listed with its cause)",
+			"2  bad input: the URL or its parameters, --ranges, --root, --rate, a -o file that exists without --force, a --check map that does not load",
+			"3  interrupted",
+			"4  connection or target error: refused, no answer, nothing that answered in the ranges; an unwritable -o",
+		},
+		more: "Reads only; it never writes to the device. Over OPC UA it browses from the Objects folder (or\n" +
+			"--root) and lists every readable scalar variable with its type, access, unit and description.\n" +
+			"Over Modbus it probes the four tables with the read function codes (FC01-FC04), at most\n" +
+			"--rate requests a second, and writes a skeleton: each register a uint16 marked \"confirm type\",\n" +
+			"the exception codes as comments. Edit the map, then read every point of it once with --check\n" +
+			"(README.md, \"Bring up your own PLC\").",
+	},
 	"import": {
 		usage:    []string{"import telegraf FILE [-o DIR] [--force]"},
 		examples: []string{"patchgate import telegraf /etc/telegraf/telegraf.d/plc.conf -o pointmaps"},

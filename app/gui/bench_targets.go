@@ -17,8 +17,8 @@ import (
 )
 
 // targetsPanel is the Bench tab's list of targets: the embedded stations' (read-only) and
-// the engineer's own from the workspace's targets.yaml, with Add, Edit, Remove, Test and
-// Connect. Test and Connect open a target read-only: they never write.
+// the engineer's own from the workspace's targets.yaml, with Add, Edit, Remove, Discover,
+// Test and Connect. Discover, Test and Connect open a target read-only: they never write.
 type targetsPanel struct {
 	bench    *benchView
 	content  fyne.CanvasObject
@@ -28,11 +28,13 @@ type targetsPanel struct {
 	status   *widget.Label // a targets.yaml that does not load
 	result   *widget.Label // the last test's result, or its error
 
-	add, edit, remove, test, connect, refresh *widget.Button
+	add, edit, remove, test, connect, refresh, discover *widget.Button
 
-	testing bool                  // a test runs
-	dlg     *targetDialog         // the Add or Edit dialog while shown
-	confirm *dialog.ConfirmDialog // the Remove confirmation while shown
+	testing     bool                  // a test runs
+	discovering bool                  // a discovery runs
+	dlg         *targetDialog         // the Add or Edit dialog while shown
+	disc        *discoverDialog       // the discovered point map while shown
+	confirm     *dialog.ConfirmDialog // the Remove confirmation while shown
 }
 
 // connection is a connected target: a goroutine reads it every PollEvery into rows.
@@ -60,7 +62,8 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.test = widget.NewButtonWithIcon("Test", theme.SearchIcon(), p.onTest)
 	p.test.Importance = widget.HighImportance
 	p.connect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), p.onConnect)
-	p.refresh = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.reload) // after a hand edit of the file
+	p.discover = widget.NewButtonWithIcon("Discover", theme.SearchReplaceIcon(), p.onDiscover) // read-only
+	p.refresh = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.reload)                // after a hand edit of the file
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
 	p.status.Importance = widget.DangerImportance
@@ -69,7 +72,7 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.result.Wrapping = fyne.TextWrapWord
 	head := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabelWithStyle("Targets", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.refresh),
-		container.NewHBox(p.add, p.edit, p.remove, layoutSpacer(), p.test, p.connect),
+		container.NewHBox(p.add, p.edit, p.remove, layoutSpacer(), p.discover, p.test, p.connect),
 		p.status)
 	split := container.NewVSplit(p.list, container.NewVScroll(p.result))
 	split.Offset = 0.6
@@ -161,6 +164,7 @@ func (p *targetsPanel) updateButtons() {
 	enable(p.remove, ok && !t.Embedded)
 	enable(p.test, ok && !p.testing)
 	enable(p.connect, ok)
+	enable(p.discover, ok && !p.discovering && workspace.CanDiscover(t))
 	if ok && p.bench.connection(t.Name) != nil {
 		p.connect.SetText("Disconnect")
 		p.connect.SetIcon(theme.LogoutIcon())
