@@ -8,7 +8,8 @@
 // Targets are URLs:
 //
 //	modbus://host[:port]?unit=N[&max_registers_per_request=N&pause_after_connect=DUR&one_request_per_point=1&timeout=DUR]
-//	opc.tcp://host[:port]/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
+//	opc.tcp://host[:port]/path?security=None|Basic256Sha256|Aes128_Sha256_RsaOaep|Aes256_Sha256_RsaPss&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
+//	    [&user=NAME[&password_file=FILE|&password_env=VAR] | &user_cert=FILE&user_key=FILE]
 //	sim://MODEL?firmware=NAME&seed=N
 //
 // A Conn is used by one goroutine at a time.

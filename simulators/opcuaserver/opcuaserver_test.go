@@ -603,7 +603,7 @@ func TestGuard(t *testing.T) {
 		{"hello passes", SecurityEncrypt, [][]byte{chunk("HEL", make([]byte, 20))}, true},
 		{"truncated open", SecurityAll, [][]byte{chunk("OPN", []byte{200, 0, 0, 0})}, false},
 	} {
-		g := newGuard(tc.sec)
+		g := newGuard(tc.sec, nil)
 		got := true
 		for _, c := range tc.chunks {
 			got = got && g.allow(c)
@@ -616,7 +616,7 @@ func TestGuard(t *testing.T) {
 		for _, c := range tc.chunks {
 			stream.Write(c)
 		}
-		err := pump(&out, &stream, newGuard(tc.sec))
+		err := pump(&out, &stream, newGuard(tc.sec, nil))
 		if (err == io.EOF) != tc.want || (tc.want && !bytes.Equal(out.Bytes(), bytes.Join(tc.chunks, nil))) {
 			t.Errorf("%s: pump %v, forwarded %d bytes", tc.name, err, out.Len())
 		}

@@ -225,11 +225,11 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 // there on first use.
 func ownCertificate(o options, p pki) ([]byte, *rsa.PrivateKey, error) {
 	if o.certFile != "" {
-		return loadPair(o.certFile, o.keyFile)
+		return loadPair("client", o.certFile, o.keyFile)
 	}
 	certPath := filepath.Join(p.own, "cert.der")
 	keyPath := filepath.Join(p.own, "key.pem")
-	der, key, err := loadPair(certPath, keyPath)
+	der, key, err := loadPair("client", certPath, keyPath)
 	switch {
 	case err == nil:
 		return der, key, nil
@@ -261,30 +261,31 @@ func ownCertificate(o options, p pki) ([]byte, *rsa.PrivateKey, error) {
 	return der, key, nil
 }
 
-// loadPair reads a certificate (DER or PEM) and its RSA key (PEM or DER, PKCS#1 or PKCS#8).
-func loadPair(certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) {
+// loadPair reads a certificate (DER or PEM) and its RSA key (PEM or DER, PKCS#1 or PKCS#8);
+// whose ("client", "user") names them in errors.
+func loadPair(whose, certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) {
 	cb, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client certificate: %w", err)
+		return nil, nil, fmt.Errorf("%s certificate: %w", whose, err)
 	}
 	kb, err := os.ReadFile(keyPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
+		return nil, nil, fmt.Errorf("%s key: %w", whose, err)
 	}
 	certs := certificates(cb)
 	if len(certs) == 0 {
-		return nil, nil, fmt.Errorf("client certificate %s: not a DER or PEM certificate", certPath)
+		return nil, nil, fmt.Errorf("%s certificate %s: not a DER or PEM certificate", whose, certPath)
 	}
 	c, err := x509.ParseCertificate(certs[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("client certificate %s: %w", certPath, err)
+		return nil, nil, fmt.Errorf("%s certificate %s: %w", whose, certPath, err)
 	}
 	key, err := parseKey(kb)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key %s: %w", keyPath, err)
+		return nil, nil, fmt.Errorf("%s key %s: %w", whose, keyPath, err)
 	}
 	if pub, ok := c.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
-		return nil, nil, fmt.Errorf("client key %s does not belong to certificate %s", keyPath, certPath)
+		return nil, nil, fmt.Errorf("%s key %s does not belong to certificate %s", whose, keyPath, certPath)
 	}
 	return certs[0], key, nil
 }
