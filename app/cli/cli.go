@@ -65,6 +65,7 @@ func commands() []command {
 		{"import", "convert a telegraf configuration (modbus and opcua inputs) into point maps", runImport},
 		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
 		{"verify", "check an evidence bundle offline", runVerify},
+		{"trust", "OPC UA server certificates: list trusted and refused ones, trust or remove one", runTrust},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},
 		{"version", "print the version (also --version)", runVersion},
 	}

@@ -121,6 +121,20 @@ var helps = map[string]help{
 			"2  bad input: no such bundle, an unreadable --trust key",
 		},
 	},
+	"trust": {
+		usage: []string{"trust list [--trust DIR] [--json]", "trust add THUMBPRINT [--trust DIR] [--json]", "trust remove THUMBPRINT [--trust DIR] [--json]"},
+		more:  trustUsage[strings.Index(trustUsage, "\n\n")+1:],
+		examples: []string{
+			"patchgate trust list",
+			"patchgate trust add 3f2a9c41",
+			"patchgate trust remove 3f:2a:9c:41 --trust /etc/patchgate/pki/trusted",
+		},
+		exits: []string{
+			"0  done",
+			"2  bad input: a thumbprint that picks no certificate or more than one, an unknown subcommand or flag",
+			"4  a certificate folder could not be read or written",
+		},
+	},
 	"demo": {
 		usage:    []string{"demo [--after PROFILE] [--host 127.0.0.1] [--start default]"},
 		examples: []string{"patchgate demo --after scan-slow-5"},

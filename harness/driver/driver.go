@@ -158,7 +158,35 @@ type Target struct {
 	Scheme string // modbus, opc.tcp, sim
 }
 
-func (t Target) String() string { return t.URL.Redacted() }
+// String is the target as records, evidence and errors show it: the password of user
+// information and the values of secret-looking query parameters (password, pass, pwd,
+// secret) are replaced by "xxxxx". Drivers refuse such targets; this keeps the refusal
+// itself from echoing the secret.
+func (t Target) String() string {
+	if t.URL == nil {
+		return ""
+	}
+	s := t.URL.Redacted()
+	if t.URL.RawQuery == "" {
+		return s
+	}
+	base, _, _ := strings.Cut(s, "?")
+	parts := strings.Split(t.URL.RawQuery, "&")
+	for i, kv := range parts {
+		k, _, ok := strings.Cut(kv, "=")
+		if ok && secretParams[strings.ToLower(k)] {
+			parts[i] = k + "=xxxxx"
+		}
+	}
+	s = base + "?" + strings.Join(parts, "&")
+	if t.URL.Fragment != "" {
+		s += "#" + t.URL.EscapedFragment()
+	}
+	return s
+}
+
+// secretParams are query parameters whose values Target.String never shows.
+var secretParams = map[string]bool{"password": true, "pass": true, "pwd": true, "secret": true}
 
 // Simulated reports whether the target is an in-process simulated controller (no arming
 // needed before writes).
