@@ -50,7 +50,8 @@ var helps = map[string]help{
 	},
 	"sim": {
 		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
-		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list"},
+		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list",
+			"PATCHGATE_SIM_OPCUA_PASSWORD=s3cret patchgate sim --opcua-user operator --security encrypt"},
 		exits:    exitsLong,
 	},
 	"run": {
