@@ -49,10 +49,10 @@ var helps = map[string]help{
 		more: "Converts telegraf's [[inputs.modbus]] (register and request styles) and [[inputs.opcua]] into one\npoint map per plugin instance (docs/pointmap-format.md, \"From a telegraf configuration\").",
 	},
 	"sim": {
-		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
+		usage: []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
 		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list",
 			"PATCHGATE_SIM_OPCUA_PASSWORD=s3cret patchgate sim --opcua-user operator --security encrypt"},
-		exits:    exitsLong,
+		exits: exitsLong,
 	},
 	"run": {
 		usage: []string{"run --scenario FILE --target URL [--repeat N] [--json] [--dry-run] [--arm] [--fast]"},
