@@ -43,7 +43,8 @@ func (e *UntrustedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v: subject %q, SHA-1 thumbprint %s, SHA-256 thumbprint %s. ", ErrUntrusted, e.Subject, e.SHA1, e.SHA256)
 	if e.Rejected != "" {
-		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s", e.Rejected, e.Trust)
+		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s "+
+			"(patchgate trust add %s%s does that)", e.Rejected, e.Trust, e.SHA256[:min(16, len(e.SHA256))], e.trustFlag())
 	} else {
 		fmt.Fprintf(&b, "It could not be saved in the rejected folder (%v); after checking the thumbprint with the device's owner, trust it by saving the server's certificate (DER or PEM) as %s", e.saveErr, e.Trust)
 	}
@@ -51,6 +52,19 @@ func (e *UntrustedError) Error() string {
 }
 
 func (e *UntrustedError) Unwrap() error { return ErrUntrusted }
+
+// trustFlag is the --trust flag `patchgate trust add` needs for the folder the refusal used:
+// none for the default folder.
+func (e *UntrustedError) trustFlag() string {
+	dir := filepath.Dir(e.Trust)
+	if def, err := DefaultTrustDir(); err == nil && def == dir {
+		return ""
+	}
+	if strings.ContainsAny(dir, " '\"$`") {
+		return " --trust '" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+	}
+	return " --trust " + dir
+}
 
 // pki is the driver's certificate folders: trusted server certificates, and beside them the
 // client's own certificate and the rejected server certificates.

@@ -186,3 +186,20 @@ func TestUserRefused(t *testing.T) {
 		t.Errorf("user without a password: %v", err)
 	}
 }
+
+func TestUntrustedErrorNamesTheTrustCommand(t *testing.T) {
+	def, err := DefaultTrustDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct{ trust, want string }{
+		{filepath.Join(def, "x.der"), "(patchgate trust add 0123456789abcdef does that)"},
+		{"/srv/pki/trusted/x.der", "(patchgate trust add 0123456789abcdef --trust /srv/pki/trusted does that)"},
+		{"/srv/my pki/trusted/x.der", "(patchgate trust add 0123456789abcdef --trust '/srv/my pki/trusted' does that)"},
+	} {
+		e := &UntrustedError{SHA256: strings.Repeat("0123456789abcdef", 4), Rejected: "r.der", Trust: tc.trust}
+		if !strings.Contains(e.Error(), tc.want) {
+			t.Errorf("%s", e.Error())
+		}
+	}
+}
