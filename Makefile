@@ -180,4 +180,4 @@ package-windows: deps $(FYNE_TOOL)
 # screenshots renders every main screen headlessly (fyne's test driver, no display) to PNG.
 screenshots: deps
 	mkdir -p $(SCREENSHOTS)
-	$(GO) test -count=1 -tags $(FYNE_TAGS) -run '^(TestScreenshots|TestBenchScreenshot|TestBenchDiscover)$$' ./app/gui -args -screenshots=$(CURDIR)/$(SCREENSHOTS)
+	$(GO) test -count=1 -tags $(FYNE_TAGS) -run '^(TestScreenshots|TestBenchScreenshot|TestBenchDiscover|TestBenchTrustUntrustedServer)$$' ./app/gui -args -screenshots=$(CURDIR)/$(SCREENSHOTS)

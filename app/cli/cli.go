@@ -67,6 +67,7 @@ func commands() []command {
 		{"new", "write a starter scenario from a point map: every tag read, nothing written", runNew},
 		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
 		{"verify", "check an evidence bundle offline", runVerify},
+		{"trust", "OPC UA server certificates: list trusted and refused ones, trust or remove one", runTrust},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},
 		{"version", "print the version (also --version)", runVersion},
 	}

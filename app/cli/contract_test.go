@@ -111,6 +111,8 @@ func TestContractExitCodes(t *testing.T) {
 		{"sim: unknown model", ExitBadInput, []string{"sim", "--model", "tnk"}, "tnk"},
 		{"demo: unknown profile", ExitBadInput, []string{"demo", "--after", "nope"}, "nope"},
 		{"study: bad seeds", ExitBadInput, []string{"study", "--seeds", "0"}, "--seeds 0"},
+		{"trust: list", ExitOK, []string{"trust", "list", "--trust", filepath.Join(dir, "pki", "trusted")}, ""},
+		{"trust: no such thumbprint", ExitBadInput, []string{"trust", "add", "--trust", filepath.Join(dir, "pki", "trusted"), "abcdef12"}, "no such certificate"},
 	}
 	var table strings.Builder
 	for _, tc := range cases {

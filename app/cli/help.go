@@ -83,9 +83,10 @@ var helps = map[string]help{
 		more: "Writes a starter scenario that samples every tag of the point map for a minute at rest, holds\nits alarm-like bool tags off, measures the scan period when the map has a cycle counter\n(ScanCount, CycleCounter) and the read round trip. It writes nothing to the controller.\nEdit it from there (docs/scenario-format.md); the desktop's \"From point map\" writes the same.\n",
 	},
 	"sim": {
-		usage:    []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
-		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list"},
-		exits:    exitsLong,
+		usage: []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
+		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list",
+			"PATCHGATE_SIM_OPCUA_PASSWORD=s3cret patchgate sim --opcua-user operator --security encrypt"},
+		exits: exitsLong,
 	},
 	"run": {
 		usage: []string{"run --scenario FILE --target URL [--repeat N] [--json] [--dry-run] [--arm] [--fast]"},
@@ -153,6 +154,20 @@ var helps = map[string]help{
 			"0  every byte is as signed, by a trusted key (this workstation's or a --trust key; any key with --any-signer)",
 			"1  refused: tampered, unsigned, or signed by a key not trusted (its fingerprint is printed)",
 			"2  bad input: no such bundle, an unreadable --trust key",
+		},
+	},
+	"trust": {
+		usage: []string{"trust list [--trust DIR] [--json]", "trust add THUMBPRINT [--trust DIR] [--json]", "trust remove THUMBPRINT [--trust DIR] [--json]"},
+		more:  trustUsage[strings.Index(trustUsage, "\n\n")+1:],
+		examples: []string{
+			"patchgate trust list",
+			"patchgate trust add 3f2a9c41",
+			"patchgate trust remove 3f:2a:9c:41 --trust /etc/patchgate/pki/trusted",
+		},
+		exits: []string{
+			"0  done",
+			"2  bad input: a thumbprint that picks no certificate or more than one, an unknown subcommand or flag",
+			"4  a certificate folder could not be read or written",
 		},
 	},
 	"demo": {

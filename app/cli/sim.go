@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +32,8 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	ua := fs.String("opcua", "127.0.0.1:4840", "OPC UA listen address (port 0: a free port; empty: off)")
 	unit := fs.Uint("unit", 1, "Modbus unit id the controller answers")
 	seed := fs.Uint64("seed", 1, "random seed of the process (noise, part arrivals)")
-	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt")
+	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt (secure ones with Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss)")
+	uaUser := fs.String("opcua-user", "", "OPC UA sessions need this user name, with the password in the environment variable "+simPasswordEnv+"; anonymous ones are refused")
 	start := fs.String("start", "default", "where the plant starts: "+simopt.StartWords+"; random is drawn from --seed")
 	scan := fs.String("scan", "", "nominal scan period replacing the model's and the firmware's, "+simopt.ScanWords+"; the firmware's scan_factor still applies")
 	layout := fs.String("map", plc.DefaultLayout, "register layout served over Modbus: default, or scaled (holding registers, scaled integers, a status word; scenarios/pointmaps/MODEL-scaled.yaml)")
@@ -66,10 +68,21 @@ func runSim(ctx context.Context, env Env, args []string) error {
 			return badInput("listen address %q: expected host:port, e.g. 127.0.0.1:5020", a)
 		}
 	}
+	var users map[string]string
+	if *uaUser != "" {
+		pw := os.Getenv(simPasswordEnv)
+		if pw == "" {
+			return badInput("--opcua-user %s: its password goes in the environment variable %s, which is not set", *uaUser, simPasswordEnv)
+		}
+		if strings.EqualFold(*sec, "none") {
+			return badInput("--opcua-user with --security none: a password needs a secure endpoint; expected --security all, sign or encrypt")
+		}
+		users = map[string]string{*uaUser: pw}
+	}
 	st, err := station.Start(ctx, station.Config{
 		Model: *model, Firmware: *fw, Seed: *seed, Faults: faults.set,
 		Start: opts.Start, Scan: opts.Scan, Layout: opts.Layout,
-		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec,
+		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec, OPCUAUsers: users,
 	})
 	if err != nil {
 		return err
@@ -82,6 +95,9 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	<-ctx.Done()
 	return nil
 }
+
+// simPasswordEnv holds the password of sim --opcua-user.
+const simPasswordEnv = "PATCHGATE_SIM_OPCUA_PASSWORD"
 
 // simOptions checks --start, --scan and --map, naming the flag and what was expected.
 func simOptions(model, start, scan, layout string) (station.Config, error) {
