@@ -85,6 +85,7 @@ const (
 	EvDryRun     EventKind = "dry_run"
 	EvArmed      EventKind = "armed"
 	EvTransition EventKind = "transition" // a discrete tag changed value
+	EvRestart    EventKind = "restart"    // an operator's restart confirmed (Value: who) or the controller back
 )
 
 // Event is something that happened during a run.
