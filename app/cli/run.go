@@ -44,7 +44,11 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "print the exact writes and do nothing")
 	arm := fs.Bool("arm", false, "allow writes to a real (non-simulated) controller; recorded in the run")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time, as fast as the CPU allows (recorded)")
+	rf := addRestartFlags(fs)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	sc, target, err := loadScenarioAndTarget(*scFile, *points, *tgt, *fast)
@@ -78,10 +82,14 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	}
 	defer store.Close()
 	rec := validation.Recorder(store, sc) // the runs carry the scenario's SHA-256, for validate --before-run
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	restart := rf.operator(env, validation.Actor(), abort)
 	var failed error
 	for rep := 1; rep <= n; rep++ {
 		bar := newProgressBar(env)
-		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec, Progress: bar.update})
+		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec,
+			Progress: bar.update, OperatorRestart: restart, GapLimit: *rf.gap})
 		bar.done()
 		if res == nil {
 			return err // exitCode classes it: a bad target 2, a refused connection 4

@@ -40,7 +40,11 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the verdict record as JSON on stdout")
 	arm := fs.Bool("arm", false, "allow the scenario's writes to real (non-simulated) controllers; recorded")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time (recorded)")
+	rf := addRestartFlags(fs)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	stored := *beforeRuns != "" || *afterRuns != ""
@@ -95,6 +99,9 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 			bar.done()
 		}
 	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	in.OperatorRestart, in.GapLimit = rf.operator(env, *actor, abort), *rf.gap
 	res, err := validation.Run(ctx, in)
 	if err != nil {
 		return cliError(err)

@@ -36,7 +36,7 @@ type Request struct {
 	Armed bool
 	// OperatorRestart is asked to restart a real controller at a restart step; nil: such a
 	// step is inconclusive.
-	OperatorRestart func(ctx context.Context) error
+	OperatorRestart runner.OperatorRestart
 }
 
 // Progress is what the Validate tab shows while a validation runs.
