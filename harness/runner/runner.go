@@ -33,6 +33,9 @@ import (
 var (
 	ErrNotArmed = errors.New("writes to a real controller need arming (--arm)")
 	ErrAborted  = errors.New("run aborted")
+	// ErrNoOperator, returned by an OperatorRestart, says nobody can restart this target:
+	// the step is recorded as inconclusive, as without an OperatorRestart.
+	ErrNoOperator = errors.New("nobody can restart this controller")
 )
 
 // Recorder stores a run as it goes (the ledger implements it). Samples and events arrive
@@ -731,8 +734,7 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 		if r.opt.OperatorRestart != nil {
 			return r.operatorRestart(ctx, st)
 		}
-		r.check(scenario.Step{Index: st.Index, ID: fmt.Sprintf("step%d_restart", st.Index), Kind: st.Kind, Severity: scenario.Major},
-			"inconclusive", "this target cannot be restarted by the harness and no operator was asked")
+		r.noRestart(st)
 		return nil
 	case scenario.StepReconnect:
 		if rc, ok := r.conn.(driver.Reconnector); ok {
@@ -788,6 +790,10 @@ func (r *run) operatorRestart(ctx context.Context, st scenario.Step) error {
 	if err != nil {
 		return err
 	}
+	if errors.Is(ans.err, ErrNoOperator) {
+		r.noRestart(st)
+		return nil
+	}
 	if ans.err != nil {
 		return fmt.Errorf("step %d: restart: %w", st.Index, ans.err)
 	}
@@ -825,6 +831,13 @@ func (r *run) operatorRestart(ctx context.Context, st scenario.Step) error {
 		return fmt.Errorf("step %d: the controller was not seen to restart: its connection was never lost, up to %s after the restart was confirmed", st.Index, r.opt.GapLimit)
 	}
 	return fmt.Errorf("step %d: the controller did not come back within %s after the restart was confirmed", st.Index, r.opt.GapLimit)
+}
+
+// noRestart records a restart step nobody could do as the inconclusive check
+// step<N>_restart (major): the comparison cannot say what a restart would have shown.
+func (r *run) noRestart(st scenario.Step) {
+	r.check(scenario.Step{Index: st.Index, ID: fmt.Sprintf("step%d_restart", st.Index), Kind: st.Kind, Severity: scenario.Major},
+		"inconclusive", "this target cannot be restarted by the harness and no operator was asked")
 }
 
 // restartForever bounds the wait for the operator only nominally: the face has its own
