@@ -390,7 +390,12 @@ func TestArmingIsADeliberateDialog(t *testing.T) {
 		t.Fatal("no arming dialog the second time")
 	}
 	v.arming.Confirm()
-	h.waitFor("the armed validation", 90*time.Second, func() bool { return v.cancel == nil && v.Verdict() != "" })
+	// the outside controller's restart step asks the operator (the embedded after station
+	// the workspace restarts itself)
+	h.waitFor("the armed validation", 90*time.Second, func() bool {
+		h.answerRestart(map[string]*station.Station{outside.ModbusURL(): outside})
+		return v.cancel == nil && v.Verdict() != ""
+	})
 	runs, err := h.ws.DB.Runs(context.Background(), ledger.RunFilter{})
 	if err != nil {
 		t.Fatal(err)
