@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchgate/patchgate/harness/runner"
@@ -60,19 +61,29 @@ func (f *restartFlags) check() error {
 // errOperatorAbort is the cause of a run the operator aborted at the restart prompt.
 var errOperatorAbort = errors.New("the operator typed abort at the restart prompt")
 
-// operator returns how restart steps are done: the command, else the prompt when stdin and
-// stderr are terminals (or --restart-prompt), else nil (the step is inconclusive). actor is who
-// confirms (empty: validation's Actor); abort cancels the run.
-func (f *restartFlags) operator(env Env, actor string, abort context.CancelCauseFunc) runner.OperatorRestart {
+// operator is how restart steps are done: the command, else the prompt when stdin and
+// stderr are terminals (or --restart-prompt), else nobody (restart returns nil: the step is
+// inconclusive). actor is who confirms (empty: validation's Actor); abort cancels the run.
+func (f *restartFlags) operator(env Env, actor string, abort context.CancelCauseFunc) *operator {
 	o := &operator{env: env, cmd: *f.cmd, timeout: *f.timeout, actor: actor, abort: abort}
+	o.prompt = o.cmd == "" && env.Stdin != nil && (env.StdinTerminal && env.Interactive || *f.prompt)
+	return o
+}
+
+// restart is the runner.OperatorRestart of the flags given, or nil when nobody can restart.
+func (o *operator) restart() runner.OperatorRestart {
 	switch {
 	case o.cmd != "":
 		return o.command
-	case env.Stdin != nil && (env.StdinTerminal && env.Interactive || *f.prompt):
+	case o.prompt:
 		return o.ask
 	}
 	return nil
 }
+
+// busy reports whether the operator is being asked or the command runs: the progress bar
+// keeps off the terminal meanwhile.
+func (o *operator) busy() bool { return o.asking.Load() }
 
 // operator does a restart step from the terminal.
 type operator struct {
@@ -81,6 +92,8 @@ type operator struct {
 	timeout time.Duration
 	actor   string
 	abort   context.CancelCauseFunc
+	prompt  bool        // ask on stdin
+	asking  atomic.Bool // a prompt or the command is on the terminal
 	once    sync.Once
 	lines   chan string // the operator's answers, read from stdin by one goroutine
 }
@@ -98,6 +111,8 @@ func where(req runner.RestartRequest) string {
 // ask prompts on stderr and waits for Enter (confirmed), abort (the run is aborted), the
 // timeout or the end of stdin (the step faults).
 func (o *operator) ask(ctx context.Context, req runner.RestartRequest) (runner.RestartConfirmation, error) {
+	o.asking.Store(true)
+	defer o.asking.Store(false)
 	o.once.Do(func() {
 		o.lines = make(chan string)
 		go func() {
@@ -141,9 +156,11 @@ func (o *operator) ask(ctx context.Context, req runner.RestartRequest) (runner.R
 // exit, or no end within the timeout, faults the step. The command learns the target, the
 // side and the step from PATCHGATE_TARGET, PATCHGATE_SIDE and PATCHGATE_STEP.
 func (o *operator) command(ctx context.Context, req runner.RestartRequest) (runner.RestartConfirmation, error) {
+	o.asking.Store(true)
+	defer o.asking.Store(false)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	fmt.Fprintf(o.env.Stderr, "%s: restarting the controller: %s\n", where(req), o.cmd)
+	fmt.Fprintf(o.env.Stderr, "\n%s: restarting the controller: %s\n", where(req), o.cmd)
 	shell, flag := "/bin/sh", "-c"
 	if runtime.GOOS == "windows" {
 		shell, flag = "cmd", "/C"

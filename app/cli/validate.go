@@ -88,20 +88,22 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("open %s: %w", *db, err)
 	}
 	defer in.Ledger.Close()
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	op := rf.operator(env, *actor, abort)
+	in.OperatorRestart, in.GapLimit = op.restart(), *rf.gap
 	var bar *progressBar
 	in.Progress = func(p validation.Progress) {
 		switch p.Stage {
 		case validation.RunStarting:
 			bar = newProgressBar(env)
+			bar.hold = op.busy
 		case validation.Running:
 			bar.update(p.Runner)
 		case validation.RunEnded:
 			bar.done()
 		}
 	}
-	ctx, abort := context.WithCancelCause(ctx)
-	defer abort(nil)
-	in.OperatorRestart, in.GapLimit = rf.operator(env, *actor, abort), *rf.gap
 	res, err := validation.Run(ctx, in)
 	if err != nil {
 		return cliError(err)
