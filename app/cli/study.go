@@ -33,6 +33,8 @@ func studyScenarios(p firmware.Profile) []string {
 		return []string{"conveyor-sequence.yaml"}
 	case "retained":
 		return []string{m + "-restart-retain.yaml"}
+	case "load":
+		return []string{m + "-load.yaml"}
 	case "scan_period":
 		if p.ScanGrowth > 0 {
 			return []string{m + "-soak.yaml"}
@@ -77,6 +79,8 @@ func rightCriterion(p firmware.Profile, c verdict.Criterion) bool {
 		return c.ID == "identity:points"
 	case "retained":
 		return strings.HasPrefix(c.ID, "check:retained_")
+	case "load":
+		return c.ID == "timing:polling_load"
 	}
 	return false
 }

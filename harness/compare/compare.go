@@ -259,7 +259,9 @@ func indexRun(side string, pos int, tr *trace.Trace, ix indexing) *runData {
 	}
 	r.end = r.last
 	for _, e := range tr.Events {
-		if e.T > r.end {
+		// a load probe runs after the last sample (runner.loads): its reads are not part of
+		// the sampled run, whose data and holes end with the samples
+		if e.T > r.end && e.Kind != trace.EvLoad {
 			r.end = e.T
 		}
 	}

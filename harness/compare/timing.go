@@ -67,6 +67,8 @@ func timingCriteria(sc *scenario.Scenario, before, after []*runData, cal verdict
 			response(&c, p, before, after, cal)
 		case scenario.ProbeRoundTrip:
 			roundTrips(&c, p, before, after)
+		case scenario.ProbeLoad:
+			loadProbe(&c, p, before, after)
 		default:
 			c.Status, c.Reason = verdict.StatusUndecided, "unknown probe kind "+string(p.Kind)
 		}

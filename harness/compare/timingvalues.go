@@ -19,7 +19,7 @@ type TimingSides struct {
 	// ..., after_max numbers.
 	Before, After []float64
 	// Unit is what one value is, as the criterion counts them: "segments" (scan_period),
-	// "runs" (response) or "reads" (round_trip).
+	// "runs" (response), "reads" (round_trip) or "load reads" (load).
 	Unit string
 	// Segment is a scan_period probe's segment length in seconds (the criterion's segment_s):
 	// each value is the period over this much of continuous good counter samples. 0 for the
@@ -57,6 +57,10 @@ func TimingValues(sc *scenario.Scenario, p scenario.Probe, before, after []*trac
 		ts.Unit = unitReads
 		ts.Before, _ = roundTripValues(b)
 		ts.After, _ = roundTripValues(a)
+	case scenario.ProbeLoad:
+		ts.Unit = unitLoadReads
+		ts.Before, _, _ = loadValues(p, b)
+		ts.After, _, _ = loadValues(p, a)
 	default:
 		return TimingSides{}, errors.New("unknown probe kind " + string(p.Kind))
 	}

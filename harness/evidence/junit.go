@@ -32,6 +32,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
 	Failure   *junitFailure `xml:"failure"`
+	Error     *junitFailure `xml:"error"`
 	Skipped   *junitSkipped `xml:"skipped"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -48,8 +49,14 @@ type junitSkipped struct {
 
 // JUnit writes rec as a JUnit XML test suite for CI systems: one <testsuite> named after the
 // scenario, one <testcase> per criterion (classname the kind, name the ID), a <failure> for
-// a failed criterion (its severity as the type), <skipped> for an inconclusive one, and the
-// verdict, its reasons and the identities as properties.
+// a failed criterion (its severity as the type), and the verdict, its reasons and the
+// identities as properties.
+//
+// An inconclusive criterion that decides the verdict (critical, or major while majors
+// block: docs/architecture.md "Missing data is INCONCLUSIVE, never GO") is an <error> of
+// type "inconclusive": the patch was not shown safe, and dashboards hide <skipped>. One that
+// does not decide (minor, or major under major_is_nogo: false, which the verdict lists as
+// "listed: ID (major) inconclusive") stays <skipped>.
 func JUnit(w io.Writer, rec verdict.Record) error {
 	s := junitSuite{Name: rec.Scenario, Tests: len(rec.Criteria), Timestamp: rec.Decided}
 	prop := func(name, value string) {
@@ -83,6 +90,11 @@ func JUnit(w io.Writer, rec verdict.Record) error {
 			s.Failures++
 			tc.Failure = &junitFailure{Message: c.Reason, Type: c.Severity, Text: detail}
 		case verdict.StatusUndecided:
+			if blocksVerdict(rec, c) {
+				s.Errors++
+				tc.Error = &junitFailure{Message: "inconclusive: " + c.Reason, Type: "inconclusive", Text: detail}
+				break
+			}
 			s.Skipped++
 			tc.Skipped = &junitSkipped{Message: "inconclusive: " + c.Reason}
 			tc.SystemOut = detail
@@ -101,6 +113,26 @@ func JUnit(w io.Writer, rec verdict.Record) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// blocksVerdict: an inconclusive criterion c makes the verdict INCONCLUSIVE (unless a
+// failure makes it NO-GO). Critical ones always do; minor ones never; a major one does
+// unless the scenario relaxed majors, which verdict.Decide records by listing it among the
+// reasons as "listed: ID (major) inconclusive: …".
+func blocksVerdict(rec verdict.Record, c verdict.Criterion) bool {
+	switch c.Severity {
+	case "critical":
+		return true
+	case "minor":
+		return false
+	}
+	listed := "listed: " + c.ID + " (major) inconclusive:"
+	for _, r := range rec.Reasons {
+		if strings.HasPrefix(r, listed) {
+			return false
+		}
+	}
+	return true
 }
 
 func identityProps(prop func(name, value string), prefix string, id driver.Identity) {

@@ -3,20 +3,34 @@ package evidence
 import (
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// writePDF writes report.pdf: the verdict and its reasons, the criteria, the identities and
-// the main signal plot. The PDF's dates are the decision time (or a fixed date), so the same
-// record gives the same bytes.
+// pdfFont is the family report.pdf writes in: the Go fonts, embedded from golang.org/x/image
+// as UTF-8 TrueType fonts (fpdf embeds the subset of glyphs the page uses), so every
+// character of the report prints as it does in report.html: en dashes, arrows, ±, µ, Δ.
+const pdfFont = "go"
+
+// pdfCols is how many columns a signal plot is decimated to in the PDF: about two per
+// millimetre of paper.
+const pdfCols = 360
+
+// writePDF writes report.pdf: the same sections, text and plots as report.html, on A4. The
+// PDF's dates are the decision time (or a fixed date), so the same record gives the same
+// bytes.
 func writePDF(w io.Writer, m *model) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes(pdfFont, "", goregular.TTF)
+	pdf.AddUTF8FontFromBytes(pdfFont, "B", gobold.TTF)
 	date := fixedTime
 	if t, err := time.Parse(time.RFC3339, m.rec.Decided); err == nil {
 		date = t.UTC()
@@ -28,165 +42,365 @@ func writePDF(w io.Writer, m *model) error {
 	pdf.SetTitle(string(m.rec.Verdict)+": "+m.rec.Scenario, true)
 	pdf.SetMargins(12, 12, 12)
 	pdf.SetAutoPageBreak(true, 14)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252 for the core fonts
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-10)
-		pdf.SetFont("Helvetica", "", 7)
+		pdf.SetFont(pdfFont, "", 7)
 		pdf.SetTextColor(120, 120, 120)
-		pdf.CellFormat(0, 4, tr(fmt.Sprintf("patchgate evidence: %s, %s", m.rec.Scenario, m.rec.Verdict)), "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, 4, fmt.Sprintf("patchgate evidence: %s, %s", m.rec.Scenario, m.rec.Verdict), "", 0, "L", false, 0, "")
 		pdf.CellFormat(0, 4, fmt.Sprintf("page %d", pdf.PageNo()), "", 0, "R", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
 	})
 	pdf.AddPage()
-	pageW, _ := pdf.GetPageSize()
-	left, _, right, _ := pdf.GetMargins()
-	width := pageW - left - right
-
-	pdf.SetFont("Helvetica", "B", 14)
-	pdf.MultiCell(width, 6, tr("Patch validation: "+m.rec.Scenario), "", "L", false)
-	pdf.SetFont("Helvetica", "", 9)
-	sub := m.rec.BeforeTarget + " -> " + m.rec.AfterTarget
-	if m.rec.Patch != "" {
-		sub = "patch " + m.rec.Patch + " - " + sub
-	}
-	if m.rec.Decided != "" {
-		sub += " - decided " + m.rec.Decided
-	}
-	pdf.MultiCell(width, 4.5, tr(sub), "", "L", false)
-	pdf.Ln(2)
-
-	// the verdict, large, in its colour
-	r, g, b := verdictRGB(m.rec.Verdict)
-	pdf.SetFillColor(r, g, b)
-	pdf.SetTextColor(255, 255, 255)
-	pdf.SetFont("Helvetica", "B", 34)
-	pdf.CellFormat(pdf.GetStringWidth(string(m.rec.Verdict))+12, 16, string(m.rec.Verdict), "", 1, "C", true, 0, "")
-	pdf.SetTextColor(0, 0, 0)
-	pdf.Ln(2)
-	pdf.SetFont("Helvetica", "", 10)
-	for _, reason := range m.rec.Reasons {
-		pdf.MultiCell(width, 5, tr("- "+reason), "", "L", false)
-	}
-	for _, n := range m.notes {
-		pdf.SetFont("Helvetica", "I", 8)
-		pdf.MultiCell(width, 4, tr(n), "", "L", false)
-	}
-
-	heading := func(s string) {
-		pdf.Ln(3)
-		pdf.SetFont("Helvetica", "B", 12)
-		pdf.CellFormat(width, 7, tr(s), "B", 1, "L", false, 0, "")
-		pdf.Ln(1)
-	}
-
-	heading("Summary")
-	kv := [][2]string{
-		{"scenario", m.rec.Scenario},
-		{"point map", m.rec.PointMap},
-		{"before target", m.rec.BeforeTarget + " (runs " + runList(m.rec.BeforeRuns) + ")"},
-		{"after target", m.rec.AfterTarget + " (runs " + runList(m.rec.AfterRuns) + ")"},
-		{"time mode", m.rec.TimeMode},
-		{"tool version", m.rec.ToolVersion},
-	}
-	if m.rec.ScenarioSHA256 != "" {
-		kv = append(kv, [2]string{"scenario SHA-256", m.rec.ScenarioSHA256})
-	}
-	table(pdf, tr, []float64{40, width - 40}, nil, rowsOf(kv), nil)
-
-	if c, ok := m.mainOverlay(); ok {
-		heading("Signal: " + c.ID)
-		o, bt, at, _ := m.overlayFor(c, 360)
-		pdf.SetFont("Helvetica", "", 8)
-		pdf.MultiCell(width, 4, tr(fmt.Sprintf("%s, %s (blue) against %s (orange); %s",
-			o.tag, runName(bt, "before"), runName(at, "after"), overlayNote(o, m.sc != nil))), "", "L", false)
-		pdfOverlay(pdf, tr, o, width, 70)
-	}
-
-	heading("Criteria")
-	cols := []float64{28, 14, 14, 17, 29, 29, 29, 26}
-	cols[len(cols)-1] = width - (28 + 14 + 14 + 17 + 29 + 29 + 29)
-	var rows [][]string
-	var notes []string
-	var status []verdict.Status
-	for _, c := range m.rec.Criteria {
-		rows = append(rows, []string{c.ID, string(c.Kind), c.Severity, string(c.Status), c.Expected, c.Before, c.After, c.Tolerance})
-		note := c.Reason
-		if c.Where != nil {
-			note += " (where: " + whereText(c.Where) + ")"
-		}
-		notes = append(notes, note)
-		status = append(status, c.Status)
-	}
-	table(pdf, tr, cols, []string{"criterion", "kind", "severity", "status", "expected", "before", "after", "tolerance"}, rows,
-		func(i int) (string, verdict.Status) { return notes[i], status[i] })
-
-	heading("Identities")
-	var ids [][]string
-	for _, row := range identityRows(m.rec.IdentityBefore, m.rec.IdentityAfter) {
-		mark := ""
-		if row.Changed {
-			mark = "changed"
-		}
-		ids = append(ids, []string{row.Field, row.Before, row.After, mark})
-	}
-	table(pdf, tr, []float64{34, (width - 54) / 2, (width - 54) / 2, 20}, []string{"field", "before", "after", ""}, ids, nil)
-
-	heading("Calibration")
-	c := m.rec.Calibration
-	table(pdf, tr, []float64{60, width - 60}, nil, rowsOf([][2]string{
-		{"sampling lateness p50 / p99", fmt.Sprintf("%.1f / %.1f us", c.LatenessP50Us, c.LatenessP99Us)},
-		{"jitter (p99 - p50)", fmt.Sprintf("%.1f us", c.JitterUs)},
-		{"round trip p50 / p99", fmt.Sprintf("%.1f / %.1f us", c.RoundTripP50Us, c.RoundTripP99Us)},
-	}), nil)
-	pdf.Ln(3)
-	pdf.SetFont("Helvetica", "I", 8)
-	pdf.MultiCell(width, 4, tr("Plots of every signal and timing criterion and the event timelines are in report.html; "+
-		"the raw data is in traces/. The bundle is signed: patchgate verify BUNDLE --trust KEY.pem checks every byte offline."), "", "L", false)
-
+	r := &pdfReport{pdf: pdf, m: m}
+	r.write()
 	if err := pdf.Error(); err != nil {
 		return err
 	}
 	return pdf.Output(w)
 }
 
-// wrap breaks s (already in the font's code page) into lines of at most w, at spaces, and
-// within words too long for a line.
+type pdfReport struct {
+	pdf   *fpdf.Fpdf
+	m     *model
+	width float64 // between the margins, mm
+}
+
+// room starts a new page unless h mm are left above the bottom margin.
+func (r *pdfReport) room(h float64) {
+	_, pageH := r.pdf.GetPageSize()
+	_, _, _, bottom := r.pdf.GetMargins()
+	if r.pdf.GetY()+h > pageH-bottom {
+		r.pdf.AddPage()
+	}
+}
+
+// para writes text wrapped at the width, in size pt and the colour given.
+func (r *pdfReport) para(text string, size float64, style string, col rgb) {
+	if text == "" {
+		return
+	}
+	p := r.pdf
+	p.SetFont(pdfFont, style, size)
+	if col.ok {
+		p.SetTextColor(col.r, col.g, col.b)
+	}
+	lh := size * 0.45
+	for _, l := range wrap(p, text, r.width) {
+		r.room(lh)
+		p.SetX(p.GetX())
+		x, y := p.GetXY()
+		p.Text(x, y+lh*0.8, l)
+		p.SetXY(x, y+lh)
+	}
+	p.SetTextColor(0, 0, 0)
+}
+
+// h2 starts a section; keep is how much of the section (mm) must fit on the page with it.
+func (r *pdfReport) h2(s string, keep float64) {
+	p := r.pdf
+	r.room(keep + 14)
+	p.Ln(4)
+	p.SetFont(pdfFont, "B", 12)
+	p.CellFormat(r.width, 7, s, "B", 1, "L", false, 0, "")
+	p.Ln(1.5)
+}
+
+func (r *pdfReport) h3(s string, keep float64) {
+	p := r.pdf
+	r.room(keep + 8)
+	p.Ln(2)
+	p.SetFont(pdfFont, "B", 9.5)
+	for _, l := range wrap(p, s, r.width) {
+		x, y := p.GetXY()
+		p.Text(x, y+3.6, l)
+		p.SetXY(x, y+4.6)
+	}
+	p.Ln(0.5)
+}
+
+// anchor makes link (if any) point just above here.
+func (r *pdfReport) anchor(link int) {
+	if link != 0 {
+		r.pdf.SetLink(link, max(r.pdf.GetY()-6, 0), -1)
+	}
+}
+
+// plot draws one plot at the full width; draw returns false when it drew nothing.
+func (r *pdfReport) plot(unitsH float64, draw func(c canvas) bool) {
+	p := r.pdf
+	h := unitsH * r.width / plotW
+	r.room(h)
+	x, y := p.GetXY()
+	if draw(&pdfCanvas{pdf: p, ox: x, oy: y, w: r.width}) {
+		p.SetXY(x, y+h+1)
+	}
+}
+
+var (
+	grey   = rgb{85, 85, 85, true}
+	amber  = rgb{161, 92, 0, true}
+	red    = rgb{179, 38, 30, true}
+	green  = rgb{30, 125, 50, true}
+	noteBg = rgb{255, 244, 229, true}
+	headBg = rgb{244, 244, 246, true}
+)
+
+func (r *pdfReport) write() {
+	p, m := r.pdf, r.m
+	rec := m.rec
+	pageW, _ := p.GetPageSize()
+	left, _, right, _ := p.GetMargins()
+	r.width = pageW - left - right
+
+	p.SetFont(pdfFont, "B", 15)
+	p.MultiCell(r.width, 7, "Patch validation: "+rec.Scenario, "", "L", false)
+	sub := rec.BeforeTarget + " → " + rec.AfterTarget
+	if rec.Patch != "" {
+		sub = "patch " + rec.Patch + " · " + sub
+	}
+	if rec.Decided != "" {
+		sub += " · decided " + rec.Decided
+	}
+	r.para(sub, 8.5, "", grey)
+	p.Ln(2)
+
+	// the verdict, large, in its colour
+	vr, vg, vb := verdictRGB(rec.Verdict)
+	p.SetFillColor(vr, vg, vb)
+	p.SetTextColor(255, 255, 255)
+	p.SetFont(pdfFont, "B", 34)
+	p.CellFormat(p.GetStringWidth(string(rec.Verdict))+12, 16, string(rec.Verdict), "", 1, "C", true, 0, "")
+	p.SetTextColor(0, 0, 0)
+	p.Ln(2)
+	for _, reason := range rec.Reasons {
+		r.para("• "+reason, 10, "", rgb{})
+	}
+	for _, n := range m.notes {
+		p.Ln(1)
+		p.SetFont(pdfFont, "", 8.5)
+		p.SetFillColor(noteBg.r, noteBg.g, noteBg.b)
+		p.MultiCell(r.width, 4, n, "", "L", true)
+	}
+
+	r.h2("Summary", 16)
+	scen := rec.Scenario
+	if m.desc != "" {
+		scen += ": " + m.desc
+	}
+	kv := [][]string{{"scenario", scen}}
+	if rec.ScenarioSHA256 != "" {
+		kv = append(kv, []string{"scenario SHA-256", rec.ScenarioSHA256})
+	}
+	kv = append(kv, []string{"point map", rec.PointMap})
+	if rec.Patch != "" {
+		kv = append(kv, []string{"patch", rec.Patch})
+	}
+	kv = append(kv,
+		[]string{"before target", rec.BeforeTarget + " (runs " + runList(rec.BeforeRuns) + ")"},
+		[]string{"after target", rec.AfterTarget + " (runs " + runList(rec.AfterRuns) + ")"},
+		[]string{"time mode", rec.TimeMode},
+		[]string{"tool version", rec.ToolVersion})
+	r.table(&pdfTable{widths: []float64{40, r.width - 40}, rows: kv, keyCol: true})
+
+	// the criteria, as report.html lists them; the plots follow in its order
+	d := newReportData(m, pdfCols)
+	r.h2("Criteria", 16)
+	cols := []float64{34, 13, 12, 18, 21, 16, 16, 15}
+	rest := r.width
+	for _, c := range cols {
+		rest -= c
+	}
+	cols = append(cols, rest)
+	var rows [][]string
+	var status []verdict.Status
+	links := map[string]int{} // a criterion's plot, as the HTML's anchors
+	var rowLinks []int
+	for _, row := range d.Rows {
+		if row.Anchor != "" {
+			links[row.Anchor] = p.AddLink()
+		}
+		rowLinks = append(rowLinks, links[row.Anchor])
+		reason := row.Reason
+		if row.Needed > 0 {
+			reason += fmt.Sprintf("\nneeds %d samples", row.Needed)
+		}
+		if row.WhereText != "" {
+			reason += "\nwhere: " + row.WhereText
+		}
+		if row.Numbers != "" {
+			reason += "\n" + row.Numbers
+		}
+		rows = append(rows, []string{row.ID, string(row.Kind), row.Severity, string(row.Status),
+			row.Expected, row.Before, row.After, row.Tolerance, reason})
+		status = append(status, row.Status)
+	}
+	r.table(&pdfTable{widths: cols, size: 6.8,
+		header: []string{"criterion", "kind", "severity", "status", "expected", "before", "after", "tolerance", "reason"},
+		rows:   rows,
+		link:   func(i int) int { return rowLinks[i] },
+		color: func(i, j int) (rgb, bool) {
+			if j != 3 {
+				return rgb{}, false
+			}
+			switch status[i] {
+			case verdict.Pass:
+				return green, true
+			case verdict.Fail:
+				return red, true
+			}
+			return amber, true
+		}})
+
+	if len(d.Signals) > 0 {
+		r.h2("Signals", plotH*r.width/plotW+6)
+		for _, s := range d.Signals {
+			r.h3(s.Title, plotH*r.width/plotW)
+			r.anchor(links[s.ID])
+			r.plot(plotH, func(c canvas) bool { drawOverlay(c, s.overlay); return true })
+			r.para(s.Note, 7.5, "", grey)
+		}
+	}
+	if len(d.Timings) > 0 {
+		r.h2("Timing", histogramH*r.width/plotW+6)
+		for _, t := range d.Timings {
+			r.h3(t.Title, histogramH*r.width/plotW)
+			r.anchor(links[t.ID])
+			r.plot(histogramH, func(c canvas) bool { return drawHistogram(c, t.Title, t.timing, t.unit) })
+			r.para(t.Note, 7.5, "", grey)
+		}
+	}
+	if len(d.Timelines) > 0 {
+		r.h2("Events", timelineH*r.width/plotW+12)
+		r.para(eventsIntro, 7.5, "", grey)
+		for _, t := range d.Timelines {
+			r.h3(t.Title, timelineH*r.width/plotW)
+			r.plot(timelineH, func(c canvas) bool { drawTimeline(c, t.trace, t.t1); return true })
+		}
+	}
+
+	r.h2("Identities", 16)
+	var ids [][]string
+	var changed []bool
+	for _, row := range d.Identities {
+		ids = append(ids, []string{row.Field, row.Before, row.After})
+		changed = append(changed, row.Changed)
+	}
+	r.table(&pdfTable{widths: []float64{36, (r.width - 36) / 2, (r.width - 36) / 2}, header: []string{"field", "before", "after"}, rows: ids,
+		fill: func(i int) (rgb, bool) { return noteBg, changed[i] }})
+
+	r.h2("Runs", 16)
+	var runs [][]string
+	for _, run := range d.Runs {
+		status := string(run.Status)
+		if run.Fault != "" {
+			status += ": " + run.Fault
+		}
+		fw := run.FirmwareStart
+		if run.IdentityChanged {
+			fw += " → " + run.FirmwareEnd + " (identity changed during the run)"
+		}
+		runs = append(runs, []string{run.Side, fmt.Sprint(run.ID), fmt.Sprint(run.Repetition), status, run.Target, run.Started,
+			fw, fmt.Sprint(run.Samples), fmt.Sprint(run.Events), run.SamplesFile + "\n" + run.EventsFile})
+	}
+	rc := []float64{10, 8, 14, 16, 30, 27, 15, 12, 11}
+	rest = r.width
+	for _, c := range rc {
+		rest -= c
+	}
+	r.table(&pdfTable{widths: append(rc, rest), size: 6.5,
+		header: []string{"side", "run", "repetition", "status", "target", "started", "firmware", "samples", "events", "files"}, rows: runs})
+
+	r.h2("Calibration", 36)
+	r.para(calibrationIntro, 7.5, "", grey)
+	p.Ln(1)
+	c := rec.Calibration
+	r.table(&pdfTable{widths: []float64{60, r.width - 60}, keyCol: true, rows: [][]string{
+		{"sampling lateness p50", fmt.Sprintf("%.1f µs", c.LatenessP50Us)},
+		{"sampling lateness p99", fmt.Sprintf("%.1f µs", c.LatenessP99Us)},
+		{"jitter (p99 − p50)", fmt.Sprintf("%.1f µs", c.JitterUs)},
+		{"round trip p50", fmt.Sprintf("%.1f µs", c.RoundTripP50Us)},
+		{"round trip p99", fmt.Sprintf("%.1f µs", c.RoundTripP99Us)},
+	}})
+
+	r.h2("This bundle", 16)
+	r.para(bundleText, 7.5, "", grey)
+}
+
+// wrap breaks s into lines no wider than w in the current font: at spaces, and within a
+// word too long for a line after a separator (":", "_", "-", "–", "/", ".", ",", "=", "?", "&"),
+// so that an identifier such as check:alarm_high_threshold breaks as
+// "check:alarm_high_" / "threshold", never inside a name; only a piece without any
+// separator that is wider than a line is broken between characters. Newlines start new
+// lines.
 func wrap(pdf *fpdf.Fpdf, s string, w float64) []string {
+	fits := func(s string) bool { return pdf.GetStringWidth(s) <= w }
 	var lines []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
-		for _, word := range strings.Fields(para) {
-			cand := word
+		add := func(piece string, space bool) {
+			cand := piece
 			if line != "" {
-				cand = line + " " + word
+				if space {
+					cand = line + " " + piece
+				} else {
+					cand = line + piece
+				}
 			}
-			if pdf.GetStringWidth(cand) <= w {
+			if fits(cand) || line == "" && fits(piece) {
 				line = cand
-				continue
+				return
 			}
 			if line != "" {
 				lines = append(lines, line)
 			}
-			for len(word) > 1 && pdf.GetStringWidth(word) > w {
-				k := len(word) - 1
-				for k > 1 && pdf.GetStringWidth(word[:k]) > w {
-					k--
+			// a piece wider than a line: break between characters (fpdf does not kern, so a
+			// string's width is the sum of its characters')
+			if !fits(piece) {
+				start, acc := 0, 0.0
+				for i, r := range piece {
+					cw := pdf.GetStringWidth(string(r))
+					if acc+cw > w && i > start {
+						lines = append(lines, piece[start:i])
+						start, acc = i, 0
+					}
+					acc += cw
 				}
-				lines = append(lines, word[:k])
-				word = word[k:]
+				piece = piece[start:]
 			}
-			line = word
+			line = piece
+		}
+		for _, word := range strings.Fields(para) {
+			if line == "" && fits(word) || line != "" && fits(line+" "+word) {
+				add(word, true)
+				continue
+			}
+			for i, piece := range splitAfterSeparators(word) {
+				add(piece, i == 0)
+			}
 		}
 		lines = append(lines, line)
 	}
 	return lines
 }
 
-func rowsOf(kv [][2]string) [][]string {
-	out := make([][]string, len(kv))
-	for i, p := range kv {
-		out[i] = []string{p[0], p[1]}
+// splitAfterSeparators cuts word after each separator character: "a:b_c" is "a:", "b_",
+// "c". A dot is a separator only where no digit follows, so numbers stay whole.
+func splitAfterSeparators(word string) []string {
+	var out []string
+	start := 0
+	rs := []rune(word)
+	pos := 0
+	for i, r := range rs {
+		pos += utf8.RuneLen(r)
+		if i+1 == len(rs) {
+			break
+		}
+		if strings.ContainsRune(":_-–/,=?&;", r) || r == '.' && !unicode.IsDigit(rs[i+1]) {
+			out = append(out, word[start:pos])
+			start = pos
+		}
 	}
-	return out
+	return append(out, word[start:])
 }
 
 func verdictRGB(v verdict.Outcome) (int, int, int) {
@@ -199,203 +413,109 @@ func verdictRGB(v verdict.Outcome) (int, int, int) {
 	return 161, 92, 0
 }
 
-// table draws rows with wrapped cells, repeating the header on each new page. note, when
-// not nil, gives a full-width line under a row (and a status that colours it).
-func table(pdf *fpdf.Fpdf, tr func(string) string, widths []float64, header []string, rows [][]string,
-	note func(int) (string, verdict.Status)) {
-	const lh = 3.6
-	_, pageH := pdf.GetPageSize()
-	_, _, _, bottom := pdf.GetMargins()
+// pdfTable is a table of wrapped cells; its header repeats on each new page.
+type pdfTable struct {
+	widths []float64
+	header []string
+	rows   [][]string
+	size   float64 // font size in pt; 0: 7.5
+	keyCol bool    // the first column is a header column (a key-value table)
+	fill   func(row int) (rgb, bool)
+	link   func(row int) int              // an internal link (fpdf.AddLink) on a row's first cell, 0: none
+	color  func(row, col int) (rgb, bool) // a cell's text colour (bold)
+}
+
+func (r *pdfReport) table(t *pdfTable) {
+	p := r.pdf
+	size := t.size
+	if size == 0 {
+		size = 7.5
+	}
+	lh := size * 0.42
+	_, pageH := p.GetPageSize()
+	_, _, _, bottom := p.GetMargins()
 	total := 0.0
-	for _, w := range widths {
+	for _, w := range t.widths {
 		total += w
 	}
-	drawRow := func(cells []string, bold bool, fill bool) {
-		style := ""
-		if bold {
-			style = "B"
-		}
-		pdf.SetFont("Helvetica", style, 7.5)
+	var drawRow func(cells []string, head bool, fill rgb, color func(int) (rgb, bool), link int)
+	drawRow = func(cells []string, head bool, fill rgb, color func(int) (rgb, bool), link int) {
 		lines := make([][]string, len(cells))
 		n := 1
 		for i, c := range cells {
-			lines[i] = wrap(pdf, tr(c), widths[i]-2)
+			p.SetFont(pdfFont, cellStyle(head || t.keyCol && i == 0 || color != nil && okOf(color(i))), size)
+			lines[i] = wrap(p, c, t.widths[i]-2)
 			n = max(n, len(lines[i]))
 		}
-		h := float64(n)*lh + 1.5
-		x, y := pdf.GetXY()
+		h := float64(n)*lh + 1.6
+		x, y := p.GetXY()
 		if y+h > pageH-bottom {
-			pdf.AddPage()
-			x, y = pdf.GetXY()
+			p.AddPage()
+			if t.header != nil && !head {
+				drawRow(t.header, true, rgb{}, nil, 0)
+			}
+			x, y = p.GetXY()
 		}
 		for i := range cells {
-			if fill {
-				pdf.SetFillColor(240, 240, 244)
-				pdf.Rect(x, y, widths[i], h, "FD")
+			bg := fill
+			if head || t.keyCol && i == 0 {
+				bg = headBg
+			}
+			if bg.ok {
+				p.SetFillColor(bg.r, bg.g, bg.b)
+				p.Rect(x, y, t.widths[i], h, "FD")
 			} else {
-				pdf.Rect(x, y, widths[i], h, "D")
+				p.Rect(x, y, t.widths[i], h, "D")
+			}
+			p.SetFont(pdfFont, cellStyle(head || t.keyCol && i == 0), size)
+			if color != nil {
+				if c, ok := color(i); ok {
+					p.SetTextColor(c.r, c.g, c.b)
+					p.SetFont(pdfFont, "B", size)
+				}
 			}
 			for k, l := range lines[i] {
-				pdf.Text(x+1, y+lh*float64(k+1), l)
+				p.Text(x+1, y+0.4+lh*float64(k+1), l)
 			}
-			x += widths[i]
+			if i == 0 && link != 0 {
+				p.Link(x, y, t.widths[i], h, link)
+			}
+			p.SetTextColor(0, 0, 0)
+			x += t.widths[i]
 		}
-		pdf.SetXY(x-total, y+h)
+		p.SetXY(x-total, y+h)
 	}
-	pdf.SetDrawColor(200, 200, 200)
-	if header != nil {
-		drawRow(header, true, true)
+	p.SetDrawColor(200, 200, 200)
+	p.SetLineWidth(0.2)
+	if t.header != nil {
+		r.room(2 * (lh + 1.6))
+		drawRow(t.header, true, rgb{}, nil, 0)
 	}
-	for i, r := range rows {
-		if header != nil {
-			if _, y := pdf.GetXY(); y+2*lh > pageH-bottom {
-				pdf.AddPage()
-				drawRow(header, true, true)
+	for i, row := range t.rows {
+		var fill rgb
+		if t.fill != nil {
+			if c, ok := t.fill(i); ok {
+				fill = c
 			}
 		}
-		drawRow(r, false, false)
-		if note == nil {
-			continue
+		var color func(int) (rgb, bool)
+		if t.color != nil {
+			color = func(j int) (rgb, bool) { return t.color(i, j) }
 		}
-		text, st := note(i)
-		if text == "" {
-			continue
+		link := 0
+		if t.link != nil {
+			link = t.link(i)
 		}
-		switch st {
-		case verdict.Fail:
-			pdf.SetTextColor(179, 38, 30)
-		case verdict.StatusUndecided:
-			pdf.SetTextColor(161, 92, 0)
-		}
-		pdf.SetFont("Helvetica", "I", 7)
-		x, _ := pdf.GetXY()
-		pdf.MultiCell(total, lh, tr(text), "LRB", "L", false)
-		pdf.SetX(x)
-		pdf.SetTextColor(0, 0, 0)
+		drawRow(row, false, fill, color, link)
 	}
-	pdf.SetDrawColor(0, 0, 0)
+	p.SetDrawColor(0, 0, 0)
 }
 
-// pdfOverlay draws a signal plot with lines: the setup shaded, the band as thin vertical
-// strokes per column, the before and after traces as polylines of their min/max columns,
-// and a failure's worst point marked.
-func pdfOverlay(pdf *fpdf.Fpdf, tr func(string) string, o overlay, w, h float64) {
-	const axisW = 14.0
-	x0, y0 := pdf.GetXY()
-	y0 += 1
-	px, pw, ph := x0+axisW, w-axisW, h-8
-	xAt := func(i, n int) float64 { return px + (float64(i)+0.5)/float64(n)*pw }
-	yAt := func(v float64) float64 { return y0 + (1-(v-o.ymin)/(o.ymax-o.ymin))*ph }
-	t0, t1 := float64(o.t0)/1e9, float64(o.t1)/1e9
-	xT := func(ns int64) float64 { return px + (float64(ns)/1e9-t0)/(t1-t0)*pw }
+func okOf(_ rgb, ok bool) bool { return ok }
 
-	pdf.SetDrawColor(180, 180, 180)
-	pdf.SetLineWidth(0.2)
-	pdf.Rect(px, y0, pw, ph, "D")
-	pdf.SetFont("Helvetica", "", 6.5)
-	pdf.SetTextColor(80, 80, 80)
-	pdf.SetDrawColor(230, 230, 230)
-	for _, v := range ticks(o.ymin, o.ymax, 5) {
-		y := yAt(v)
-		pdf.Line(px, y, px+pw, y)
-		s := tr(num(v))
-		pdf.Text(px-1-pdf.GetStringWidth(s), y+1, s)
+func cellStyle(bold bool) string {
+	if bold {
+		return "B"
 	}
-	for _, v := range ticks(t0, t1, 8) {
-		x := px + (v-t0)/(t1-t0)*pw
-		pdf.Line(x, y0, x, y0+ph)
-		s := tr(num(v))
-		pdf.Text(x-pdf.GetStringWidth(s)/2, y0+ph+3, s)
-	}
-	s := tr("time on the before run's clock (s)")
-	pdf.Text(px+pw/2-pdf.GetStringWidth(s)/2, y0+ph+6.5, s)
-
-	if o.setup > o.t0 {
-		b := math.Min(xT(o.setup), px+pw)
-		pdf.SetFillColor(236, 236, 236)
-		pdf.Rect(px, y0, b-px, ph, "F")
-		if b-px > 12 {
-			pdf.Text(px+1.5, y0+ph/2, "setup")
-		}
-	}
-	pdf.SetTextColor(0, 0, 0)
-	if l := o.look; l[1] > l[0] {
-		a, b := math.Max(px, xT(l[0])), math.Min(px+pw, xT(l[1]))
-		if b > a {
-			pdf.SetFillColor(255, 236, 170)
-			pdf.Rect(a, y0, b-a, ph, "F")
-		}
-	}
-	if o.band {
-		pdf.SetDrawColor(200, 215, 240)
-		pdf.SetLineWidth(pw / float64(len(o.hi)))
-		for i := range o.hi {
-			if !math.IsNaN(o.hi[i]) {
-				x := xAt(i, len(o.hi))
-				pdf.Line(x, yAt(o.hi[i]), x, yAt(o.lo[i]))
-			}
-		}
-	}
-	// the before trace wider, so that it shows on either side of an after trace that lies on it
-	for _, sd := range []struct {
-		s       series
-		r, g, b int
-		width   float64
-	}{{o.before, 31, 95, 191, 0.6}, {o.after, 224, 99, 26, 0.3}} {
-		pdf.SetDrawColor(sd.r, sd.g, sd.b)
-		pdf.SetLineWidth(sd.width)
-		var px, py float64
-		pen := false
-		for i, c := range sd.s.cols {
-			if c.n == 0 {
-				continue
-			}
-			if c.brk {
-				pen = false
-			}
-			x := xAt(i, len(sd.s.cols))
-			vs := []float64{c.min, c.max}
-			if !c.minFirst {
-				vs[0], vs[1] = c.max, c.min
-			}
-			for _, v := range vs {
-				y := yAt(v)
-				if pen {
-					pdf.Line(px, py, x, y)
-				}
-				px, py, pen = x, y, true
-			}
-		}
-	}
-	if wst := o.worst; wst != nil {
-		x := xT(wst.t)
-		top, bot := yAt(wst.hi+wst.tol), yAt(wst.lo-wst.tol)
-		pdf.SetDrawColor(179, 38, 30)
-		pdf.SetLineWidth(0.3)
-		pdf.Line(x, top, x, bot)
-		pdf.Line(x-1, top, x+1, top)
-		pdf.Line(x-1, bot, x+1, bot)
-		pdf.SetLineWidth(0.9)
-		pdf.Line(x, yAt(wst.hi), x, yAt(wst.lo))
-		pdf.SetLineWidth(0.4)
-		vy := yAt(wst.v)
-		pdf.Circle(x, vy, 1, "D")
-		pdf.SetFont("Helvetica", "B", 6.5)
-		pdf.SetTextColor(179, 38, 30)
-		label := "worst " + short(wst.v)
-		lx, ly := x+1.8, vy-1.5
-		if lx+pdf.GetStringWidth(label) > px+pw {
-			lx = x - 1.8 - pdf.GetStringWidth(label)
-		}
-		if wst.v < wst.lo {
-			ly = vy + 3.5
-		}
-		pdf.SetFillColor(255, 255, 255)
-		pdf.Rect(lx-0.4, ly-2.4, pdf.GetStringWidth(label)+0.8, 3, "F")
-		pdf.Text(lx, ly, label)
-		pdf.SetTextColor(0, 0, 0)
-	}
-	pdf.SetDrawColor(0, 0, 0)
-	pdf.SetLineWidth(0.2)
-	pdf.SetXY(x0, y0+h+1)
+	return ""
 }

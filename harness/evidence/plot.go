@@ -363,7 +363,7 @@ func num(v float64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// frame maps data to an SVG drawing area.
+// frame maps data to a plot's drawing area, in the plot's units.
 type frame struct {
 	w, h                  float64 // whole picture
 	left, right, top, bot float64 // margins
@@ -381,30 +381,30 @@ func (f frame) y(v float64) float64 {
 
 func c1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-// svgAxes draws the frame, the grid and the tick labels; xfmt labels the x ticks.
-func svgAxes(b *strings.Builder, f frame, xlabel string, xfmt func(float64) string, ylabel string) {
-	fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" class="plotbg"/>`, c1(f.left), c1(f.top), c1(f.pw()), c1(f.ph()))
+// axes draws the frame, the grid and the tick labels; xfmt labels the x ticks.
+func axes(c canvas, f frame, xlabel string, xfmt func(float64) string, ylabel string) {
+	c.rect(f.left, f.top, f.pw(), f.ph(), "plotbg", "")
 	for _, v := range ticks(f.y0, f.y1, 5) {
 		y := f.y(v)
-		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(f.left), c1(y), c1(f.left+f.pw()), c1(y))
-		fmt.Fprintf(b, `<text x="%s" y="%s" class="yt">%s</text>`, c1(f.left-4), c1(y+4), esc(num(v)))
+		c.line(f.left, y, f.left+f.pw(), y, "grid")
+		c.text(f.left-4, y+4, num(v), "yt", "end", false)
 	}
 	for _, v := range ticks(f.x0, f.x1, 8) {
 		x := f.x(v)
-		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(x), c1(f.top), c1(x), c1(f.top+f.ph()))
-		fmt.Fprintf(b, `<text x="%s" y="%s" class="xt">%s</text>`, c1(x), c1(f.top+f.ph()+14), esc(xfmt(v)))
+		c.line(x, f.top, x, f.top+f.ph(), "grid")
+		c.text(x, f.top+f.ph()+14, xfmt(v), "xt", "middle", false)
 	}
-	fmt.Fprintf(b, `<text x="%s" y="%s" class="xl">%s</text>`, c1(f.left+f.pw()/2), c1(f.h-4), esc(xlabel))
+	c.text(f.left+f.pw()/2, f.h-4, xlabel, "xl", "middle", false)
 	if ylabel != "" {
-		fmt.Fprintf(b, `<text x="12" y="%s" class="yl" transform="rotate(-90 12 %s)">%s</text>`, c1(f.top+f.ph()/2), c1(f.top+f.ph()/2), esc(ylabel))
+		c.text(12, f.top+f.ph()/2, ylabel, "yl", "middle", true)
 	}
 }
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// linePath is the SVG path of a decimated series.
-func linePath(s series, f frame) string {
-	var b strings.Builder
+// linePath is the path of a decimated series.
+func linePath(s series, f frame) *pathD {
+	p := &pathD{}
 	n := len(s.cols)
 	pen := false
 	for i, c := range s.cols {
@@ -414,7 +414,7 @@ func linePath(s series, f frame) string {
 		if c.brk {
 			pen = false
 		}
-		x := c1(f.x(f.x0 + (float64(i)+0.5)/float64(n)*(f.x1-f.x0)))
+		x := f.x(f.x0 + (float64(i)+0.5)/float64(n)*(f.x1-f.x0))
 		vs := []float64{c.min, c.max}
 		if !c.minFirst {
 			vs[0], vs[1] = c.max, c.min
@@ -424,25 +424,22 @@ func linePath(s series, f frame) string {
 		}
 		for _, v := range vs {
 			if pen {
-				b.WriteByte('L')
+				p.to(x, f.y(v))
 			} else {
-				b.WriteByte('M')
+				p.move(x, f.y(v))
 				pen = true
 			}
-			b.WriteString(x)
-			b.WriteByte(' ')
-			b.WriteString(c1(f.y(v)))
 		}
 	}
-	return b.String()
+	return p
 }
 
-// bandPath is the SVG path of the tolerance band: one closed shape per stretch of columns
-// that have a band.
-func bandPath(o overlay, f frame) string {
-	var b strings.Builder
+// bandPath is the path of the tolerance band: one closed shape per stretch of columns that
+// have a band.
+func bandPath(o overlay, f frame) *pathD {
+	p := &pathD{}
 	n := len(o.hi)
-	xAt := func(i int) string { return c1(f.x(f.x0 + float64(i)/float64(n)*(f.x1-f.x0))) }
+	xAt := func(i int) float64 { return f.x(f.x0 + float64(i)/float64(n)*(f.x1-f.x0)) }
 	for i := 0; i < n; {
 		if math.IsNaN(o.hi[i]) {
 			i++
@@ -453,17 +450,19 @@ func bandPath(o overlay, f frame) string {
 			j++
 		}
 		// upper edge left to right, lower edge back, as steps over each column
-		fmt.Fprintf(&b, "M%s %s", xAt(i), c1(f.y(o.hi[i])))
+		p.move(xAt(i), f.y(o.hi[i]))
 		for k := i; k < j; k++ {
-			fmt.Fprintf(&b, "L%s %sL%s %s", xAt(k), c1(f.y(o.hi[k])), xAt(k+1), c1(f.y(o.hi[k])))
+			p.to(xAt(k), f.y(o.hi[k]))
+			p.to(xAt(k+1), f.y(o.hi[k]))
 		}
 		for k := j - 1; k >= i; k-- {
-			fmt.Fprintf(&b, "L%s %sL%s %s", xAt(k+1), c1(f.y(o.lo[k])), xAt(k), c1(f.y(o.lo[k])))
+			p.to(xAt(k+1), f.y(o.lo[k]))
+			p.to(xAt(k), f.y(o.lo[k]))
 		}
-		b.WriteByte('Z')
+		p.close()
 		i = j
 	}
-	return b.String()
+	return p
 }
 
 const (
@@ -472,53 +471,63 @@ const (
 	plotLeft = 64.0
 )
 
-// overlaySVG draws a signal criterion's plot.
+// overlaySVG is a signal criterion's plot for report.html.
 func overlaySVG(o overlay) string {
+	var c svgCanvas
+	drawOverlay(&c, o)
+	return c.String()
+}
+
+// drawOverlay draws a signal criterion's plot.
+func drawOverlay(c canvas, o overlay) {
 	f := frame{w: plotW, h: plotH, left: plotLeft, right: 16, top: 26, bot: 36,
 		x0: float64(o.t0) / 1e9, x1: float64(o.t1) / 1e9, y0: o.ymin, y1: o.ymax}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s before and after">`, c1(f.w), c1(f.h), esc(o.tag))
-	svgAxes(&b, f, "time on the before run's clock (s)", num, o.tag)
+	c.begin(f.w, f.h, o.tag+" before and after")
+	axes(c, f, "time on the before run's clock (s)", num, o.tag)
 	if o.setup > o.t0 {
 		x1 := min(f.x(float64(o.setup)/1e9), f.left+f.pw())
-		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="setup"><title>setup: recorded, not compared</title></rect>`,
-			c1(f.left), c1(f.top), c1(x1-f.left), c1(f.ph()))
+		c.rect(f.left, f.top, x1-f.left, f.ph(), "setup", "setup: recorded, not compared")
 		if x1-f.left > 40 {
-			fmt.Fprintf(&b, `<text x="%s" y="%s" class="sl">setup</text>`, c1(f.left+4), c1(f.top+f.ph()/2))
+			c.text(f.left+4, f.top+f.ph()/2, "setup", "sl", "start", false)
 		}
 	}
 	if l := o.look; l[1] > l[0] {
 		x0 := max(f.x(float64(l[0])/1e9), f.left)
 		x1 := min(f.x(float64(l[1])/1e9), f.left+f.pw())
 		if x1 > x0 {
-			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="where"><title>where to look</title></rect>`,
-				c1(x0), c1(f.top), c1(max(x1-x0, 1)), c1(f.ph()))
+			c.rect(x0, f.top, max(x1-x0, 1), f.ph(), "where", "where to look")
 		}
 	}
 	if o.band {
-		fmt.Fprintf(&b, `<path d="%s" class="band"><title>tolerance band: %s</title></path>`, bandPath(o, f), esc(o.bandNote))
+		c.path(bandPath(o, f), "band", "tolerance band: "+o.bandNote)
 	}
-	fmt.Fprintf(&b, `<path d="%s" class="before"/>`, linePath(o.before, f))
-	fmt.Fprintf(&b, `<path d="%s" class="after"/>`, linePath(o.after, f))
+	c.path(linePath(o.before, f), "before", "")
+	c.path(linePath(o.after, f), "after", "")
 	if w := o.worst; w != nil {
-		x, y := c1(f.x(float64(w.t)/1e9)), f.y(w.v)
+		x, y := f.x(float64(w.t)/1e9), f.y(w.v)
 		top, bot := f.y(w.hi+w.tol), f.y(w.lo-w.tol)
-		xl, xr := c1(f.x(float64(w.t)/1e9)-5), c1(f.x(float64(w.t)/1e9)+5)
-		fmt.Fprintf(&b, `<g class="worst"><title>worst: %s = %s at %s s; allowed there %s..%s (before envelope %s..%s, tolerance %s)</title>`,
-			esc(o.tag), num(w.v), num(float64(w.t)/1e9), num(w.lo-w.tol), num(w.hi+w.tol), num(w.lo), num(w.hi), num(w.tol))
-		fmt.Fprintf(&b, `<path d="M%s %sL%s %sM%s %sL%s %sM%s %sL%s %s" class="allowed"/>`,
-			x, c1(top), x, c1(bot), xl, c1(top), xr, c1(top), xl, c1(bot), xr, c1(bot))
-		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="envelope"/>`, x, c1(f.y(w.hi)), x, c1(f.y(w.lo)))
-		fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4.5" class="value"/>`, x, c1(y))
+		c.group("worst", fmt.Sprintf("worst: %s = %s at %s s; allowed there %s..%s (before envelope %s..%s, tolerance %s)",
+			o.tag, num(w.v), num(float64(w.t)/1e9), num(w.lo-w.tol), num(w.hi+w.tol), num(w.lo), num(w.hi), num(w.tol)))
+		allowed := &pathD{}
+		allowed.move(x, top)
+		allowed.to(x, bot)
+		allowed.move(x-5, top)
+		allowed.to(x+5, top)
+		allowed.move(x-5, bot)
+		allowed.to(x+5, bot)
+		c.path(allowed, "allowed", "")
+		c.line(x, f.y(w.hi), x, f.y(w.lo), "envelope")
+		c.circle(x, y, 4.5, "value")
 		ty, anchor := y-8, "start"
 		if w.v < w.lo {
 			ty = y + 16
 		}
-		tx := f.x(float64(w.t)/1e9) + 7
+		tx := x + 7
 		if tx > f.left+f.pw()-90 {
-			tx, anchor = f.x(float64(w.t)/1e9)-7, "end"
+			tx, anchor = x-7, "end"
 		}
-		fmt.Fprintf(&b, `<text x="%s" y="%s" class="wl" text-anchor="%s">worst %s</text></g>`, c1(tx), c1(ty), anchor, short(w.v))
+		c.text(tx, ty, "worst "+short(w.v), "wl", anchor, false)
+		c.endGroup()
 	}
 	items := []legendItem{{"before", "before"}, {"after", "after"}}
 	if o.band {
@@ -532,18 +541,17 @@ func overlaySVG(o overlay) string {
 	if o.worst != nil {
 		items = append(items, legendItem{"worstkey", "worst point, allowed there"})
 	}
-	legend(&b, f, items)
-	b.WriteString(`</svg>`)
-	return b.String()
+	legend(c, f, items)
+	c.end()
 }
 
 type legendItem struct{ class, text string }
 
-func legend(b *strings.Builder, f frame, items []legendItem) {
+func legend(c canvas, f frame, items []legendItem) {
 	x := f.left
 	for _, it := range items {
-		fmt.Fprintf(b, `<rect x="%s" y="8" width="14" height="8" class="%s"/><text x="%s" y="16" class="lg">%s</text>`,
-			c1(x), it.class, c1(x+18), esc(it.text))
+		c.rect(x, 8, 14, 8, it.class, "")
+		c.text(x+18, 16, it.text, "lg", "start", false)
 		x += 30 + 6.5*float64(len([]rune(it.text)))
 	}
 }
@@ -583,9 +591,19 @@ func timeUnit(v float64) (string, float64) {
 	}
 }
 
-// histogramSVG draws the before and after distributions of a timing criterion on shared
-// bins; unit names what one value is ("segments", "runs", "reads"; may be empty).
+// histogramSVG is a timing criterion's plot for report.html ("" without values).
 func histogramSVG(id string, tm Timing, unit string) string {
+	var c svgCanvas
+	if !drawHistogram(&c, id, tm, unit) {
+		return ""
+	}
+	return c.String()
+}
+
+// drawHistogram draws the before and after distributions of a timing criterion on shared
+// bins; unit names what one value is ("segments", "runs", "reads"; may be empty). It draws
+// nothing and returns false when there are no values.
+func drawHistogram(c canvas, id string, tm Timing, unit string) bool {
 	before, nb := finite(tm.Before)
 	after, na := finite(tm.After)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -593,7 +611,7 @@ func histogramSVG(id string, tm Timing, unit string) string {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	if math.IsInf(lo, 0) {
-		return ""
+		return false
 	}
 	if hi-lo < 1e-12*max(1, math.Abs(lo)) {
 		lo, hi = lo-max(math.Abs(lo)*0.01, 1e-6), hi+max(math.Abs(hi)*0.01, 1e-6)
@@ -615,9 +633,8 @@ func histogramSVG(id string, tm Timing, unit string) string {
 	tu, scale := timeUnit(median(append(before, after...)))
 	f := frame{w: plotW, h: 240, left: plotLeft, right: 16, top: 26, bot: 36,
 		x0: lo * scale, x1: hi * scale, y0: 0, y1: float64(top) * 1.1}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="%s distribution">`, c1(f.w), c1(f.h), esc(id))
-	svgAxes(&b, f, id+" ("+tu+")", num, "count")
+	c.begin(f.w, f.h, id+" distribution")
+	axes(c, f, id+" ("+tu+")", num, "count")
 	for _, side := range []struct {
 		class string
 		c     []int
@@ -627,8 +644,7 @@ func histogramSVG(id string, tm Timing, unit string) string {
 				continue
 			}
 			x0, x1 := f.x((lo+float64(i)*width)*scale), f.x((lo+float64(i+1)*width)*scale)
-			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="%s"/>`,
-				c1(x0), c1(f.y(float64(n))), c1(max(x1-x0-1, 0.5)), c1(f.y(0)-f.y(float64(n))), side.class)
+			c.rect(x0, f.y(float64(n)), max(x1-x0-1, 0.5), f.y(0)-f.y(float64(n)), side.class, "")
 		}
 	}
 	for _, m := range []struct {
@@ -636,8 +652,8 @@ func histogramSVG(id string, tm Timing, unit string) string {
 		v     float64
 	}{{"before", median(before)}, {"after", median(after)}} {
 		if !math.IsNaN(m.v) {
-			x := c1(f.x(m.v * scale))
-			fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="%s median"/>`, x, c1(f.top), x, c1(f.top+f.ph()), m.class)
+			x := f.x(m.v * scale)
+			c.line(x, f.top, x, f.top+f.ph(), m.class+" median")
 		}
 	}
 	sideText := func(name string, xs []float64, bad int) string {
@@ -653,16 +669,26 @@ func histogramSVG(id string, tm Timing, unit string) string {
 		}
 		return s
 	}
-	legend(&b, f, []legendItem{{"beforebar", sideText("before", before, nb)}, {"afterbar", sideText("after", after, na)}})
-	b.WriteString(`</svg>`)
-	return b.String()
+	legend(c, f, []legendItem{{"beforebar", sideText("before", before, nb)}, {"afterbar", sideText("after", after, na)}})
+	c.end()
+	return true
 }
 
-// timelineSVG draws the events of one run in lanes: steps, marks, checks, transitions,
-// gaps and missed slots, faults. At most one glyph per lane and pixel column is drawn; its
-// tooltip counts the others.
+// timelineSVG is a run's event timeline for report.html.
 func timelineSVG(tr *trace.Trace, t1 int64) string {
-	lanes := []string{"steps", "marks", "checks", "transitions", "gaps, missed", "faults"}
+	var c svgCanvas
+	drawTimeline(&c, tr, t1)
+	return c.String()
+}
+
+// timelineLanes are the lanes of the event timeline, top to bottom.
+var timelineLanes = []string{"steps", "marks", "checks", "transitions", "gaps, missed", "faults"}
+
+// drawTimeline draws the events of one run in lanes: steps, marks, checks, transitions,
+// gaps and missed slots, faults. At most one glyph per lane and plot column is drawn; its
+// tooltip counts the others.
+func drawTimeline(c canvas, tr *trace.Trace, t1 int64) {
+	lanes := timelineLanes
 	laneOf := func(k trace.EventKind) int {
 		switch k {
 		case trace.EvStepStart, trace.EvStepEnd:
@@ -683,26 +709,24 @@ func timelineSVG(tr *trace.Trace, t1 int64) string {
 	const laneH = 20.0
 	f := frame{w: plotW, h: 36 + laneH*float64(len(lanes)), left: 96, right: 16, top: 8, bot: 28,
 		x0: 0, x1: float64(max(t1, 1)) / 1e9, y0: 0, y1: float64(len(lanes))}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %s %s" width="100%%" role="img" aria-label="event timeline of run %d">`, c1(f.w), c1(f.h), tr.Run.ID)
-	fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="plotbg"/>`, c1(f.left), c1(f.top), c1(f.pw()), c1(f.ph()))
+	c.begin(f.w, f.h, fmt.Sprintf("event timeline of run %d", tr.Run.ID))
+	c.rect(f.left, f.top, f.pw(), f.ph(), "plotbg", "")
 	laneY := func(l int) float64 { return f.top + laneH*float64(l) + laneH/2 }
 	for l, name := range lanes {
-		fmt.Fprintf(&b, `<text x="%s" y="%s" class="yt">%s</text>`, c1(f.left-6), c1(laneY(l)+4), esc(name))
+		c.text(f.left-6, laneY(l)+4, name, "yt", "end", false)
 	}
 	for _, v := range ticks(f.x0, f.x1, 8) {
 		x := f.x(v)
-		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" class="grid"/>`, c1(x), c1(f.top), c1(x), c1(f.top+f.ph()))
-		fmt.Fprintf(&b, `<text x="%s" y="%s" class="xt">%s</text>`, c1(x), c1(f.top+f.ph()+14), num(v))
+		c.line(x, f.top, x, f.top+f.ph(), "grid")
+		c.text(x, f.top+f.ph()+14, num(v), "xt", "middle", false)
 	}
-	fmt.Fprintf(&b, `<text x="%s" y="%s" class="xl">time since run start (s)</text>`, c1(f.left+f.pw()/2), c1(f.h-2))
+	c.text(f.left+f.pw()/2, f.h-2, "time since run start (s)", "xl", "middle", false)
 
 	// gaps as spans
 	var gapFrom int64 = -1
 	span := func(from, to int64) {
 		x0, x1 := f.x(float64(from)/1e9), f.x(float64(to)/1e9)
-		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" class="gap"><title>connection lost %s–%s s</title></rect>`,
-			c1(x0), c1(laneY(4)-6), c1(max(x1-x0, 1)), "12", seconds(from), seconds(to))
+		c.rect(x0, laneY(4)-6, max(x1-x0, 1), 12, "gap", fmt.Sprintf("connection lost %s–%s s", seconds(from), seconds(to)))
 	}
 	type glyph struct {
 		x     float64
@@ -762,15 +786,13 @@ func timelineSVG(tr *trace.Trace, t1 int64) string {
 				title += fmt.Sprintf(" (+%d more here)", g.more)
 			}
 			y := laneY(l)
-			fmt.Fprintf(&b, `<rect x="%s" y="%s" width="2" height="12" class="ev %s"><title>%s</title></rect>`,
-				c1(g.x-1), c1(y-6), esc(g.class), esc(title))
+			c.rect(g.x-1, y-6, 2, 12, "ev "+g.class, title)
 			if g.label != "" && g.more == 0 {
-				fmt.Fprintf(&b, `<text x="%s" y="%s" class="mk">%s</text>`, c1(g.x+3), c1(y+4), esc(g.label))
+				c.text(g.x+3, y+4, g.label, "mk", "start", false)
 			}
 		}
 	}
-	b.WriteString(`</svg>`)
-	return b.String()
+	c.end()
 }
 
 // eventText describes an event in one line.

@@ -79,27 +79,6 @@ func (m *model) overlayFor(c verdict.Criterion, cols int) (o overlay, b, a *trac
 	return newOverlay(m.sc, c.Where.Tag, b, a, m.before, tol, c.Where, worst, cols), b, a, true
 }
 
-// mainOverlay is the plot the PDF shows: the first failed signal criterion, else the first
-// signal criterion.
-func (m *model) mainOverlay() (verdict.Criterion, bool) {
-	var first *verdict.Criterion
-	for i, c := range m.rec.Criteria {
-		if c.Kind != verdict.KindSignal || c.Where == nil || c.Where.Tag == "" {
-			continue
-		}
-		if c.Status == verdict.Fail {
-			return c, true
-		}
-		if first == nil {
-			first = &m.rec.Criteria[i]
-		}
-	}
-	if first == nil {
-		return verdict.Criterion{}, false
-	}
-	return *first, true
-}
-
 // timingFor is the values behind timing criterion c, and what one of them is: the values the
 // criterion judged (compare.TimingValues of the scenario as run, the runs and the record's
 // calibration: one source, the criterion's own code); without the scenario, the samples
@@ -173,6 +152,12 @@ type htmlRow struct {
 type htmlPlot struct {
 	ID, Title, Note string
 	SVG             template.HTML
+	// what the plot is drawn from, for either report
+	overlay overlay      // a signal's
+	timing  Timing       // a timing criterion's values
+	unit    string       // what one timing value is
+	trace   *trace.Trace // a timeline's run
+	t1      int64        // a timeline's end
 }
 
 type htmlIdentity struct {
@@ -206,13 +191,32 @@ type htmlData struct {
 	Runs         []htmlRun
 	BeforeRuns   string
 	AfterRuns    string
+	// texts both reports print
+	EventsIntro, CalibrationIntro, BundleText string
 }
 
-// writeHTML writes report.html: one self-contained page, no scripts, nothing fetched.
-func writeHTML(w io.Writer, m *model) error {
+// Texts that both reports print.
+const (
+	eventsIntro = "steps, marks, checks (green pass, red fail), transitions of discrete tags, connection gaps and missed slots, " +
+		"faults; in report.html, hover over a mark for its details"
+	calibrationIntro = "the harness's own timing noise, measured with the runs; timing differences smaller than this are not findings"
+	bundleText       = "record.json is the machine record; traces/ holds every sample and event as CSV; scenario/ and pointmap/ " +
+		"the files as run; manifest.json lists the SHA-256 of every file and manifest.sig signs it with the key in pubkey.pem. " +
+		"patchgate verify BUNDLE --trust KEY.pem checks all of it offline."
+)
+
+// Plot heights in plot units (plotW wide).
+const (
+	histogramH = 240.0
+	timelineH  = 36 + 20*6 // a margin and six lanes
+)
+
+// newReportData is what both reports show, in report.html's order; the plots are described
+// by their data (signal plots decimated to cols columns), each report draws them.
+func newReportData(m *model, cols int) htmlData {
 	d := htmlData{Rec: m.rec, VerdictClass: verdictClass(m.rec.Verdict), Description: m.desc, Notes: m.notes,
-		BeforeRuns: runList(m.rec.BeforeRuns), AfterRuns: runList(m.rec.AfterRuns)}
-	plotCols := int(plotW - plotLeft - 16)
+		BeforeRuns: runList(m.rec.BeforeRuns), AfterRuns: runList(m.rec.AfterRuns),
+		EventsIntro: eventsIntro, CalibrationIntro: calibrationIntro, BundleText: bundleText}
 	for i, c := range m.rec.Criteria {
 		row := htmlRow{Criterion: c, Numbers: numbersText(c.Numbers)}
 		if c.Where != nil {
@@ -221,20 +225,19 @@ func writeHTML(w io.Writer, m *model) error {
 		anchor := fmt.Sprintf("plot-%d", i+1)
 		switch c.Kind {
 		case verdict.KindSignal:
-			o, b, a, ok := m.overlayFor(c, plotCols)
+			o, b, a, ok := m.overlayFor(c, cols)
 			if !ok {
 				break
 			}
 			row.Anchor = anchor
 			d.Signals = append(d.Signals, htmlPlot{ID: anchor,
-				Title: fmt.Sprintf("%s: %s, %s against %s", c.ID, o.tag, runName(b, "before"), runName(a, "after")),
-				Note:  overlayNote(o, m.sc != nil),
-				SVG:   template.HTML(overlaySVG(o))})
+				Title:   fmt.Sprintf("%s: %s, %s against %s", c.ID, o.tag, runName(b, "before"), runName(a, "after")),
+				Note:    overlayNote(o, m.sc != nil),
+				overlay: o})
 		case verdict.KindTiming:
 			t, unit, note := m.timingFor(c)
-			svg := histogramSVG(c.ID, t, unit)
 			row.Anchor = anchor
-			d.Timings = append(d.Timings, htmlPlot{ID: anchor, Title: c.ID, Note: note, SVG: template.HTML(svg)})
+			d.Timings = append(d.Timings, htmlPlot{ID: anchor, Title: c.ID, Note: note, timing: t, unit: unit})
 		}
 		d.Rows = append(d.Rows, row)
 	}
@@ -251,8 +254,7 @@ func writeHTML(w io.Writer, m *model) error {
 		if len(m.before) == 0 {
 			side = "after"
 		}
-		d.Timelines = append(d.Timelines, htmlPlot{ID: "timeline-" + side, Title: runName(tr, side),
-			SVG: template.HTML(timelineSVG(tr, t1))})
+		d.Timelines = append(d.Timelines, htmlPlot{ID: "timeline-" + side, Title: runName(tr, side), trace: tr, t1: t1})
 	}
 	d.Identities = identityRows(m.rec.IdentityBefore, m.rec.IdentityAfter)
 	for _, side := range []struct {
@@ -268,6 +270,21 @@ func writeHTML(w io.Writer, m *model) error {
 				FirmwareStart: r.IdentityPre.Firmware, FirmwareEnd: r.IdentityPost.Firmware,
 				IdentityChanged: !sameIdentity(r.IdentityPre, r.IdentityPost)})
 		}
+	}
+	return d
+}
+
+// writeHTML writes report.html: one self-contained page, no scripts, nothing fetched.
+func writeHTML(w io.Writer, m *model) error {
+	d := newReportData(m, int(plotW-plotLeft-16))
+	for i := range d.Signals {
+		d.Signals[i].SVG = template.HTML(overlaySVG(d.Signals[i].overlay))
+	}
+	for i, t := range d.Timings {
+		d.Timings[i].SVG = template.HTML(histogramSVG(t.Title, t.timing, t.unit))
+	}
+	for i, t := range d.Timelines {
+		d.Timelines[i].SVG = template.HTML(timelineSVG(t.trace, t.t1))
 	}
 	return htmlTemplate.Execute(w, d)
 }
@@ -427,7 +444,7 @@ svg .step_start{fill:#333}svg .step_end{fill:#aaa}svg .mk{fill:#6a1b9a}
 {{range .Timings}}<h3 id="{{.ID}}">{{.Title}}</h3>{{if .SVG}}{{.SVG}}{{end}}<div class="small">{{.Note}}</div>
 {{end}}{{end}}
 {{if .Timelines}}<h2>Events</h2>
-<div class="small">steps, marks, checks (green pass, red fail), transitions of discrete tags, connection gaps and missed slots, faults; hover for details</div>
+<div class="small">{{.EventsIntro}}</div>
 {{range .Timelines}}<h3 id="{{.ID}}">{{.Title}}</h3>{{.SVG}}
 {{end}}{{end}}
 
@@ -446,7 +463,7 @@ svg .step_start{fill:#333}svg .step_end{fill:#aaa}svg .mk{fill:#6a1b9a}
 {{end}}</table>
 
 <h2>Calibration</h2>
-<div class="small">the harness's own timing noise, measured with the runs; timing differences smaller than this are not findings</div>
+<div class="small">{{.CalibrationIntro}}</div>
 <table class="kv">
 <tr><th>sampling lateness p50</th><td>{{printf "%.1f" .Rec.Calibration.LatenessP50Us}} µs</td></tr>
 <tr><th>sampling lateness p99</th><td>{{printf "%.1f" .Rec.Calibration.LatenessP99Us}} µs</td></tr>
@@ -456,7 +473,7 @@ svg .step_start{fill:#333}svg .step_end{fill:#aaa}svg .mk{fill:#6a1b9a}
 </table>
 
 <h2>This bundle</h2>
-<p class="small">record.json is the machine record; traces/ holds every sample and event as CSV; scenario/ and pointmap/ the files as run; manifest.json lists the SHA-256 of every file and manifest.sig signs it with the key in pubkey.pem. <code>patchgate verify BUNDLE --trust KEY.pem</code> checks all of it offline.</p>
+<p class="small">{{.BundleText}}</p>
 </body>
 </html>
 `))

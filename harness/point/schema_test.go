@@ -1,17 +1,15 @@
 package point
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/patchgate/patchgate/harness/internal/schematest"
 )
 
 // The JSON Schema in docs/schema is what editors (yaml-language-server) check point maps
@@ -23,46 +21,14 @@ import (
 const (
 	repoRoot       = "../.."
 	pointmapSchema = "docs/schema/pointmap.schema.json"
-	modelinePrefix = "# yaml-language-server: $schema="
+	modelinePrefix = schematest.ModelinePrefix
 )
 
 func compileSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, pointmapSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(pointmapSchema, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(pointmapSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return schematest.Compile(t, repoRoot, pointmapSchema)
 }
 
-// validateYAML decodes YAML into plain values, as an editor sees the file, and validates them.
-func validateYAML(s *jsonschema.Schema, data []byte) error {
-	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		return err
-	}
-	return s.Validate(inst)
-}
+var validateYAML = schematest.ValidateYAML
 
 // shippedPointMaps lists scenarios/pointmaps/*.yaml, which must name the point map schema in
 // their first line, and each fixtures/thirdparty/*.yaml whose first line names it.
@@ -79,10 +45,7 @@ func shippedPointMaps(t *testing.T) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			first, _, _ := strings.Cut(string(data), "\n")
-			ref, ok := strings.CutPrefix(strings.TrimRight(first, "\r"), modelinePrefix)
-			rel, _ := filepath.Rel(repoRoot, filepath.Join(filepath.Dir(f), filepath.FromSlash(ref)))
-			names := ok && filepath.ToSlash(rel) == pointmapSchema
+			names := schematest.Modeline(t, repoRoot, f, data) == pointmapSchema
 			switch {
 			case names:
 				out = append(out, f)
@@ -127,93 +90,12 @@ func TestShippedMapsMatchSchema(t *testing.T) {
 // schema has exactly those keys at the same place, with additionalProperties: false (the
 // decoder is strict).
 func TestSchemaKeysMatchParser(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot, pointmapSchema))
-	if err != nil {
-		t.Fatal(err)
+	root := schematest.Doc(t, repoRoot, pointmapSchema)
+	// whole decodes itself from a scalar
+	leaf := func(_ testing.TB, typ reflect.Type, _ map[string]any, _ string) bool {
+		return typ == reflect.TypeFor[whole]()
 	}
-	var root map[string]any
-	if err := json.Unmarshal(data, &root); err != nil {
-		t.Fatal(err)
-	}
-	checkSchemaKeys(t, root, root, reflect.TypeFor[rawMap](), "$")
-}
-
-func checkSchemaKeys(t *testing.T, root, node map[string]any, typ reflect.Type, at string) {
-	t.Helper()
-	node = resolveRef(t, root, node, at)
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
-	}
-	if typ == reflect.TypeFor[whole]() || typ.Kind() == reflect.Interface {
-		return // a scalar that decodes itself
-	}
-	switch typ.Kind() {
-	case reflect.Slice:
-		items, ok := node["items"].(map[string]any)
-		if !ok {
-			t.Errorf("%s: the parser reads a list; the schema has no items", at)
-			return
-		}
-		checkSchemaKeys(t, root, items, typ.Elem(), at+"[]")
-	case reflect.Map:
-		ap, ok := node["additionalProperties"].(map[string]any)
-		if !ok {
-			t.Errorf("%s: the parser reads a mapping of any keys; the schema has no additionalProperties schema", at)
-			return
-		}
-		checkSchemaKeys(t, root, ap, typ.Elem(), at+".*")
-	case reflect.Struct:
-		if node["additionalProperties"] != false {
-			t.Errorf("%s: the parser is strict; expected additionalProperties: false", at)
-		}
-		props, _ := node["properties"].(map[string]any)
-		keys := map[string]bool{}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if key == "" || key == "-" {
-				t.Errorf("%s: field %s has no yaml key", at, f.Name)
-				continue
-			}
-			keys[key] = true
-			sub, ok := props[key].(map[string]any)
-			if !ok {
-				t.Errorf("%s.%s: the parser accepts it, the schema does not have it", at, key)
-				continue
-			}
-			checkSchemaKeys(t, root, sub, f.Type, at+"."+key)
-		}
-		var extra []string
-		for k := range props {
-			if !keys[k] {
-				extra = append(extra, k)
-			}
-		}
-		sort.Strings(extra)
-		for _, k := range extra {
-			t.Errorf("%s.%s: in the schema, but the parser refuses it", at, k)
-		}
-	}
-}
-
-// resolveRef follows a local "#/definitions/name" reference.
-func resolveRef(t *testing.T, root, node map[string]any, at string) map[string]any {
-	t.Helper()
-	for range 10 {
-		ref, ok := node["$ref"].(string)
-		if !ok {
-			return node
-		}
-		name, ok := strings.CutPrefix(ref, "#/definitions/")
-		defs, _ := root["definitions"].(map[string]any)
-		def, found := defs[name].(map[string]any)
-		if !ok || !found {
-			t.Fatalf("%s: $ref %q does not resolve", at, ref)
-		}
-		node = def
-	}
-	t.Fatalf("%s: $ref loop", at)
-	return nil
+	schematest.CheckKeys(t, root, root, reflect.TypeFor[rawMap](), "$", leaf)
 }
 
 // A base map that both accept, and variants the parser refuses for a key or a word.

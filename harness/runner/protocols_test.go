@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,8 @@ type measure struct {
 	noise   float64         // sd of the analog tag
 	mean    float64
 	samples int
+	load    []float64 // latencies of the load probe's reads, s, sorted
+	loadErr int       // its failed reads
 }
 
 func measureRun(t *testing.T, res *runner.Result, analog string) measure {
@@ -63,6 +67,21 @@ func measureRun(t *testing.T, res *runner.Result, analog string) measure {
 		}
 	}
 	m.samples = len(tr.Samples)
+	for _, e := range tr.Events {
+		if e.Kind != trace.EvLoad {
+			continue
+		}
+		switch e.Value {
+		case runner.LoadError:
+			m.loadErr++
+		case runner.LoadStart, runner.LoadEnd:
+		default:
+			if v, err := strconv.ParseFloat(e.Value, 64); err == nil {
+				m.load = append(m.load, v)
+			}
+		}
+	}
+	slices.Sort(m.load)
 	per := func(a, b pt) time.Duration {
 		if b.n <= a.n {
 			return 0
@@ -123,6 +142,9 @@ func scenarioKey(p firmware.Profile) (key, check string) {
 			return "conveyor-restart-retain.yaml", "retained_counters"
 		}
 		return p.Model + "-restart-retain.yaml", "retained_values"
+	}
+	if p.Breaks == "load" {
+		return "tank-load.yaml", ""
 	}
 	if p.ScanGrowth > 0 {
 		return "steady-40s", ""
@@ -353,6 +375,15 @@ func checkProfile(t *testing.T, p firmware.Profile, proto, checkID string, r, b 
 			if b.m.bad[tag] {
 				t.Errorf("baseline: %s read Bad", tag)
 			}
+		}
+	case p.Breaks == "load":
+		// the load asks 200 reads/s of a communication task that serves 100 requests/s
+		if len(r.m.load) < 100 || len(b.m.load) < 1000 {
+			t.Fatalf("load reads: %d after, %d baseline (errors %d, %d)", len(r.m.load), len(b.m.load), r.m.loadErr, b.m.loadErr)
+		}
+		rp, bp := r.m.load[len(r.m.load)/2], b.m.load[len(b.m.load)/2]
+		if rp < 0.1 || rp < 20*bp {
+			t.Errorf("load read latency median %.4f s, baseline %.4f s; want the queue to show", rp, bp)
 		}
 	case p.Breaks == "event_order":
 		if b.order != "gate then count" || r.order == b.order {

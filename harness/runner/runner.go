@@ -406,6 +406,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		if runErr == nil {
 			runErr = r.sampleUntil(ctx, r.clk.Now(), nil)
 		}
+		if runErr == nil {
+			runErr = r.loads(ctx)
+		}
 	}
 	status := trace.Completed
 	switch {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate/harness/runner"
+	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
 )
 
@@ -29,8 +30,16 @@ func TestShippedScenariosPassOnBaseline(t *testing.T) {
 			if res.Trace.Run.Status != trace.Completed {
 				t.Errorf("status %s: %s", res.Trace.Run.Status, res.Trace.Run.Fault)
 			}
-			if len(res.Checks) == 0 {
-				t.Error("the scenario checked nothing")
+			if len(res.Checks) == 0 && len(sc.Probes) == 0 {
+				t.Error("the scenario checked and measured nothing")
+			}
+			for _, p := range sc.Probes {
+				if p.Kind != scenario.ProbeLoad {
+					continue
+				}
+				if ok, failed, _, _, _ := loadEvents(res.Trace); ok == 0 || failed > 0 {
+					t.Errorf("load probe %s: %d reads answered, %d failed", p.Name, ok, failed)
+				}
 			}
 			for _, c := range res.Checks {
 				if c.Status != "pass" {

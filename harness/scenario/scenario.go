@@ -50,12 +50,29 @@ type Scenario struct {
 	Steps       []Step
 	Probes      []Probe
 	Tolerances  map[string]Tolerance
+	// LoadLimit is the most polling load a load probe may put on the controller.
+	LoadLimit LoadLimit
 	// MajorIsNoGo: major failures give NO-GO (the default); a scenario may relax it.
 	MajorIsNoGo bool
 	// Restore lists the tags whose values are captured before the test and written back at
 	// the end or on abort: every allow-listed tag.
 	Restore []string
 }
+
+// LoadLimit bounds the load probes of a scenario: reads per second and how long. A
+// scenario that does not raise it gets DefaultLoadLimit, which a small PLC's communication
+// task carries beside its production polling.
+type LoadLimit struct {
+	Rate float64
+	For  time.Duration
+}
+
+// DefaultLoadLimit is the load limit of a scenario without load_limit.
+var DefaultLoadLimit = LoadLimit{Rate: 50, For: 10 * time.Second}
+
+// DefaultLoadErrors is the error rate a load probe's after side may add when the probe does
+// not say: a read in two hundred.
+const DefaultLoadErrors = 0.005
 
 // Sample is the sampling plan.
 type Sample struct {
@@ -135,15 +152,20 @@ const (
 	ProbeScanPeriod ProbeKind = "scan_period" // from a cycle counter
 	ProbeResponse   ProbeKind = "response"    // from a mark or write to an observed condition
 	ProbeRoundTrip  ProbeKind = "round_trip"  // request round trip
+	ProbeLoad       ProbeKind = "load"        // read latency and errors under a polling load
 )
 
 // Probe is a timing probe; each is a criterion.
 type Probe struct {
 	Name      string
 	Kind      ProbeKind
-	Counter   string     // scan_period: the cycle counter tag
-	From      string     // response: the mark that starts the clock
-	Until     *Condition // response: the condition that stops it
+	Counter   string        // scan_period: the cycle counter tag
+	From      string        // response: the mark that starts the clock
+	Until     *Condition    // response: the condition that stops it
+	Tags      []string      // load: the tags each read asks for (default: sample.tags)
+	Rate      float64       // load: reads per second
+	For       time.Duration // load: how long the load lasts
+	Errors    float64       // load: the error rate the after side may add (fraction)
 	Tolerance Tolerance
 	Severity  Severity
 }
@@ -216,6 +238,7 @@ type rawScenario struct {
 	Steps       []rawStep               `yaml:"steps"`
 	Probes      []rawProbe              `yaml:"probes"`
 	Tolerances  map[string]rawTolerance `yaml:"tolerances"`
+	LoadLimit   *rawLoadLimit           `yaml:"load_limit"`
 	Verdict     struct {
 		MajorIsNoGo *bool `yaml:"major_is_nogo"`
 	} `yaml:"verdict"`
@@ -256,12 +279,21 @@ type rawPulse struct {
 	For   string `yaml:"for"`
 }
 
+type rawLoadLimit struct {
+	Rate any    `yaml:"rate"`
+	For  string `yaml:"for"`
+}
+
 type rawProbe struct {
 	Name      string       `yaml:"name"`
 	Kind      string       `yaml:"kind"`
 	Counter   string       `yaml:"counter"`
 	From      string       `yaml:"from"`
 	Until     string       `yaml:"until"`
+	Tags      []string     `yaml:"tags"`
+	Rate      any          `yaml:"rate"`
+	For       string       `yaml:"for"`
+	Errors    string       `yaml:"errors"`
 	Tolerance rawTolerance `yaml:"tolerance"`
 	Severity  string       `yaml:"severity"`
 }
@@ -330,6 +362,10 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 			c.bad(at+".tag", "tag %q is not writable in point map %s; expected a writable tag", a.Tag, pm.Name)
 		}
 		al := Allow{Tag: a.Tag, Min: a.Min, Max: a.Max}
+		if len(a.Values) > 0 && (a.Min != nil || a.Max != nil) {
+			// one of the two would be silently ignored; the engineer meant something
+			c.bad(at+".values", "tag %q has values and min/max; expected either a list of values or a range", a.Tag)
+		}
 		for j, v := range a.Values {
 			pv, err := toValue(v)
 			if err != nil {
@@ -353,10 +389,12 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 		n++
 		sc.Steps = append(sc.Steps, c.step(fmt.Sprintf("$.steps[%d]", i), n, rs, sc))
 	}
+	c.uniqueIDs(sc)
 	if len(raw.Steps) == 0 {
 		c.bad("$", "no steps; expected steps: a list of write, pulse, wait, wait_until, expect, restart, reconnect or mark")
 	}
 	// probes
+	sc.LoadLimit = c.loadLimit(raw.LoadLimit)
 	seen := map[string]bool{}
 	for i, rp := range raw.Probes {
 		at := fmt.Sprintf("$.probes[%d]", i)
@@ -383,8 +421,20 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 			}
 			p.Until = c.cond(at+".until", rp.Until)
 		case ProbeRoundTrip:
+		case ProbeLoad:
+			c.load(at, rp, &p, sc)
 		default:
-			c.bad(at+".kind", "probe kind %q; expected scan_period, response or round_trip", rp.Kind)
+			c.bad(at+".kind", "probe kind %q; expected scan_period, response, round_trip or load", rp.Kind)
+		}
+		if p.Kind != ProbeLoad {
+			for _, k := range []struct {
+				key string
+				set bool
+			}{{"tags", rp.Tags != nil}, {"rate", rp.Rate != nil}, {"for", rp.For != ""}, {"errors", rp.Errors != ""}} {
+				if k.set {
+					c.bad(at+"."+k.key, "%s belongs to a load probe", k.key)
+				}
+			}
 		}
 		p.Tolerance = c.tolerance(at+".tolerance", rp.Tolerance, true)
 		sc.Probes = append(sc.Probes, p)
@@ -404,6 +454,28 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 		sc.Tolerances[k] = c.tolerance(at, raw.Tolerances[k], false)
 	}
 	return sc, errors.Join(c.errs...)
+}
+
+// uniqueIDs refuses two checks with one id: each is its own criterion check:<id>, and two
+// under one id would be judged as one.
+func (c *compiler) uniqueIDs(sc *Scenario) {
+	first := map[string]string{}
+	for _, part := range []struct {
+		name  string
+		steps []Step
+	}{{"setup", sc.Setup}, {"steps", sc.Steps}} {
+		for i, st := range part.steps {
+			if st.Kind != StepExpect && st.Kind != StepWaitUntil {
+				continue
+			}
+			at := fmt.Sprintf("$.%s[%d]", part.name, i)
+			if prev, dup := first[st.ID]; dup {
+				c.bad(at+".id", "id %q is already the id of %s; expected an id of its own", st.ID, prev)
+				continue
+			}
+			first[st.ID] = fmt.Sprintf("step %d", st.Index)
+		}
+	}
 }
 
 func (c *compiler) step(at string, n int, rs rawStep, sc *Scenario) Step {
@@ -586,22 +658,92 @@ func (c *compiler) tolerance(at string, rt rawTolerance, timing bool) Tolerance 
 		}
 	}
 	if rt.Relative != "" {
-		s := strings.TrimSpace(rt.Relative)
-		pct := strings.HasSuffix(s, "%")
-		// the whole text is the number: "2%x" or "5pct" is refused, not read as 2 or 5
-		f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			c.bad(at+".relative", "relative %q; expected a fraction such as 0.02 or a percentage such as 2%%", rt.Relative)
-		}
-		if pct {
-			f /= 100
-		}
-		t.Relative = f
+		t.Relative = c.fraction(at+".relative", "relative", rt.Relative)
 	}
 	if timing && t.Absolute == 0 && t.Relative == 0 {
 		c.bad(at, "a timing probe needs a tolerance: absolute (e.g. 2ms) and/or relative (e.g. 5%%)")
 	}
 	return t
+}
+
+// loadLimit reads load_limit; a limit beyond maxLoadRate reads per second or maxLoadFor is
+// refused: it is no longer a probe but a stress test, which has no place on a bench PLC
+// that a patch validation shares with nothing else.
+func (c *compiler) loadLimit(raw *rawLoadLimit) LoadLimit {
+	if raw == nil {
+		return DefaultLoadLimit
+	}
+	l := LoadLimit{Rate: c.rate("$.load_limit.rate", raw.Rate), For: c.duration("$.load_limit.for", raw.For, 0)}
+	if l.Rate > maxLoadRate {
+		c.bad("$.load_limit.rate", "rate %g reads/s; expected at most %d", l.Rate, maxLoadRate)
+	}
+	if l.For <= 0 || l.For > maxLoadFor {
+		c.bad("$.load_limit.for", "for %q; expected a duration above 0 and at most %s", raw.For, maxLoadFor)
+	}
+	return l
+}
+
+// The most a load_limit may allow.
+const (
+	maxLoadRate = 1000
+	maxLoadFor  = 5 * time.Minute
+)
+
+// rate reads a number of reads per second above zero.
+func (c *compiler) rate(at string, v any) float64 {
+	f, err := toValue(v)
+	if v == nil || err != nil || !f.IsNumber() || !(f.Float() > 0) || math.IsInf(f.Float(), 0) {
+		c.bad(at, "rate %v; expected reads per second, a number above 0 (e.g. 200)", v)
+		return 0
+	}
+	return f.Float()
+}
+
+// load compiles a load probe: the tags each read asks for, the rate and the duration
+// (within the scenario's load_limit), and the error rate the after side may add.
+func (c *compiler) load(at string, rp rawProbe, p *Probe, sc *Scenario) {
+	p.Tags = sc.Sample.Tags
+	if rp.Tags != nil {
+		p.Tags = nil
+		if len(rp.Tags) == 0 {
+			c.bad(at+".tags", "no tags; expected the tags each read asks for, or no tags key for sample.tags")
+		}
+		for i, t := range rp.Tags {
+			c.tag(fmt.Sprintf("%s.tags[%d]", at, i), t)
+			p.Tags = append(p.Tags, t)
+		}
+	}
+	p.Rate = c.rate(at+".rate", rp.Rate)
+	if p.Rate > sc.LoadLimit.Rate {
+		c.bad(at+".rate", "rate %g reads/s is above the scenario's load_limit of %g; expected at most %g, or raise load_limit.rate", p.Rate, sc.LoadLimit.Rate, sc.LoadLimit.Rate)
+	}
+	p.For = c.duration(at+".for", rp.For, 0)
+	switch {
+	case rp.For == "" || p.For <= 0:
+		c.bad(at+".for", "a load probe needs for: how long the load lasts, e.g. 10s")
+	case p.For > sc.LoadLimit.For:
+		c.bad(at+".for", "for %s is above the scenario's load_limit of %s; expected at most %s, or raise load_limit.for", p.For, sc.LoadLimit.For, sc.LoadLimit.For)
+	}
+	p.Errors = DefaultLoadErrors
+	if rp.Errors != "" {
+		p.Errors = c.fraction(at+".errors", "errors", rp.Errors)
+	}
+}
+
+// fraction reads "2%" or "0.02".
+func (c *compiler) fraction(at, key, raw string) float64 {
+	s := strings.TrimSpace(raw)
+	pct := strings.HasSuffix(s, "%")
+	// the whole text is the number: "2%x" or "5pct" is refused, not read as 2 or 5
+	f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		c.bad(at, "%s %q; expected a fraction such as 0.02 or a percentage such as 2%%", key, raw)
+		return 0
+	}
+	if pct {
+		f /= 100
+	}
+	return f
 }
 
 func toValue(v any) (point.Value, error) {

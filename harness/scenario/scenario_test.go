@@ -114,6 +114,17 @@ func TestParseErrors(t *testing.T) {
 		{"string to a number", header + "steps:\n  - write: {Setpoint: \"high\"}\n", "13:23: Setpoint is float32"},
 		{"pulse without for", header + "steps:\n  - pulse: {tag: InletValve, value: true}\n", "13:12: pulse needs for"},
 		{"duplicate mark", header + "steps:\n  - mark: a\n  - mark: a\n", "14:11: mark \"a\" used twice"},
+		// two checks under one id were judged as one criterion
+		{"duplicate check id", header + "steps:\n  - expect: Level > 1\n    id: full\n  - wait_until: Level > 2\n    timeout: 1s\n    id: full\n", "17:9: id \"full\" is already the id of step 1"},
+		// min/max beside values were silently ignored
+		{"values and a range", strings.Replace(header, "  - tag: InletValve\n", "  - tag: InletValve\n    values: [true]\n    max: 1\n", 1) + "steps:\n  - wait: 1s\n", "9:13: tag \"InletValve\" has values and min/max"},
+		{"load above the default limit", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: 200, for: 5s, tolerance: {absolute: 2ms}}\n", "15:33: rate 200 reads/s is above the scenario's load_limit of 50"},
+		{"load longer than its limit", header + "load_limit: {rate: 300, for: 20s}\nsteps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: 200, for: 30s, tolerance: {absolute: 2ms}}\n", "16:43: for 30s is above the scenario's load_limit of 20s"},
+		{"load without for", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: 20, tolerance: {absolute: 2ms}}\n", "15:5: a load probe needs for"},
+		{"load rate not a number", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: fast, for: 1s, tolerance: {absolute: 2ms}}\n", "15:33: rate fast; expected reads per second"},
+		{"load limit beyond a probe", header + "load_limit: {rate: 5000, for: 1m}\nsteps:\n  - wait: 1s\n", "12:20: rate 5000 reads/s; expected at most 1000"},
+		{"load tag unknown", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, tags: [Lvl], rate: 20, for: 1s, tolerance: {absolute: 2ms}}\n", "15:34: unknown tag \"Lvl\""},
+		{"rate on a round trip probe", header + "steps:\n  - wait: 1s\nprobes:\n  - {kind: round_trip, rate: 20, tolerance: {absolute: 2ms}}\n", "15:30: rate belongs to a load probe"},
 		{"negative repeat", strings.Replace(header, "name: t", "name: t\nrepeat: -2", 1) + "steps:\n  - wait: 1s\n", "3:9: repeat -2"},
 	}
 	for _, tc := range cases {

@@ -1,17 +1,16 @@
 package scenario
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/patchgate/patchgate/harness/internal/schematest"
 
 	"github.com/patchgate/patchgate/harness/point"
 )
@@ -26,75 +25,17 @@ const (
 	repoRoot       = "../.."
 	scenarioSchema = "docs/schema/scenario.schema.json"
 	pointmapSchema = "docs/schema/pointmap.schema.json"
-	modelinePrefix = "# yaml-language-server: $schema="
+	modelinePrefix = schematest.ModelinePrefix
 )
 
-func loadSchemaDoc(t *testing.T, rel string) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	return doc
-}
-
 func compileSchema(t *testing.T, rel string) *jsonschema.Schema {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(rel, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(rel)
-	if err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	return s
+	return schematest.Compile(t, repoRoot, rel)
 }
 
-// validateYAML decodes YAML into plain values, as an editor sees the file, and validates them.
-func validateYAML(s *jsonschema.Schema, data []byte) error {
-	var v any
-	if err := yaml.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		return err
-	}
-	return s.Validate(inst)
-}
+var validateYAML = schematest.ValidateYAML
 
-// modelineSchema returns the repository-relative schema that the first line of file names, or
-// "" when the first line is not a modeline.
 func modelineSchema(t *testing.T, file string, data []byte) string {
-	t.Helper()
-	first, _, _ := strings.Cut(string(data), "\n")
-	ref, ok := strings.CutPrefix(strings.TrimRight(first, "\r"), modelinePrefix)
-	if !ok {
-		return ""
-	}
-	abs := filepath.Join(filepath.Dir(file), filepath.FromSlash(ref))
-	rel, err := filepath.Rel(repoRoot, abs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.ToSlash(rel)
+	return schematest.Modeline(t, repoRoot, file, data)
 }
 
 // shippedScenarios lists the shipped scenario files: every scenarios/*.yaml, and each
@@ -160,93 +101,18 @@ func TestShippedScenariosMatchSchema(t *testing.T) {
 // checks the schema has exactly those keys at the same place, with additionalProperties: false
 // (the decoder is strict).
 func TestSchemaKeysMatchParser(t *testing.T) {
-	root := loadSchemaDoc(t, scenarioSchema)
-	checkSchemaKeys(t, root, root, reflect.TypeFor[rawScenario](), "$")
-}
-
-func checkSchemaKeys(t *testing.T, root, node map[string]any, typ reflect.Type, at string) {
-	t.Helper()
-	node = resolveRef(t, root, node, at)
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
-	}
-	switch {
-	case typ == reflect.TypeFor[yaml.MapSlice]():
+	root := schematest.Doc(t, repoRoot, scenarioSchema)
+	leaf := func(t testing.TB, typ reflect.Type, node map[string]any, at string) bool {
+		if typ != reflect.TypeFor[yaml.MapSlice]() {
+			return false
+		}
 		// write: {Tag: value, ...}: keys are tags, not format words
 		if _, ok := node["additionalProperties"].(map[string]any); !ok {
 			t.Errorf("%s: expected a schema for the values (additionalProperties)", at)
 		}
-		return
-	case typ.Kind() == reflect.Interface:
-		return
+		return true
 	}
-	switch typ.Kind() {
-	case reflect.Slice:
-		items, ok := node["items"].(map[string]any)
-		if !ok {
-			t.Errorf("%s: the parser reads a list; the schema has no items", at)
-			return
-		}
-		checkSchemaKeys(t, root, items, typ.Elem(), at+"[]")
-	case reflect.Map:
-		ap, ok := node["additionalProperties"].(map[string]any)
-		if !ok {
-			t.Errorf("%s: the parser reads a mapping of any keys; the schema has no additionalProperties schema", at)
-			return
-		}
-		checkSchemaKeys(t, root, ap, typ.Elem(), at+".*")
-	case reflect.Struct:
-		if node["additionalProperties"] != false {
-			t.Errorf("%s: the parser is strict; expected additionalProperties: false", at)
-		}
-		props, _ := node["properties"].(map[string]any)
-		keys := map[string]bool{}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if key == "" || key == "-" {
-				t.Errorf("%s: field %s has no yaml key", at, f.Name)
-				continue
-			}
-			keys[key] = true
-			sub, ok := props[key].(map[string]any)
-			if !ok {
-				t.Errorf("%s.%s: the parser accepts it, the schema does not have it", at, key)
-				continue
-			}
-			checkSchemaKeys(t, root, sub, f.Type, at+"."+key)
-		}
-		var extra []string
-		for k := range props {
-			if !keys[k] {
-				extra = append(extra, k)
-			}
-		}
-		sort.Strings(extra)
-		for _, k := range extra {
-			t.Errorf("%s.%s: in the schema, but the parser refuses it", at, k)
-		}
-	}
-}
-
-// resolveRef follows a local "#/definitions/name" reference.
-func resolveRef(t *testing.T, root, node map[string]any, at string) map[string]any {
-	t.Helper()
-	for range 10 {
-		ref, ok := node["$ref"].(string)
-		if !ok {
-			return node
-		}
-		name, ok := strings.CutPrefix(ref, "#/definitions/")
-		defs, _ := root["definitions"].(map[string]any)
-		def, found := defs[name].(map[string]any)
-		if !ok || !found {
-			t.Fatalf("%s: $ref %q does not resolve", at, ref)
-		}
-		node = def
-	}
-	t.Fatalf("%s: $ref loop", at)
-	return nil
+	schematest.CheckKeys(t, root, root, reflect.TypeFor[rawScenario](), "$", leaf)
 }
 
 // A base scenario that both accept, and variants the parser refuses for a key or a word.
@@ -279,6 +145,8 @@ probes:
   - {name: sp, kind: scan_period, counter: ScanCount, tolerance: {relative: 2%}, severity: minor}
   - {name: rt, kind: response, from: go, until: Level > 55, tolerance: {absolute: 250ms}}
   - {kind: round_trip, tolerance: {relative: "0.5", absolute: 0.005}}
+  - {name: poll, kind: load, tags: [Level], rate: 100, for: 5s, errors: 1%, tolerance: {absolute: 2ms}}
+load_limit: {rate: 100, for: 10s}
 tolerances:
   Level: {absolute: 0.5, relative: "1%", shift: 200ms, severity: minor}
 verdict: {major_is_nogo: false}
@@ -319,6 +187,11 @@ func TestSchemaRefusesWhatParserRefuses(t *testing.T) {
 		{"within and hold", "    within: 1s", "    within: 1s\n    hold: 1s"},
 		{"wait_until without timeout", "    timeout: 5s\n", ""},
 		{"no steps", "steps:", "stepz:"},
+		{"values and a range", "  - tag: InletValve\n", "  - tag: InletValve\n    min: 0\n"},
+		{"load without for", "rate: 100, for: 5s,", "rate: 100,"},
+		{"rate on another probe", "{kind: round_trip,", "{kind: round_trip, rate: 5,"},
+		{"load limit beyond a probe", "load_limit: {rate: 100,", "load_limit: {rate: 2000,"},
+		{"unknown load limit key", "load_limit: {rate: 100,", "load_limit: {rps: 100,"},
 		{"restart with a key", "restart: {}", "restart: {hard: true}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,6 +39,9 @@ type Profile struct {
 	Params      map[string]float64 `yaml:"params,omitempty" json:"params,omitempty"`             // model parameter overrides
 	Moved       map[string]int     `yaml:"moved,omitempty" json:"moved,omitempty"`               // tag -> new Modbus address
 	LosesRetain bool               `yaml:"loses_retain,omitempty" json:"loses_retain,omitempty"` // retained values lost on restart
+	// CommCapacity is how many requests a second the communication task serves, with a
+	// burst of a fifth of a second's worth; beyond it requests queue (0: no limit).
+	CommCapacity float64 `yaml:"comm_capacity,omitempty" json:"comm_capacity,omitempty"`
 }
 
 // ScanPeriod is the profile's nominal scan period before scan_factor: its scan, or 0 for
@@ -99,8 +102,8 @@ func Parse(name string, data []byte) ([]Profile, error) {
 			errs = append(errs, yamlfile.At(at+".name", "profile %s defined twice", key))
 		}
 		seen[key] = true
-		if p.ScanFactor <= 0 || p.ScanGrowth < 0 || p.ScanJitter < 0 {
-			errs = append(errs, yamlfile.At(at, "scan_factor must be > 0, scan_growth and scan_jitter >= 0"))
+		if p.ScanFactor <= 0 || p.ScanGrowth < 0 || p.ScanJitter < 0 || p.CommCapacity < 0 {
+			errs = append(errs, yamlfile.At(at, "scan_factor must be > 0, scan_growth, scan_jitter and comm_capacity >= 0"))
 		}
 		if p.Scan != "" {
 			if _, err := simopt.ParseScan(p.Scan); err != nil {

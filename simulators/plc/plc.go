@@ -110,7 +110,11 @@ type Controller struct {
 	nextDrop    time.Time
 	nextRestart time.Time
 	endpoints   []Endpoint
-	sys         struct{ count, scanUs, fw int }
+	// the communication task's token bucket (firmware comm_capacity): tokens left at commAt;
+	// below zero, the requests queued ahead
+	commTokens float64
+	commAt     time.Time
+	sys        struct{ count, scanUs, fw int }
 
 	stop func()
 	done chan struct{}
@@ -488,6 +492,7 @@ func (c *Controller) Request(ctx context.Context) error {
 		extra = time.Duration(c.frng.Int64N(int64(f.Jitter) + 1))
 	}
 	exc := f.Exceptions > 0 && c.frng.Float64() < f.Exceptions
+	extra += c.queue()
 	c.mu.Unlock()
 	if down {
 		return ErrDown
@@ -501,6 +506,28 @@ func (c *Controller) Request(ctx context.Context) error {
 		return ErrException
 	}
 	return nil
+}
+
+// queue is how long a request waits for the communication task of a firmware with a
+// comm_capacity: a token bucket refilled at the capacity, holding a fifth of a second's
+// worth; a request without a token waits for the ones queued ahead of it. Called with c.mu.
+func (c *Controller) queue() time.Duration {
+	capacity := c.profile.CommCapacity
+	if capacity <= 0 {
+		return 0
+	}
+	now := c.clk.Now()
+	burst := max(5, capacity/5)
+	if c.commAt.IsZero() {
+		c.commTokens, c.commAt = burst, now
+	}
+	c.commTokens = min(burst, c.commTokens+now.Sub(c.commAt).Seconds()*capacity)
+	c.commAt = now
+	c.commTokens--
+	if c.commTokens >= 0 {
+		return 0
+	}
+	return time.Duration(-c.commTokens / capacity * float64(time.Second))
 }
 
 // Tags lists the process image tags (model tags then system tags).

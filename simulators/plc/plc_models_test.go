@@ -459,7 +459,7 @@ func tagDefault(t *testing.T, c *Controller, tag string) point.Value {
 // TestNewModelProfiles checks the shipped heater and conveyor profiles as data: the set the
 // validation studies rely on is complete, and every regression names a known criterion.
 func TestNewModelProfiles(t *testing.T) {
-	criteria := []string{"scan_period", "alarm", "loop_response", "event_order", "identity", "retained"}
+	criteria := []string{"scan_period", "alarm", "loop_response", "event_order", "identity", "retained", "load"}
 	want := map[string][]string{
 		"heater":   {"baseline", "benign", "scan-slow-5", "scan-slow-30", "scan-leak", "register-moved", "retain-lost", "loop-retuned", "alarm-shift"},
 		"conveyor": {"baseline", "benign", "scan-slow-5", "scan-slow-30", "scan-leak", "register-moved", "retain-lost", "event-order", "event-missing"},
