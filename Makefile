@@ -64,7 +64,8 @@ test: deps
 	$(GO) vet -tags $(FYNE_TAGS) $(PKGS)
 	$(GO) test -race -tags $(FYNE_TAGS) -timeout 30m $(PKGS)
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
-	$(GO) test -count=1 -timeout 10m -run 'TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime' ./app/cli/
+	$(GO) test -count=1 -timeout 10m -tags $(FYNE_TAGS) -run 'TestRestartDialog$$' ./app/gui/
+	$(GO) test -count=1 -timeout 10m -run 'TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime|TestRestart(Prompt|Command|WithoutOperator|NeverBack)' ./app/cli/
 	$(MAKE) interop
 	$(MAKE) thirdparty
 
@@ -180,4 +181,4 @@ package-windows: deps $(FYNE_TOOL)
 # screenshots renders every main screen headlessly (fyne's test driver, no display) to PNG.
 screenshots: deps
 	mkdir -p $(SCREENSHOTS)
-	$(GO) test -count=1 -tags $(FYNE_TAGS) -run '^(TestScreenshots|TestBenchScreenshot|TestBenchDiscover|TestBenchTrustUntrustedServer)$$' ./app/gui -args -screenshots=$(CURDIR)/$(SCREENSHOTS)
+	$(GO) test -count=1 -tags $(FYNE_TAGS) -run '^(TestScreenshots|TestBenchScreenshot|TestBenchDiscover|TestBenchTrustUntrustedServer|TestRestartDialog)$$' ./app/gui -args -screenshots=$(CURDIR)/$(SCREENSHOTS)

@@ -43,6 +43,10 @@ type Env struct {
 	Stdout      io.Writer
 	Stderr      io.Writer
 	Interactive bool // stderr is a terminal: draw progress bars
+	// Stdin is where a restart step's prompt reads the operator's answer; StdinTerminal
+	// says it is a terminal (IsTerminal), so the prompt is shown without --restart-prompt.
+	Stdin         io.Reader
+	StdinTerminal bool
 	// Now is the clock of what commands record (a validation's decided time); nil:
 	// time.Now. Tests set it.
 	Now func() time.Time

@@ -37,6 +37,18 @@ var (
 	}
 )
 
+// restartMore is the help of the commands that run scenarios: how a restart step is done on
+// a controller the harness cannot restart.
+const restartMore = `
+A restart step on a real controller asks the operator: on a terminal the prompt says
+"Restart the controller now, then press Enter (or type abort)" (--restart-timeout, default
+10m); --restart-cmd CMD runs a command instead (PATCHGATE_TARGET, PATCHGATE_SIDE and
+PATCHGATE_STEP in its environment; its output is recorded, a non-zero exit faults the run).
+The run goes on once the controller was seen to go away and answer again, within
+--gap-limit of the confirmation; who confirmed and when is in the trace. With neither a
+terminal nor --restart-cmd the step is INCONCLUSIVE.
+`
+
 var helps = map[string]help{
 	"discover": {
 		usage: []string{"discover URL [-o FILE] [--force] [--name NAME] [--root NODE] [--ranges LIST] [--rate N]", "discover URL --check FILE"},
@@ -84,17 +96,20 @@ var helps = map[string]help{
 	},
 	"sim": {
 		usage: []string{"sim [--model tank] [--firmware NAME] [--modbus ADDR] [--opcua ADDR] [--fault F ...]", "sim --list [--json]"},
-		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --list",
+		examples: []string{"patchgate sim --model tank --firmware alarm-shift --modbus 127.0.0.1:5020", "patchgate sim --model heater --pid-file sim.pid", "patchgate sim --list",
 			"PATCHGATE_SIM_OPCUA_PASSWORD=s3cret patchgate sim --opcua-user operator --security encrypt"},
 		exits: exitsLong,
+		more:  "\nSIGHUP restarts the controller, as a vendor tool power-cycles a PLC: connections drop, it answers\nnothing for its restart time (--fault restart-time=DUR, default 2s), non-retained memory is lost.\n",
 	},
 	"run": {
 		usage: []string{"run --scenario FILE --target URL [--repeat N] [--json] [--dry-run] [--arm] [--fast]"},
 		examples: []string{
 			"patchgate run --scenario scenarios/tank-steady-state.yaml --target sim://tank --fast",
 			"patchgate run --scenario scenarios/tank-alarm-trip.yaml --target modbus://10.0.0.7?unit=1 --dry-run",
+			"patchgate run --scenario scenarios/heater-restart-retain.yaml --target modbus://127.0.0.1:5020 --arm --restart-cmd 'kill -HUP $(cat sim.pid)'",
 		},
 		exits: exitsRun,
+		more:  restartMore,
 	},
 	"validate": {
 		usage: []string{
@@ -104,7 +119,9 @@ var helps = map[string]help{
 		examples: []string{
 			"patchgate validate --scenario scenarios/tank-alarm-trip.yaml --before sim://tank --after 'sim://tank?firmware=alarm-shift' --fast",
 			"patchgate validate --scenario scenarios/tank-soak.yaml --before-run 12,13 --after-run 14,15 --patch P-2026-001 --bundle evidence.zip",
+			"patchgate validate --scenario scenarios/tank-restart-retain.yaml --before modbus://10.0.0.7 --after modbus://10.0.0.8 --arm --restart-timeout 5m",
 		},
+		more: restartMore,
 		exits: []string{
 			"0  GO",
 			"1  NO-GO",

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/patchgate/patchgate/simulators/fault"
@@ -39,6 +42,7 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	layout := fs.String("map", plc.DefaultLayout, "register layout served over Modbus: default, or scaled (holding registers, scaled integers, a status word; scenarios/pointmaps/MODEL-scaled.yaml)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "fault to inject, repeatable: "+fault.Words)
+	pidFile := fs.String("pid-file", "", "write the process id to this file (removed at exit), for a restart command: kill -HUP $(cat FILE)")
 	list := fs.Bool("list", false, "list models and firmware profiles, a line each, and exit")
 	asJSON := fs.Bool("json", false, "with --list: JSON; otherwise print the endpoints as one JSON line")
 	if err := parseFlags(fs, env, args); err != nil {
@@ -88,12 +92,31 @@ func runSim(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// SIGHUP restarts the controller, as a vendor tool power-cycles a PLC: connections
+	// drop, the controller answers nothing for its restart time, non-retained memory is
+	// lost and retained memory kept (the firmware's profile decides), as sim:// restarts
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("--pid-file: %w", err)
+		}
+		defer os.Remove(*pidFile)
+	}
 	printStation(env, st, *asJSON)
 	if !*asJSON {
-		fmt.Fprintln(env.Stdout, "Ctrl-C stops.")
+		fmt.Fprintln(env.Stdout, "Ctrl-C stops; SIGHUP restarts the controller.")
 	}
-	<-ctx.Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			st.Controller.Restart()
+			fmt.Fprintln(env.Stderr, "SIGHUP: the controller restarts")
+		}
+	}
 }
 
 // simPasswordEnv holds the password of sim --opcua-user.

@@ -42,6 +42,7 @@ type validateView struct {
 	ui      *UI
 	content fyne.CanvasObject
 	arming  *dialog.ConfirmDialog // the arming dialog while it is shown (tests press its buttons)
+	restart *restartDialog        // the restart dialog while a restart step waits for the operator
 
 	patch    *widget.Select
 	scenario *widget.Select
@@ -396,7 +397,8 @@ func (v *validateView) confirmArming(req workspace.Request, targets []string, wr
 
 // start runs a validation off the UI goroutine.
 func (v *validateView) start(req workspace.Request) {
-	ctx, cancel := context.WithCancel(v.ui.ctx)
+	ctx, abort := context.WithCancelCause(v.ui.ctx)
+	cancel := func() { abort(nil) }
 	v.cancel = cancel
 	v.setRunning(true)
 	v.result, v.crit = nil, nil
@@ -419,6 +421,9 @@ func (v *validateView) start(req workspace.Request) {
 	}
 	v.lower.Objects = []fyne.CanvasObject{v.live.content}
 	v.lower.Refresh()
+	req.OperatorRestart = func(ctx context.Context, r runner.RestartRequest) (runner.RestartConfirmation, error) {
+		return v.askRestart(ctx, r, abort)
+	}
 	v.ui.goWork(func(context.Context) {
 		defer cancel()
 		res, err := v.ui.ws.Validate(ctx, req, func(p workspace.Progress) {

@@ -158,9 +158,15 @@ type Input struct {
 	Ledger *ledger.DB
 	// Progress, when set, is called on the goroutine that called Run.
 	Progress func(Progress)
-	// OperatorRestart is asked to restart a real controller (runner.Options); nil: a restart
-	// step on a real target is inconclusive.
-	OperatorRestart func(ctx context.Context) error
+	// OperatorRestart is asked to restart a controller the harness cannot restart (a real
+	// one) at a restart step: the CLI prompts or runs --restart-cmd, the desktop shows a
+	// dialog. The runner then waits for the controller to come back and records who
+	// confirmed (Actor when the face names no one). nil: such a step is inconclusive.
+	OperatorRestart runner.OperatorRestart
+	// GapLimit is how long a lost connection may stay lost, and a restarted controller take
+	// to come back after the restart was confirmed, before a run faults (runner.Options;
+	// 0: the runner's default).
+	GapLimit time.Duration
 	// Actor is who records the validation in the register; empty: Actor().
 	Actor string
 	// Bundle, when not empty, is the file the signed evidence bundle is written to, signed
@@ -335,7 +341,17 @@ func (p *plan) runOnce(ctx context.Context, s side, rep, run int) (*trace.Trace,
 		return nil, fmt.Errorf("%s run %d: %w", s.name, rep, ErrAborted)
 	}
 	base := Progress{Side: s.name, Run: run, Runs: p.runsToMake, Repetition: rep}
-	opt := runner.Options{Target: s.target, Armed: s.armed, Repetition: rep, OperatorRestart: p.in.OperatorRestart}
+	opt := runner.Options{Target: s.target, Armed: s.armed, Repetition: rep, GapLimit: p.in.GapLimit}
+	if ask := p.in.OperatorRestart; ask != nil {
+		opt.OperatorRestart = func(ctx context.Context, req runner.RestartRequest) (runner.RestartConfirmation, error) {
+			req.Side = s.name
+			c, err := ask(ctx, req)
+			if c.By == "" {
+				c.By = p.actor
+			}
+			return c, err
+		}
+	}
 	if p.in.Ledger != nil {
 		opt.Recorder = recorder{ledger.Recorder{DB: p.in.Ledger}, p.in.Scenario.SHA256}
 	}
