@@ -92,7 +92,7 @@ thirdparty:
 	mkdir -p $(THIRDPARTY)
 	cp fixtures/thirdparty/package.json fixtures/thirdparty/package-lock.json $(THIRDPARTY)/
 	cd $(THIRDPARTY) && npm install --no-audit --no-fund --omit=optional --loglevel=error
-	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -p 1 -count=1 -v -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/
+	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -p 1 -count=1 -v -timeout 15m -run ThirdParty ./fixtures/thirdparty/ ./app/cli/ ./app/gui/workspace/
 
 # thirdparty-study: the detection study's real-time rows, on the third-party PLC: rounds of its
 # validations over both protocols (about 2 minutes a round), tallied into docs/detection.md.

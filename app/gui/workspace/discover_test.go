@@ -85,3 +85,19 @@ func TestDiscoverSaveUse(t *testing.T) {
 		t.Errorf("use on an embedded target: %v", err)
 	}
 }
+
+// A controller new to the bench is added without a point map (refused before, so nothing
+// new could be discovered); reading it says what to do.
+func TestTargetWithoutPointMapSaysDiscover(t *testing.T) {
+	w := openTest(t)
+	tg, err := w.AddTarget(Target{Name: "New PLC", URL: "modbus://127.0.0.1:1?unit=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CanDiscover(tg) {
+		t.Errorf("a Modbus target cannot be discovered")
+	}
+	if _, err := w.PointMap(tg); err == nil || !strings.Contains(err.Error(), "New PLC has no point map yet; Discover finds its points") {
+		t.Errorf("point map of a target without one: %v", err)
+	}
+}
