@@ -51,6 +51,7 @@ for exe in "$@"; do
 	tmp=$exe.signing
 	rm -f "$tmp"
 	osslsigncode sign "${args[@]}" -h sha256 -n patchgate -in "$exe" -out "$tmp" >/dev/null
+	chmod 755 "$tmp"
 	mv "$tmp" "$exe"
 	echo "signed $exe with the $what"
 done
