@@ -1,10 +1,11 @@
 /*
- * A stand-in bcryptprimitives.dll for Wine before 9.0, used only by `make test-windows`.
+ * A stand-in bcryptprimitives.dll for a Wine that has none (Debian 12's Wine 8), used only by
+ * `make test-windows`.
  *
- * Go's Windows runtime (1.24 and later) loads ProcessPrng from bcryptprimitives.dll when the
- * process starts and stops with "bcryptprimitives.dll not found" without it. Every Windows the
- * Go toolchain supports (10 and later) has that DLL; Wine added it in 9.0, and Debian 12 ships
- * Wine 8.0. This file gives the old Wine the one function Go needs, on top of RtlGenRandom
+ * Go's Windows runtime loads ProcessPrng from bcryptprimitives.dll when the process starts and
+ * stops with "bcryptprimitives.dll not found" without it. Every Windows the Go toolchain
+ * supports (10 and later) has that DLL; Wine 8.0, which Debian 12 ships, does not (newer Wine
+ * releases do). This file gives the old Wine the one function Go needs, on top of RtlGenRandom
  * (advapi32's SystemFunction036), which Wine 8 has. It is copied into the test's own Wine
  * prefix, never shipped: the .exe files in dist/ are unchanged by it.
  */

@@ -150,7 +150,9 @@ expect "verify elsewhere with --trust" 0 '^OK: [0-9]+ files, verdict GO' -- \
 	"$cli" verify 'evidence.zip' --key-dir 'stranger' --trust "$(winepath -w "$appdata_keys/pub.pem")"
 
 echo "== desktop $(basename "$desktop")"
-(cd "$run" && exec wine "$desktop") >"$run/desktop.log" 2>&1 &
+# a new workspace each time, so that what a kept prefix stored in earlier runs does not show
+mkdir -p "$run/workspace"
+(cd "$run" && exec wine "$desktop" -workspace "$(winepath -w "$run/workspace")") >"$run/desktop.log" 2>&1 &
 app_pid=$!
 window() { xdotool search --onlyvisible --name '^patchgate$' >"$run/wid" 2>/dev/null; }
 alive() { kill -0 "$app_pid" 2>/dev/null || { echo "the desktop app exited:"; winenoise "$run/desktop.log" | tail -20; return 2; }; }
