@@ -22,8 +22,10 @@ if [ -n "${WINDOWS_SIGN_PFX:-}" ]; then
 	args=(-pkcs12 "$WINDOWS_SIGN_PFX")
 	what="PFX $WINDOWS_SIGN_PFX"
 elif [ -n "${WINDOWS_SIGN_CERT:-}${WINDOWS_SIGN_KEY:-}" ]; then
-	[ -n "${WINDOWS_SIGN_CERT:-}" ] && [ -n "${WINDOWS_SIGN_KEY:-}" ] ||
-		{ echo "sign.sh: WINDOWS_SIGN_CERT and WINDOWS_SIGN_KEY go together" >&2; exit 2; }
+	if [ -z "${WINDOWS_SIGN_CERT:-}" ] || [ -z "${WINDOWS_SIGN_KEY:-}" ]; then
+		echo "sign.sh: WINDOWS_SIGN_CERT and WINDOWS_SIGN_KEY go together" >&2
+		exit 2
+	fi
 	args=(-certs "$WINDOWS_SIGN_CERT" -key "$WINDOWS_SIGN_KEY")
 	what="certificate $WINDOWS_SIGN_CERT"
 else

@@ -40,14 +40,20 @@ run=$(mktemp -d "$work/run.XXXXXX")
 fails=0 passes=0
 pass() { passes=$((passes + 1)); echo "ok   $*"; }
 fail() { fails=$((fails + 1)); echo "FAIL $*"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
 # winenoise drops Wine's own diagnostics (err:/fixme:/warn: lines, "wine: ..." notes) from a log
 winenoise() { grep -Ev '^[0-9a-f]{4}:(err|fixme|warn|trace):|^wine: |^wine client error|^Could not find Wine Gecko|^Could not find Wine Mono' "$@" || true; }
 
 xvfb_pid="" app_pid=""
 cleanup() {
-	[ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+	if [ -n "$app_pid" ]; then kill "$app_pid" 2>/dev/null || true; fi
 	wineserver -k 2>/dev/null || true # only this prefix's processes, all started here
-	[ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
+	if [ -n "$xvfb_pid" ]; then kill "$xvfb_pid" 2>/dev/null || true; fi
 	rm -rf "$run"
 }
 trap cleanup EXIT
@@ -114,7 +120,8 @@ rm -f "$run/display"
 Xvfb -displayfd 5 -screen 0 1280x900x24 -nolisten tcp 5>"$run/display" 2>"$run/xvfb.log" &
 xvfb_pid=$!
 waitfor "$DEADLINE" "Xvfb to start" test -s "$run/display"
-export DISPLAY=:$(head -1 "$run/display")
+DISPLAY=:$(head -1 "$run/display")
+export DISPLAY
 start=$(date +%s)
 if ! [ -s "$WINEPREFIX/system.reg" ]; then
 	# a new prefix (a minute or so); a kept one is brought up to date by Wine itself
@@ -139,9 +146,9 @@ expect "validate, bad input" 2 'scenario' -- "$cli" validate --before sim://tank
 expect "validate GO with a bundle" 0 '^GO  tank-alarm-trip  \(3\.2\.0 -> 3\.2\.1\)' -- \
 	"$cli" validate --scenario "$scen" --before 'sim://tank?seed=7' --after 'sim://tank?firmware=benign&seed=7' \
 	--fast --db 'register.db' --bundle 'evidence.zip'
-grep -q '^  evidence: evidence.zip (sha256 [0-9a-f]\{64\})' "$run/out" && pass "validate printed the bundle's hash" || fail "validate printed no evidence line"
-[ -s "$run/evidence.zip" ] && [ -s "$run/register.db" ] && pass "bundle and register written" || fail "no evidence.zip or register.db"
-[ -s "$appdata_keys/pub.pem" ] && pass "workstation key made in %APPDATA%\\patchgate\\keys" || fail "no key in $appdata_keys"
+check "validate printed the bundle's hash" grep -q '^  evidence: evidence.zip (sha256 [0-9a-f]\{64\})' "$run/out"
+check "bundle and register written" test -s "$run/evidence.zip" -a -s "$run/register.db"
+check "workstation key made in %APPDATA%\\patchgate\\keys" test -s "$appdata_keys/pub.pem"
 expect "validate NO-GO" 1 '^NO-GO  tank-alarm-trip' -- \
 	"$cli" validate --scenario "$scen" --before 'sim://tank?seed=7' --after 'sim://tank?firmware=alarm-shift&seed=7' --fast --db 'register.db'
 expect "verify on the workstation that signed" 0 '^OK: [0-9]+ files, verdict GO, signed by [0-9a-f]+' -- "$cli" verify 'evidence.zip'
