@@ -15,15 +15,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/patchgate/patchgate/harness/runner"
 )
 
-// IsTerminal reports whether f is a terminal (a character device). It is the CLI's one
+// IsTerminal reports whether f is a terminal. It is the CLI's one
 // test: stderr decides whether progress is drawn in place, stdin whether a restart step may
 // ask the operator.
 func IsTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	// a terminal answers the terminal ioctls; /dev/null is a character device too, and a
+	// run with stdin from /dev/null (CI, cron) must not wait for an answer at a prompt
+	return f != nil && term.IsTerminal(int(f.Fd()))
 }
 
 // restartFlags are the flags of the commands that run scenarios on targets: how a restart

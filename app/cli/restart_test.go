@@ -410,3 +410,16 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// /dev/null is a character device, and a run with stdin from it (CI, cron) stopped at the
+// restart prompt, read end of input and faulted instead of recording the inconclusive check.
+func TestDevNullIsNoTerminal(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Errorf("%s counts as a terminal", os.DevNull)
+	}
+}
