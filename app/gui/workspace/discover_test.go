@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/driver"
+	"github.com/patchgate/patchgate/simulators/opcuaserver"
+	"github.com/patchgate/patchgate/simulators/plc"
 )
 
 // TestDiscoverSaveUse: discover an embedded station over both protocols, save each map into
@@ -99,5 +101,31 @@ func TestTargetWithoutPointMapSaysDiscover(t *testing.T) {
 	}
 	if _, err := w.PointMap(tg); err == nil || !strings.Contains(err.Error(), "New PLC has no point map yet; Discover finds its points") {
 		t.Errorf("point map of a target without one: %v", err)
+	}
+}
+
+// Connect (the Bench's Connect and Test) used the driver's default trust folder even when
+// the Settings tab had set another; Validate and Discover used the Settings one.
+func TestConnectUsesTheSettingsTrustFolder(t *testing.T) {
+	c, err := plc.New("tank", "", plc.Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	srv, err := opcuaserver.Start(ctx, c, opcuaserver.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := openTest(t)
+	trust := filepath.Join(t.TempDir(), "pki", "trusted")
+	w.SetTrustDir(trust)
+	_, err = w.Connect(ctx, Target{Name: "Secure PLC", URL: srv.URL(), PointMap: "tank"})
+	ue := Untrusted(err)
+	if ue == nil || filepath.Dir(ue.Trust) != trust {
+		t.Fatalf("connect: %v; want a refusal naming the Settings folder %s", err, trust)
 	}
 }
