@@ -65,17 +65,9 @@ func newTrustFlags(env Env, sub string) trustFlags {
 // parse parses flags placed anywhere among the positional arguments and checks that there
 // are exactly n of those.
 func (f trustFlags) parse(args []string, n int, names string) ([]string, error) {
-	var pos []string
-	for {
-		if err := f.fs.Parse(args); err != nil {
-			return nil, flagError(f.fs, f.env, err)
-		}
-		args = f.fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+	pos, err := parseInterspersed(f.fs, f.env, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != n {
 		return nil, badInput("expected %s ('patchgate help trust')", names)

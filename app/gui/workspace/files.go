@@ -92,28 +92,22 @@ func (w *Workspace) SeedFiles() ([]string, error) {
 // writeNew writes data to p, which must not exist (fs.ErrExist), through a temporary file
 // so that p is never seen half written.
 func writeNew(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	tmp, err := writeTemp(p, data)
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), p) // fails when p exists, unlike a rename
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			// a file system without hard links: check, then rename (racy only against
-			// another program making the same name in the same instant)
-			switch _, serr := os.Lstat(p); {
-			case errors.Is(serr, fs.ErrNotExist):
-				err = os.Rename(tmp.Name(), p)
-			case serr == nil:
-				err = fs.ErrExist
-			}
+	err = os.Link(tmp, p) // fails when p exists, unlike a rename
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		// a file system without hard links: check, then rename (racy only against
+		// another program making the same name in the same instant)
+		switch _, serr := os.Lstat(p); {
+		case errors.Is(serr, fs.ErrNotExist):
+			err = os.Rename(tmp, p)
+		case serr == nil:
+			err = fs.ErrExist
 		}
 	}
-	os.Remove(tmp.Name())
+	os.Remove(tmp)
 	return err
 }
 

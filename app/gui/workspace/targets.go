@@ -347,21 +347,32 @@ func (w *Workspace) changeTargets(f func([]Target) ([]Target, Target, error)) (T
 // writeAtomic writes data to p through a temporary file in the same folder, so that a crash
 // leaves the old file or the new one, never half of one.
 func writeAtomic(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	tmp, err := writeTemp(p, data)
 	if err != nil {
 		return err
+	}
+	if err = os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// writeTemp writes data to a new hidden temporary file beside p and returns its name; on an
+// error nothing is left behind.
+func writeTemp(p string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	if err != nil {
+		return "", err
 	}
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return "", err
 	}
-	return err
+	return tmp.Name(), nil
 }
 
 // PointMap loads t's point map: a shipped one by name (the workspace's copy in pointmaps/
