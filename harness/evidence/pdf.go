@@ -182,6 +182,13 @@ func (r *pdfReport) write() {
 		p.MultiCell(r.width, 4, n, "", "L", true)
 	}
 
+	r.h2("Change request", 16)
+	var change [][]string
+	for _, kv := range changeRows(rec) {
+		change = append(change, []string{kv[0], kv[1]})
+	}
+	r.table(&pdfTable{widths: []float64{40, r.width - 40}, rows: change, keyCol: true})
+
 	r.h2("Summary", 16)
 	scen := rec.Scenario
 	if m.desc != "" {
@@ -192,14 +199,10 @@ func (r *pdfReport) write() {
 		kv = append(kv, []string{"scenario SHA-256", rec.ScenarioSHA256})
 	}
 	kv = append(kv, []string{"point map", rec.PointMap})
-	if rec.Patch != "" {
-		kv = append(kv, []string{"patch", rec.Patch})
-	}
 	kv = append(kv,
 		[]string{"before target", rec.BeforeTarget + " (runs " + runList(rec.BeforeRuns) + ")"},
 		[]string{"after target", rec.AfterTarget + " (runs " + runList(rec.AfterRuns) + ")"},
-		[]string{"time mode", rec.TimeMode},
-		[]string{"tool version", rec.ToolVersion})
+		[]string{"time mode", rec.TimeMode})
 	r.table(&pdfTable{widths: []float64{40, r.width - 40}, rows: kv, keyCol: true})
 
 	// the criteria, as report.html lists them; the plots follow in its order

@@ -1,6 +1,9 @@
 package evidence
 
 import (
+	"cmp"
+	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
@@ -183,6 +186,7 @@ type htmlData struct {
 	VerdictClass string
 	Description  string
 	Notes        []string
+	Change       [][2]string // the change request's rows (changeRows)
 	Rows         []htmlRow
 	Signals      []htmlPlot
 	Timings      []htmlPlot
@@ -205,6 +209,49 @@ const (
 		"patchgate verify BUNDLE --trust KEY.pem checks all of it offline."
 )
 
+// changeRows are what a change request cites, first in both reports: the decision with the
+// criteria that made it, the validation, the patch, who ran it where, the tool, the signer
+// and the bench's differences from production (verdict.ChangeRequest).
+func changeRows(rec *verdict.Record) [][2]string {
+	rows := [][2]string{{"decision", rec.Decision()}}
+	add := func(k, v string) {
+		if v != "" {
+			rows = append(rows, [2]string{k, v})
+		}
+	}
+	cr := rec.ChangeRequest
+	if cr == nil {
+		add("patch", cmp.Or(rec.Patch, "not recorded against a patch in the register"))
+	} else {
+		p := cr.Patch
+		add("validation", cmp.Or(cr.Validation, "not recorded yet (the register gives the id; export from the register to have it here)"))
+		add("patch", p.ID)
+		add("supplier, product", strings.TrimSpace(p.Supplier+" "+p.Product))
+		add("versions", p.FromVersion+" → "+p.ToVersion)
+		add("type", p.Type)
+		add("CVEs", cmp.Or(strings.Join(p.CVEs, ", "), "none"))
+		add("advisory", p.Advisory)
+		add("patch file SHA-256", p.FileSHA256)
+		sig := "not checked"
+		if p.SignatureChecked {
+			sig = strings.TrimSpace("checked " + p.SignatureNote)
+		}
+		add("patch signature", sig)
+		add("vendor qualification", strings.ReplaceAll(p.Qualification, "_", " "))
+		add("run by", cmp.Or(cr.Operator, "not recorded")+" on "+cmp.Or(cr.Workstation, "an unrecorded workstation"))
+		diffs := "none recorded"
+		if len(cr.Differences) > 0 {
+			diffs = strings.Join(cr.Differences, "; ")
+		}
+		add("bench vs production", diffs)
+	}
+	add("tool version", rec.ToolVersion)
+	if k, err := hex.DecodeString(rec.SignerPublicKey); err == nil && len(k) == ed25519.PublicKeySize {
+		add("signer fingerprint", Fingerprint(ed25519.PublicKey(k)))
+	}
+	return rows
+}
+
 // Plot heights in plot units (plotW wide).
 const (
 	histogramH = 240.0
@@ -214,7 +261,7 @@ const (
 // newReportData is what both reports show, in report.html's order; the plots are described
 // by their data (signal plots decimated to cols columns), each report draws them.
 func newReportData(m *model, cols int) htmlData {
-	d := htmlData{Rec: m.rec, VerdictClass: verdictClass(m.rec.Verdict), Description: m.desc, Notes: m.notes,
+	d := htmlData{Rec: m.rec, Change: changeRows(m.rec), VerdictClass: verdictClass(m.rec.Verdict), Description: m.desc, Notes: m.notes,
 		BeforeRuns: runList(m.rec.BeforeRuns), AfterRuns: runList(m.rec.AfterRuns),
 		EventsIntro: eventsIntro, CalibrationIntro: calibrationIntro, BundleText: bundleText}
 	for i, c := range m.rec.Criteria {
@@ -415,16 +462,19 @@ svg .step_start{fill:#333}svg .step_end{fill:#aaa}svg .mk{fill:#6a1b9a}
 {{if .Rec.Reasons}}<ul class="reasons">{{range .Rec.Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}
 
+<h2>Change request</h2>
+<table class="kv">
+{{range .Change}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
+{{end}}</table>
+
 <h2>Summary</h2>
 <table class="kv">
 <tr><th>scenario</th><td>{{.Rec.Scenario}}{{if .Description}}: {{.Description}}{{end}}</td></tr>
 {{if .Rec.ScenarioSHA256}}<tr><th>scenario SHA-256</th><td><code>{{.Rec.ScenarioSHA256}}</code></td></tr>{{end}}
 <tr><th>point map</th><td>{{.Rec.PointMap}}</td></tr>
-{{if .Rec.Patch}}<tr><th>patch</th><td>{{.Rec.Patch}}</td></tr>{{end}}
 <tr><th>before target</th><td>{{.Rec.BeforeTarget}} (runs {{.BeforeRuns}})</td></tr>
 <tr><th>after target</th><td>{{.Rec.AfterTarget}} (runs {{.AfterRuns}})</td></tr>
 <tr><th>time mode</th><td>{{.Rec.TimeMode}}</td></tr>
-<tr><th>tool version</th><td>{{.Rec.ToolVersion}}</td></tr>
 </table>
 
 <h2>Criteria</h2>

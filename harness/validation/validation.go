@@ -178,6 +178,9 @@ type Input struct {
 	// Differences between the test bench and production (NERC CIP-010-4 R1.5.2), recorded
 	// with the validation; they need a Patch.ID.
 	Differences []string
+	// Workstation names the machine the validation runs on, for the change request;
+	// empty: its host name.
+	Workstation string
 	// Now is the clock of the record's Decided and of the register entry; nil: time.Now.
 	Now         func() time.Time
 	ToolVersion string // written into the record and the bundle
@@ -269,6 +272,9 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	crit := compare.Compare(sc.Scenario, res.Before, res.After, compare.Patch{FromVersion: p.from, ToVersion: p.to})
 	outcome, reasons := verdict.Decide(crit, sc.MajorIsNoGo)
 	res.Record = record(sc, res.Before, res.After, in.Patch.ID, outcome, reasons, crit, in.ToolVersion, p.now())
+	if in.Patch.ID != "" {
+		res.Record.ChangeRequest = ChangeRequestOf(p.patch, "", p.actor, workstation(in.Workstation), in.Differences)
+	}
 	p.report(Progress{Stage: Decided, Side: "after", Run: p.runsToMake, Runs: p.runsToMake})
 	if in.Bundle != "" {
 		if err := writeBundleFile(res, in.Bundle, in.Key); err != nil {
@@ -294,6 +300,32 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// ChangeRequestOf is the change-request part of a record (verdict.ChangeRequest): the patch
+// as the register holds it, the validation id once recorded ("" before), who ran it on
+// which workstation, and the bench's differences from production.
+func ChangeRequestOf(p ledger.Patch, validationID, operator, workstation string, diffs []string) *verdict.ChangeRequest {
+	return &verdict.ChangeRequest{
+		Validation: validationID, Operator: operator, Workstation: workstation,
+		Differences: append([]string{}, diffs...),
+		Patch: verdict.PatchFacts{
+			ID: p.ID, Supplier: p.Supplier, Product: p.Product, FromVersion: p.FromVersion, ToVersion: p.ToVersion,
+			Type: string(p.Type), CVEs: append([]string{}, p.CVEs...), Advisory: p.Advisory, FileSHA256: p.FileSHA256,
+			SignatureChecked: p.SignatureChecked, SignatureNote: p.SignatureNote, Qualification: string(p.Qualification),
+		},
+	}
+}
+
+// workstation is name, or this machine's host name.
+func workstation(name string) string {
+	if name != "" {
+		return name
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "unknown"
 }
 
 // text is a file the validation ran, as the register keeps it: none when the caller

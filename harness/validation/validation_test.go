@@ -1,12 +1,14 @@
 package validation_test
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -457,5 +459,64 @@ func TestActor(t *testing.T) {
 	audit, _ := db.PatchAudit(t.Context(), "P-2026-001")
 	if last := audit[len(audit)-1]; last.Subject != res.Validation || last.Actor != want {
 		t.Errorf("recorded by %q, want %q", last.Actor, want)
+	}
+}
+
+// TestBundleCarriesTheChangeRequest: the bundle of a validation against a patch says what a
+// change board needs first, in record.json, report.html and report.pdf alike: the decision
+// with the criteria that made it, the patch as the register holds it, who ran it on which
+// workstation, the bench's differences from production, the tool and the signer.
+func TestBundleCarriesTheChangeRequest(t *testing.T) {
+	db := openLedger(t)
+	if _, err := db.AddPatch(t.Context(), ledger.Patch{ID: "P-2026-007", Supplier: "Acme Automation", Product: "TankPLC",
+		FromVersion: "3.2.0", ToVersion: "3.3.1", Type: ledger.Security, CVEs: []string{"CVE-2026-1234"},
+		Advisory: "ICSA-26-100-01", FileSHA256: strings.Repeat("ab", 32), SignatureChecked: true, SignatureNote: "by J. Doe with the vendor's key",
+		Qualification: ledger.Qualified, Created: testNow}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	bundle := filepath.Join(t.TempDir(), "e.zip")
+	res, err := validation.Run(t.Context(), validation.Input{
+		Scenario: load(t, "tank-alarm-trip.yaml"), Before: sim("baseline"), After: sim("alarm-shift"), Repeat: 1,
+		Patch: validation.Patch{ID: "P-2026-007"}, Ledger: db, Actor: "jd", Workstation: "bench-laptop-3",
+		Bundle: bundle, Key: key, Differences: []string{"firmware 3.2.0 on the bench, 3.1.9 in production"}, Now: now, ToolVersion: "9.9.9",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := res.Record.ChangeRequest
+	if cr == nil || cr.Operator != "jd" || cr.Workstation != "bench-laptop-3" || cr.Patch.Advisory != "ICSA-26-100-01" ||
+		!cr.Patch.SignatureChecked || cr.Patch.Qualification != "qualified" || len(cr.Differences) != 1 {
+		t.Fatalf("change request %+v", cr)
+	}
+	if d := res.Record.Decision(); !strings.HasPrefix(d, "NO-GO: check:alarm_high_threshold (critical)") || strings.Contains(d, "): ") {
+		t.Errorf("decision %q; want the verdict and the criteria that made it, without their reasons", d)
+	}
+	zr, err := zip.OpenReader(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	read := func(name string) string {
+		f, err := zr.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		return string(b)
+	}
+	html := read("report.html")
+	fp := evidence.Fingerprint(key.Public().(ed25519.PublicKey))
+	for _, want := range []string{"Change request", "NO-GO: check:alarm_high_threshold (critical)", "Acme Automation TankPLC", "3.2.0 → 3.3.1",
+		"CVE-2026-1234", "ICSA-26-100-01", strings.Repeat("ab", 32), "checked by J. Doe with the vendor&#39;s key", "qualified",
+		"jd on bench-laptop-3", "firmware 3.2.0 on the bench, 3.1.9 in production", "9.9.9", fp} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report.html has no %q", want)
+		}
+	}
+	var rec verdict.Record
+	if err := json.Unmarshal([]byte(read("record.json")), &rec); err != nil || rec.ChangeRequest == nil || rec.ChangeRequest.Patch.CVEs[0] != "CVE-2026-1234" {
+		t.Errorf("record.json: %v %+v", err, rec.ChangeRequest)
 	}
 }

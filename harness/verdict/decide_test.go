@@ -65,3 +65,25 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestDecisionNamesWhatDecided(t *testing.T) {
+	for _, c := range []struct {
+		crit []verdict.Criterion
+		want string
+	}{
+		{[]verdict.Criterion{{ID: "a", Severity: "critical", Status: verdict.Pass}, {ID: "s", Severity: "minor", Status: verdict.Fail, Reason: "x"}},
+			"GO: every critical and major criterion passes (2 criteria)"},
+		{[]verdict.Criterion{{ID: "timing:load", Severity: "major", Status: verdict.Fail, Reason: "median 4.8 s: slow"},
+			{ID: "check:x", Severity: "critical", Status: verdict.Fail, Reason: "not seen (at 2 s): late"},
+			{ID: "data", Severity: "critical", Status: verdict.StatusUndecided, Reason: "gap"}},
+			"NO-GO: timing:load (major), check:x (critical)"},
+		{[]verdict.Criterion{{ID: "data", Severity: "critical", Status: verdict.StatusUndecided, Reason: "gap"}},
+			"INCONCLUSIVE: data (critical)"},
+		{nil, "INCONCLUSIVE: nothing was compared"},
+	} {
+		out, reasons := verdict.Decide(c.crit, true)
+		if got := (verdict.Record{Verdict: out, Reasons: reasons}).Decision(); got != c.want {
+			t.Errorf("%v: %q, want %q", reasons, got, c.want)
+		}
+	}
+}

@@ -12,7 +12,11 @@
 // missing. Decide applies these rules.
 package verdict
 
-import "github.com/patchgate/patchgate/harness/driver"
+import (
+	"strings"
+
+	"github.com/patchgate/patchgate/harness/driver"
+)
 
 // Outcome is the decision.
 type Outcome string
@@ -105,4 +109,59 @@ type Record struct {
 	// bundle: inside the signed bundle, and in the register with the record.
 	SignerPublicKey string `json:"signer_public_key,omitempty"`
 	BundleSHA256    string `json:"bundle_sha256,omitempty"`
+	// ChangeRequest is what a change board reads first: the patch, who validated it where,
+	// and how the bench differs from production. Nil for a validation not recorded against
+	// a patch (the study) and for records written before it existed.
+	ChangeRequest *ChangeRequest `json:"change_request,omitempty"`
+}
+
+// ChangeRequest is the part of a record that a change request cites (docs/architecture.md,
+// "Evidence"): the patch as the register holds it, the validation's id once recorded, who
+// ran it on which workstation, and the differences between the test bench and production
+// (NERC CIP-010-4 R1.5.2).
+type ChangeRequest struct {
+	Validation  string     `json:"validation,omitempty"` // V-..., once the register holds it
+	Patch       PatchFacts `json:"patch"`
+	Operator    string     `json:"operator"`
+	Workstation string     `json:"workstation"`
+	Differences []string   `json:"differences"` // empty: none recorded
+}
+
+// PatchFacts describe the patch validated, as the register holds them.
+type PatchFacts struct {
+	ID               string   `json:"id"`
+	Supplier         string   `json:"supplier"`
+	Product          string   `json:"product"`
+	FromVersion      string   `json:"from_version"`
+	ToVersion        string   `json:"to_version"`
+	Type             string   `json:"type"`
+	CVEs             []string `json:"cves"`
+	Advisory         string   `json:"advisory,omitempty"`
+	FileSHA256       string   `json:"file_sha256,omitempty"`
+	SignatureChecked bool     `json:"signature_checked"`
+	SignatureNote    string   `json:"signature_note,omitempty"` // by whom and how
+	Qualification    string   `json:"qualification"`            // the vendor's
+}
+
+// Decision is the record's verdict in one line with the criteria that made it, as a change
+// request cites it: "NO-GO: timing:polling_load (major), signal:Level (major)". It reads
+// the deciding lines of Decide's reasons ("NO-GO: ID (severity): why"), leaving the listed
+// ones and the whys to the reasons.
+func (r Record) Decision() string {
+	prefix := string(r.Verdict) + ": "
+	var made []string
+	for _, reason := range r.Reasons {
+		rest, ok := strings.CutPrefix(reason, prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.Index(rest, "): "); i > 0 && r.Verdict != Go {
+			rest = rest[:i+1]
+		}
+		made = append(made, rest)
+	}
+	if len(made) == 0 {
+		return string(r.Verdict)
+	}
+	return prefix + strings.Join(made, ", ")
 }

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"archive/zip"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate/harness/validation"
+	"github.com/patchgate/patchgate/harness/verdict"
 	"github.com/patchgate/patchgate/scenarios"
 )
 
@@ -236,6 +238,13 @@ steps:
 		}
 		if name, got := bundleFile(t, path, "pointmap/"); name != "tank-bench.yaml" || got != string(own) {
 			t.Errorf("the bundle's point map %s is not the target's as run", name)
+		}
+		// exported from the register, the change request names the validation and who ran it
+		_, rj := bundleFile(t, path, "record.json")
+		var rec verdict.Record
+		if err := json.Unmarshal([]byte(rj), &rec); err != nil || rec.ChangeRequest == nil ||
+			rec.ChangeRequest.Validation != res.Validation || rec.ChangeRequest.Operator != "bench-engineer" || rec.ChangeRequest.Patch.ID != DemoPatchID {
+			t.Errorf("the bundle's change request: %v %+v", err, rec.ChangeRequest)
 		}
 		sums = append(sums, sum)
 	}

@@ -69,6 +69,19 @@ func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error
 		return nil, fmt.Errorf("validation %s: %w", id, err)
 	}
 	res := &Result{Scenario: sc, Record: v.Record, Validation: v.ID}
+	// the change request names the validation now that the register holds it; a record
+	// from before change requests gets one from the register (its operator unknown)
+	cr := res.Record.ChangeRequest
+	if cr == nil {
+		p, err := w.DB.Patch(ctx, v.PatchID)
+		if err != nil {
+			return nil, fmt.Errorf("validation %s: %w", id, err)
+		}
+		cr = validation.ChangeRequestOf(p, "", "", "", v.Differences)
+	}
+	c := *cr
+	c.Validation = v.ID
+	res.Record.ChangeRequest = &c
 	for _, side := range []struct {
 		name string
 		ids  []int64
