@@ -13,6 +13,7 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/simonvetter/modbus v1.6.4
 	golang.org/x/image v0.25.0
+	golang.org/x/term v0.29.0
 	gonum.org/v1/gonum v0.17.0
 )
 

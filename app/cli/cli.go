@@ -43,6 +43,10 @@ type Env struct {
 	Stdout      io.Writer
 	Stderr      io.Writer
 	Interactive bool // stderr is a terminal: draw progress bars
+	// Stdin is where a restart step's prompt reads the operator's answer; StdinTerminal
+	// says it is a terminal (IsTerminal), so the prompt is shown without --restart-prompt.
+	Stdin         io.Reader
+	StdinTerminal bool
 	// Now is the clock of what commands record (a validation's decided time); nil:
 	// time.Now. Tests set it.
 	Now func() time.Time
@@ -62,9 +66,12 @@ func commands() []command {
 		{"runs", "list stored runs", runRuns},
 		{"study", "measure detection quality: validate every firmware profile over many seeds (simulated time)", runStudy},
 		{"export", "write a stored run as CSV or JSON", runExport},
+		{"discover", "find a controller's points, read-only, and write them as a point map", runDiscover},
 		{"import", "convert a telegraf configuration (modbus and opcua inputs) into point maps", runImport},
+		{"new", "write a starter scenario from a point map: every tag read, nothing written", runNew},
 		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
 		{"verify", "check an evidence bundle offline", runVerify},
+		{"trust", "OPC UA server certificates: list trusted and refused ones, trust or remove one", runTrust},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},
 		{"version", "print the version (also --version)", runVersion},
 	}

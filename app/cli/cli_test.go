@@ -108,6 +108,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"sim", "--firmware", "nope"}, `model tank has no firmware "nope"`},
 		{[]string{"sim", "--fault", "latency=soon"}, `fault "latency=soon": expected a duration`},
 		{[]string{"sim", "--modbus", "5020"}, `listen address "5020": expected host:port`},
+		{[]string{"sim", "--opcua-user", "operator"}, "PATCHGATE_SIM_OPCUA_PASSWORD, which is not set"},
 		{[]string{"run", "--target", "sim://tank"}, "--scenario is required"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml"}, "--target is required"},
 		{[]string{"run", "--scenario", "../../scenarios/tank-alarm-trip.yaml", "--target", "ftp://x"}, `unknown scheme "ftp"`},

@@ -101,9 +101,18 @@ func TestContractExitCodes(t *testing.T) {
 		{"runs", ExitOK, []string{"runs", "--db", db}, ""},
 		{"register: unknown patch", ExitBadInput, []string{"register", "show", "--db", db, "P-404"}, "P-404"},
 		{"register: verify", ExitOK, []string{"register", "verify", "--db", db}, ""},
+		{"new: no point map", ExitBadInput, []string{"new", "scenario"}, "--from-map is required"},
+		{"new: starter to stdout", ExitOK, []string{"new", "scenario", "--from-map", "../../scenarios/pointmaps/tank.yaml"}, ""},
+		{"discover: bad URL", ExitBadInput, []string{"discover", "modbus://:502"}, `"modbus://:502": expected a host`},
+		{"discover: bad parameter", ExitBadInput, []string{"discover", "modbus://127.0.0.1:1?unit=x"}, `unit="x"`},
+		{"discover: bad ranges", ExitBadInput, []string{"discover", refused, "--ranges", "hr:9-1"}, "below the first"},
+		{"discover: connection refused", ExitFault, []string{"discover", refused}, refused + ": unit 1 on"},
+		{"discover: no URL", ExitBadInput, []string{"discover", "-o", filepath.Join(dir, "x.yaml")}, "expected one target URL"},
 		{"sim: unknown model", ExitBadInput, []string{"sim", "--model", "tnk"}, "tnk"},
 		{"demo: unknown profile", ExitBadInput, []string{"demo", "--after", "nope"}, "nope"},
 		{"study: bad seeds", ExitBadInput, []string{"study", "--seeds", "0"}, "--seeds 0"},
+		{"trust: list", ExitOK, []string{"trust", "list", "--trust", filepath.Join(dir, "pki", "trusted")}, ""},
+		{"trust: no such thumbprint", ExitBadInput, []string{"trust", "add", "--trust", filepath.Join(dir, "pki", "trusted"), "abcdef12"}, "no such certificate"},
 	}
 	var table strings.Builder
 	for _, tc := range cases {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,12 +38,23 @@ func TestKilledRunLeavesCleanDatabase(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// wait until batches are committed (the WAL grows), then kill without warning
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if fi, err := os.Stat(db + "-wal"); err == nil && fi.Size() > 64<<10 {
-			break
+	// wait until the run has committed batches of samples, then kill without warning. (It
+	// waited for the WAL to pass 64 KiB, which creating the schema alone can do: the kill then
+	// came before the run was recorded, one time in three.)
+	committed := func() int {
+		ro, err := sql.Open("sqlite3", "file:"+db+"?mode=ro&_busy_timeout=200")
+		if err != nil {
+			return 0
 		}
+		defer ro.Close()
+		var n int
+		if ro.QueryRow(`SELECT count(*) FROM sample_chunks`).Scan(&n) != nil {
+			return 0
+		}
+		return n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for committed() < 2 {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			t.Fatal("the run never committed a batch")

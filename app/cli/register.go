@@ -71,19 +71,28 @@ func newRegisterFlags(env Env, sub string) registerFlags {
 	}
 }
 
+// parseInterspersed parses flags placed anywhere among the positional arguments, as git
+// and kubectl take them, and returns the positional ones in order.
+func parseInterspersed(fs *flag.FlagSet, env Env, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(fs, env, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
 // parse parses flags placed anywhere among the positional arguments and checks that
 // there are exactly n of those.
 func (f registerFlags) parse(args []string, n int, names string) ([]string, error) {
-	var pos []string
-	for {
-		if err := f.fs.Parse(args); err != nil {
-			return nil, flagError(f.fs, f.env, err)
-		}
-		args = f.fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos, args = append(pos, args[0]), args[1:]
+	pos, err := parseInterspersed(f.fs, f.env, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != n {
 		if n == 0 {

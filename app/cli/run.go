@@ -44,7 +44,11 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "print the exact writes and do nothing")
 	arm := fs.Bool("arm", false, "allow writes to a real (non-simulated) controller; recorded in the run")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time, as fast as the CPU allows (recorded)")
+	rf := addRestartFlags(fs)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	sc, target, err := loadScenarioAndTarget(*scFile, *points, *tgt, *fast)
@@ -78,10 +82,15 @@ func runRun(ctx context.Context, env Env, args []string) error {
 	}
 	defer store.Close()
 	rec := validation.Recorder(store, sc) // the runs carry the scenario's SHA-256, for validate --before-run
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	op := rf.operator(env, validation.Actor(), abort)
 	var failed error
 	for rep := 1; rep <= n; rep++ {
 		bar := newProgressBar(env)
-		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec, Progress: bar.update})
+		bar.hold = op.busy
+		res, err := runner.Run(ctx, sc.Scenario, runner.Options{Target: target, Armed: *arm, Repetition: rep, Recorder: rec,
+			Progress: bar.update, OperatorRestart: op.restart(), GapLimit: *rf.gap})
 		bar.done()
 		if res == nil {
 			return err // exitCode classes it: a bad target 2, a refused connection 4
@@ -158,6 +167,7 @@ func printSummary(w io.Writer, s runSummary, db string) {
 // with the time left; otherwise (CI, tee, a file) a plain line each time a step starts.
 type progressBar struct {
 	env  Env
+	hold func() bool // while it holds (the operator is asked), the bar keeps off the terminal
 	last time.Time
 	used bool
 	step int // the last step printed, not on a terminal
@@ -166,6 +176,9 @@ type progressBar struct {
 func newProgressBar(env Env) *progressBar { return &progressBar{env: env} }
 
 func (b *progressBar) update(p runner.Progress) {
+	if b.hold != nil && b.hold() {
+		return
+	}
 	if !b.env.Interactive {
 		if p.Step != b.step && p.Step > 0 {
 			b.step = p.Step

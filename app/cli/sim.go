@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/patchgate/patchgate/simulators/fault"
@@ -31,12 +35,14 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	ua := fs.String("opcua", "127.0.0.1:4840", "OPC UA listen address (port 0: a free port; empty: off)")
 	unit := fs.Uint("unit", 1, "Modbus unit id the controller answers")
 	seed := fs.Uint64("seed", 1, "random seed of the process (noise, part arrivals)")
-	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt")
+	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt (secure ones with Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss)")
+	uaUser := fs.String("opcua-user", "", "OPC UA sessions need this user name, with the password in the environment variable "+simPasswordEnv+"; anonymous ones are refused")
 	start := fs.String("start", "default", "where the plant starts: "+simopt.StartWords+"; random is drawn from --seed")
 	scan := fs.String("scan", "", "nominal scan period replacing the model's and the firmware's, "+simopt.ScanWords+"; the firmware's scan_factor still applies")
 	layout := fs.String("map", plc.DefaultLayout, "register layout served over Modbus: default, or scaled (holding registers, scaled integers, a status word; scenarios/pointmaps/MODEL-scaled.yaml)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "fault to inject, repeatable: "+fault.Words)
+	pidFile := fs.String("pid-file", "", "write the process id to this file (removed at exit), for a restart command: kill -HUP $(cat FILE)")
 	list := fs.Bool("list", false, "list models and firmware profiles, a line each, and exit")
 	asJSON := fs.Bool("json", false, "with --list: JSON; otherwise print the endpoints as one JSON line")
 	if err := parseFlags(fs, env, args); err != nil {
@@ -66,22 +72,55 @@ func runSim(ctx context.Context, env Env, args []string) error {
 			return badInput("listen address %q: expected host:port, e.g. 127.0.0.1:5020", a)
 		}
 	}
+	var users map[string]string
+	if *uaUser != "" {
+		pw := os.Getenv(simPasswordEnv)
+		if pw == "" {
+			return badInput("--opcua-user %s: its password goes in the environment variable %s, which is not set", *uaUser, simPasswordEnv)
+		}
+		if strings.EqualFold(*sec, "none") {
+			return badInput("--opcua-user with --security none: a password needs a secure endpoint; expected --security all, sign or encrypt")
+		}
+		users = map[string]string{*uaUser: pw}
+	}
 	st, err := station.Start(ctx, station.Config{
 		Model: *model, Firmware: *fw, Seed: *seed, Faults: faults.set,
 		Start: opts.Start, Scan: opts.Scan, Layout: opts.Layout,
-		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec,
+		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec, OPCUAUsers: users,
 	})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// SIGHUP restarts the controller, as a vendor tool power-cycles a PLC: connections
+	// drop, the controller answers nothing for its restart time, non-retained memory is
+	// lost and retained memory kept (the firmware's profile decides), as sim:// restarts
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("--pid-file: %w", err)
+		}
+		defer os.Remove(*pidFile)
+	}
 	printStation(env, st, *asJSON)
 	if !*asJSON {
-		fmt.Fprintln(env.Stdout, "Ctrl-C stops.")
+		fmt.Fprintln(env.Stdout, "Ctrl-C stops; SIGHUP restarts the controller.")
 	}
-	<-ctx.Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			st.Controller.Restart()
+			fmt.Fprintln(env.Stderr, "SIGHUP: the controller restarts")
+		}
+	}
 }
+
+// simPasswordEnv holds the password of sim --opcua-user.
+const simPasswordEnv = "PATCHGATE_SIM_OPCUA_PASSWORD"
 
 // simOptions checks --start, --scan and --map, naming the flag and what was expected.
 func simOptions(model, start, scan, layout string) (station.Config, error) {

@@ -40,7 +40,11 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the verdict record as JSON on stdout")
 	arm := fs.Bool("arm", false, "allow the scenario's writes to real (non-simulated) controllers; recorded")
 	fast := fs.Bool("fast", false, "sim:// targets: run on simulated time (recorded)")
+	rf := addRestartFlags(fs)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	stored := *beforeRuns != "" || *afterRuns != ""
@@ -84,11 +88,16 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("open %s: %w", *db, err)
 	}
 	defer in.Ledger.Close()
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	op := rf.operator(env, *actor, abort)
+	in.OperatorRestart, in.GapLimit = op.restart(), *rf.gap
 	var bar *progressBar
 	in.Progress = func(p validation.Progress) {
 		switch p.Stage {
 		case validation.RunStarting:
 			bar = newProgressBar(env)
+			bar.hold = op.busy
 		case validation.Running:
 			bar.update(p.Runner)
 		case validation.RunEnded:

@@ -3,6 +3,7 @@ package gui
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -17,8 +18,8 @@ import (
 )
 
 // targetsPanel is the Bench tab's list of targets: the embedded stations' (read-only) and
-// the engineer's own from the workspace's targets.yaml, with Add, Edit, Remove, Test and
-// Connect. Test and Connect open a target read-only: they never write.
+// the engineer's own from the workspace's targets.yaml, with Add, Edit, Remove, Discover,
+// Test and Connect. Discover, Test and Connect open a target read-only: they never write.
 type targetsPanel struct {
 	bench    *benchView
 	content  fyne.CanvasObject
@@ -28,11 +29,21 @@ type targetsPanel struct {
 	status   *widget.Label // a targets.yaml that does not load
 	result   *widget.Label // the last test's result, or its error
 
-	add, edit, remove, test, connect, refresh *widget.Button
+	add, edit, remove, test, connect, refresh, discover *widget.Button
 
-	testing bool                  // a test runs
-	dlg     *targetDialog         // the Add or Edit dialog while shown
-	confirm *dialog.ConfirmDialog // the Remove confirmation while shown
+	// the refusal of an untrusted OPC UA server by the last Test or Connect, which the Trust
+	// button answers: it trusts the certificate and tries again
+	untrusted *workspace.UntrustedServer
+	retry     func()
+	trustBox  *fyne.Container
+	trust     *widget.Button
+	bottom    *fyne.Container // the result and the Trust button: laid out again when the button shows
+
+	testing     bool                  // a test runs
+	discovering bool                  // a discovery runs
+	dlg         *targetDialog         // the Add or Edit dialog while shown
+	disc        *discoverDialog       // the discovered point map while shown
+	confirm     *dialog.ConfirmDialog // the Remove confirmation while shown
 }
 
 // connection is a connected target: a goroutine reads it every PollEvery into rows.
@@ -60,7 +71,8 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.test = widget.NewButtonWithIcon("Test", theme.SearchIcon(), p.onTest)
 	p.test.Importance = widget.HighImportance
 	p.connect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), p.onConnect)
-	p.refresh = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.reload) // after a hand edit of the file
+	p.discover = widget.NewButtonWithIcon("Discover", theme.SearchReplaceIcon(), p.onDiscover) // read-only
+	p.refresh = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.reload)                // after a hand edit of the file
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
 	p.status.Importance = widget.DangerImportance
@@ -69,9 +81,14 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.result.Wrapping = fyne.TextWrapWord
 	head := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabelWithStyle("Targets", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.refresh),
-		container.NewHBox(p.add, p.edit, p.remove, layoutSpacer(), p.test, p.connect),
+		container.NewHBox(p.add, p.edit, p.remove, layoutSpacer(), p.discover, p.test, p.connect),
 		p.status)
-	split := container.NewVSplit(p.list, container.NewVScroll(p.result))
+	p.trust = widget.NewButtonWithIcon("Trust this certificate and connect", theme.ConfirmIcon(), p.onTrust)
+	p.trust.Importance = widget.WarningImportance
+	p.trustBox = container.NewHBox(p.trust)
+	p.trustBox.Hide()
+	p.bottom = container.NewBorder(nil, p.trustBox, nil, nil, container.NewVScroll(p.result))
+	split := container.NewVSplit(p.list, p.bottom)
 	split.Offset = 0.6
 	p.content = container.NewBorder(head, nil, nil, nil, split)
 	p.reload()
@@ -161,6 +178,7 @@ func (p *targetsPanel) updateButtons() {
 	enable(p.remove, ok && !t.Embedded)
 	enable(p.test, ok && !p.testing)
 	enable(p.connect, ok)
+	enable(p.discover, ok && !p.discovering && workspace.CanDiscover(t))
 	if ok && p.bench.connection(t.Name) != nil {
 		p.connect.SetText("Disconnect")
 		p.connect.SetIcon(theme.LogoutIcon())
@@ -201,6 +219,11 @@ func (p *targetsPanel) onTest() {
 }
 
 func (p *targetsPanel) showResult(r *workspace.TestResult, err error) {
+	defer func() {
+		if t, ok := p.current(); ok {
+			p.offerTrust(t, err, func() { p.selectName(t.Name); p.onTest() })
+		}
+	}()
 	text := ""
 	if r != nil {
 		text = r.Summary()
@@ -212,6 +235,50 @@ func (p *targetsPanel) showResult(r *workspace.TestResult, err error) {
 		p.result.Importance = widget.DangerImportance
 	}
 	p.result.SetText(text)
+}
+
+// offerTrust shows the Trust button when err is the refusal of an untrusted OPC UA server by
+// target t, and says what the certificate is in the result; it hides the button otherwise.
+// retry runs after the certificate is trusted.
+func (p *targetsPanel) offerTrust(t workspace.Target, err error, retry func()) {
+	ue := workspace.Untrusted(err)
+	p.untrusted, p.retry = ue, retry
+	if ue == nil {
+		if p.trustBox.Visible() {
+			p.trustBox.Hide()
+			p.bottom.Refresh()
+		}
+		return
+	}
+	p.result.Importance = widget.WarningImportance
+	p.result.SetText(t.Name + ": the server's certificate is not trusted.\n\n" +
+		"subject  " + ue.Subject + "\nSHA-1    " + ue.SHA1 + "\nSHA-256  " + ue.SHA256 + "\n\n" +
+		"Check the thumbprint with the device's owner before trusting it. Trust moves the certificate into " +
+		filepath.Dir(ue.Trust) + " (as 'patchgate trust add' does) and connects again.")
+	p.trustBox.Show()
+	p.bottom.Refresh()
+}
+
+// onTrust trusts the refused certificate and tries again.
+func (p *targetsPanel) onTrust() {
+	ue, retry := p.untrusted, p.retry
+	if ue == nil {
+		return
+	}
+	c, err := workspace.TrustServer(ue)
+	if err != nil {
+		p.result.Importance = widget.DangerImportance
+		p.result.SetText("trust failed: " + err.Error())
+		return
+	}
+	p.untrusted, p.retry = nil, nil
+	p.trustBox.Hide()
+	p.bottom.Refresh()
+	p.result.Importance = widget.MediumImportance
+	p.result.SetText("trusted " + c.Subject + " (SHA-256 " + c.SHA256 + "); connecting again…")
+	if retry != nil {
+		retry()
+	}
 }
 
 func (p *targetsPanel) onConnect() {
@@ -381,6 +448,14 @@ func (v *benchView) onConnectFailed(c *connection, err error) {
 	p := v.targets
 	p.result.Importance = widget.DangerImportance
 	p.result.SetText("connect failed: " + err.Error())
+	t := c.target
+	p.offerTrust(t, err, func() {
+		if v.connection(t.Name) == nil {
+			v.connect(t)
+		}
+		p.list.Refresh()
+		p.updateButtons()
+	})
 }
 
 func (v *benchView) onConnected(c *connection, identity string, idErr error) {
@@ -389,6 +464,7 @@ func (v *benchView) onConnected(c *connection, identity string, idErr error) {
 	}
 	c.err = ""
 	p := v.targets
+	p.offerTrust(c.target, nil, nil)
 	p.result.Importance = widget.SuccessImportance
 	text := "connected (read-only): " + c.target.Name + " (" + c.target.URL + ")\nidentity: " + identity
 	if idErr != nil && !errors.Is(idErr, driver.ErrUnsupported) {

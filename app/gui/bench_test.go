@@ -1,8 +1,12 @@
 package gui
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"image/png"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +17,8 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/simulators/opcuaserver"
+	"github.com/patchgate/patchgate/simulators/plc"
 )
 
 // refusedURL is a Modbus target on 127.0.0.1 where nothing listens: a listener's port,
@@ -250,4 +256,77 @@ func TestBenchScreenshot(t *testing.T) {
 	p.dlg.pointMap.SetText("tank")
 	test.Tap(p.dlg.save)
 	shot("bench-add-target")
+}
+
+// TestBenchTrustUntrustedServer: connecting a secure OPC UA target whose certificate is not
+// trusted yet offers Trust with the certificate's subject and thumbprints; Trust moves it
+// into the trust folder (as `patchgate trust add`) and connects. With -screenshots it
+// renders the offer to bench-untrusted.png.
+func TestBenchTrustUntrustedServer(t *testing.T) {
+	c, err := plc.New("tank", "", plc.Options{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := opcuaserver.Start(ctx, c, opcuaserver.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	sum := sha256.Sum256(srv.Certificate())
+	sha := hex.EncodeToString(sum[:])
+
+	h := newHarness(t)
+	h.ui.Start()
+	h.selectTab("Bench")
+	p := h.ui.Bench.targets
+	trust := filepath.Join(t.TempDir(), "pki", "trusted")
+	target := workspace.Target{Name: "Line 2 PLC", URL: srv.URL() + "?trust=" + url.QueryEscape(trust), PointMap: "tank"}
+	if _, err := h.ws.AddTarget(target); err != nil {
+		t.Fatal(err)
+	}
+	p.reload()
+	if !p.selectName(target.Name) {
+		t.Fatal("target not listed")
+	}
+	if p.trustBox.Visible() {
+		t.Fatal("Trust offered before any refusal")
+	}
+	test.Tap(p.connect)
+	h.waitFor("the refusal", 30*time.Second, func() bool { return p.trustBox.Visible() })
+	if !strings.Contains(p.result.Text, "Line 2 PLC: the server's certificate is not trusted") || !strings.Contains(p.result.Text, "SHA-256  "+sha) ||
+		!strings.Contains(p.result.Text, "subject  CN=") || !strings.Contains(p.result.Text, trust) {
+		t.Errorf("refusal %q; want the target, the subject, SHA-256 %s and the folder", p.result.Text, sha)
+	}
+	if h.ui.Bench.connection(target.Name) != nil {
+		t.Error("still listed as connected after the refusal")
+	}
+	if *screenshots != "" {
+		if err := os.MkdirAll(*screenshots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(*screenshots, "bench-untrusted.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, h.win.Canvas().Capture()); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+
+	test.Tap(p.trust)
+	if certs, err := workspace.TrustedCerts(trust); err != nil || len(certs) != 1 || certs[0].SHA256 != sha {
+		t.Fatalf("trust folder after Trust: %+v, %v", certs, err)
+	}
+	h.waitFor("values over OPC UA", 30*time.Second, func() bool {
+		c := h.ui.Bench.connection(target.Name)
+		return c != nil && len(c.rows) > 0 && c.err == "" && !strings.HasPrefix(c.rows[0].Value, "missing")
+	})
+	if p.trustBox.Visible() || !strings.Contains(p.result.Text, "connected (read-only)") {
+		t.Errorf("after Trust: offer visible %v, result %q", p.trustBox.Visible(), p.result.Text)
+	}
 }

@@ -99,6 +99,11 @@ func (u *UI) addShortcuts() {
 			v.onAbort()
 		}
 	})
+	c.AddShortcut(ShortcutSave, func(fyne.Shortcut) {
+		if u.Tabs.Selected() != nil && u.Tabs.Selected().Content == u.Scen.content {
+			u.Scen.onSave()
+		}
+	})
 	c.AddShortcut(ShortcutExport, func(fyne.Shortcut) {
 		if !v.export.Disabled() {
 			v.onExport()

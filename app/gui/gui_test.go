@@ -17,6 +17,7 @@ import (
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 	"github.com/patchgate/patchgate/simulators/station"
 
@@ -193,7 +194,7 @@ func TestScenariosShowsErrorsAndDryRun(t *testing.T) {
 	h := newHarness(t)
 	h.selectTab("Scenarios")
 	v := h.ui.Scen
-	i := slices.IndexFunc(v.files, func(s workspace.Scenario) bool { return s.Name == DefaultScenario })
+	i := slices.IndexFunc(v.files, func(s workspace.File) bool { return s.Name == DefaultScenario })
 	v.list.Select(i)
 	if len(v.writes) == 0 || !strings.Contains(v.status.Text, "valid") {
 		t.Fatalf("dry run: %d writes, status %q", len(v.writes), v.status.Text)
@@ -390,7 +391,12 @@ func TestArmingIsADeliberateDialog(t *testing.T) {
 		t.Fatal("no arming dialog the second time")
 	}
 	v.arming.Confirm()
-	h.waitFor("the armed validation", 90*time.Second, func() bool { return v.cancel == nil && v.Verdict() != "" })
+	// the outside controller's restart step asks the operator (the embedded after station
+	// the workspace restarts itself)
+	h.waitFor("the armed validation", 90*time.Second, func() bool {
+		h.answerRestart(map[string]*station.Station{outside.ModbusURL(): outside})
+		return v.cancel == nil && v.Verdict() != ""
+	})
 	runs, err := h.ws.DB.Runs(context.Background(), ledger.RunFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -401,5 +407,20 @@ func TestArmingIsADeliberateDialog(t *testing.T) {
 	}
 	if !armed {
 		t.Errorf("no armed run on %s in the record (verdict %s, %s)", outside.ModbusURL(), v.Verdict(), v.step.Text)
+	}
+	// the outside controller was restarted by the operator at the dialog, the embedded one
+	// by the workspace
+	for _, r := range runs {
+		tr, err := h.ws.DB.LoadTrace(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		how := "(operator at the desktop dialog)"
+		if r.Target != outside.ModbusURL() {
+			how = "(embedded after station restarted by the workspace)"
+		}
+		if !slices.ContainsFunc(tr.Events, func(e trace.Event) bool { return e.Kind == trace.EvRestart && strings.HasSuffix(e.Msg, how) }) {
+			t.Errorf("run %d on %s (%s): no restart confirmed %s", r.ID, r.Target, r.Status, how)
+		}
 	}
 }

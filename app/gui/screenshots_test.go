@@ -47,6 +47,14 @@ func TestScreenshots(t *testing.T) {
 	shot("bench")
 	h.selectTab("Scenarios")
 	shot("scenarios")
+	// New scenario from point map: the prompt, then the starter it writes, edited
+	sv := h.ui.Scen
+	test.Tap(sv.fromMap)
+	sv.promptMap.SetSelected("heater.yaml")
+	shot("scenarios-from-map")
+	sv.prompt.Submit()
+	sv.yaml.SetText(strings.Replace(sv.yaml.Text, "hold: 1m", "hold: 10m", 1))
+	shot("scenarios-starter")
 
 	v := h.ui.Validate
 	v.scenario.SetSelected(DefaultScenario)

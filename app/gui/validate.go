@@ -42,6 +42,7 @@ type validateView struct {
 	ui      *UI
 	content fyne.CanvasObject
 	arming  *dialog.ConfirmDialog // the arming dialog while it is shown (tests press its buttons)
+	restart *restartDialog        // the restart dialog while a restart step waits for the operator
 
 	patch    *widget.Select
 	scenario *widget.Select
@@ -89,16 +90,12 @@ var criteriaColumns = []struct {
 func newValidate(u *UI) *validateView {
 	v := &validateView{ui: u}
 	v.patch = widget.NewSelect(nil, nil)
-	var names []string
-	for _, s := range workspace.Scenarios() {
-		names = append(names, s.Name)
-	}
 	v.stored = widget.NewSelect([]string{runNow}, v.onStoredChanged)
 	v.stored.SetSelected(runNow)
 	v.storedAf = widget.NewSelect([]string{runAfterNow}, v.onStoredChanged)
 	v.storedAf.SetSelected(runAfterNow)
-	v.scenario = widget.NewSelect(names, func(string) { v.reloadRuns() })
-	v.scenario.SetSelected(DefaultScenario)
+	v.scenario = widget.NewSelect(nil, func(string) { v.reloadRuns() })
+	v.reloadScenarios()
 	v.before = widget.NewSelectEntry(nil)
 	v.after = widget.NewSelectEntry(nil)
 	v.onStationsChanged()
@@ -179,6 +176,31 @@ func newValidate(u *UI) *validateView {
 	return v
 }
 
+// reloadScenarios offers the scenarios of the workspace folder (the Scenarios tab calls it
+// when it saves or makes a file), keeping the choice when it is still there, else
+// DefaultScenario or the first.
+func (v *validateView) reloadScenarios() {
+	files, err := v.ui.ws.ScenarioFiles()
+	if err != nil && v.step != nil {
+		v.step.SetText(err.Error())
+	}
+	names := []string{}
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	v.scenario.SetOptions(names)
+	switch {
+	case slices.Contains(names, v.scenario.Selected):
+		v.reloadRuns() // the file may have changed: its name, its runs
+	case slices.Contains(names, DefaultScenario):
+		v.scenario.SetSelected(DefaultScenario)
+	case len(names) > 0:
+		v.scenario.SetSelectedIndex(0)
+	default:
+		v.scenario.ClearSelected()
+	}
+}
+
 // reloadRuns refills the stored-run choices with the recent completed runs of the chosen
 // scenario, keeping the choice when it is still offered.
 func (v *validateView) reloadRuns() {
@@ -186,7 +208,7 @@ func (v *validateView) reloadRuns() {
 		return
 	}
 	v.runs = nil
-	if l, err := workspace.LoadScenario(v.scenario.Selected); err == nil {
+	if l, err := v.ui.ws.LoadScenario(v.scenario.Selected); err == nil {
 		v.runs, _ = v.ui.ws.StoredRuns(v.ui.ctx, l.Name, storedRunsShown)
 	}
 	for _, sel := range []*widget.Select{v.stored, v.storedAf} {
@@ -375,7 +397,8 @@ func (v *validateView) confirmArming(req workspace.Request, targets []string, wr
 
 // start runs a validation off the UI goroutine.
 func (v *validateView) start(req workspace.Request) {
-	ctx, cancel := context.WithCancel(v.ui.ctx)
+	ctx, abort := context.WithCancelCause(v.ui.ctx)
+	cancel := func() { abort(nil) }
 	v.cancel = cancel
 	v.setRunning(true)
 	v.result, v.crit = nil, nil
@@ -391,13 +414,16 @@ func (v *validateView) start(req workspace.Request) {
 	v.step.SetText("starting…")
 	sc := req.Loaded
 	if sc == nil {
-		sc, _ = workspace.LoadScenario(req.Scenario) // an error surfaces from Validate
+		sc, _ = v.ui.ws.RequestScenario(req) // an error surfaces from Validate
 	}
 	if sc != nil {
 		v.live.reset(sc)
 	}
 	v.lower.Objects = []fyne.CanvasObject{v.live.content}
 	v.lower.Refresh()
+	req.OperatorRestart = func(ctx context.Context, r runner.RestartRequest) (runner.RestartConfirmation, error) {
+		return v.askRestart(ctx, r, abort)
+	}
 	v.ui.goWork(func(context.Context) {
 		defer cancel()
 		res, err := v.ui.ws.Validate(ctx, req, func(p workspace.Progress) {

@@ -44,16 +44,25 @@ func (h hole) String() string {
 }
 
 // window is a stretch of a run where the scenario asked for a loss of communication: from
-// the start of a restart or reconnect step to the first good reading strictly after it.
+// the start of a restart or reconnect step to the first good reading strictly after its end
+// (an operator's restart lasts until the controller is back, sampled all along).
 type window struct{ from, to int64 }
 
 // askedWindows lists the runs' windows where the scenario asked for a loss of communication
 // (a run's step_start message names restart and reconnect steps; asked holds their indexes).
 func askedWindows(tr *trace.Trace, asked map[int]bool) []window {
-	var starts []int64
-	for _, e := range tr.Events {
+	var starts, ends []int64
+	for i, e := range tr.Events {
 		if e.Kind == trace.EvStepStart && (asked[e.Step] || strings.HasPrefix(e.Msg, "restart") || strings.HasPrefix(e.Msg, "reconnect")) {
-			starts = append(starts, e.T)
+			// the step's end: an operator's restart samples while it lasts
+			end := e.T
+			for _, f := range tr.Events[i+1:] {
+				if f.Kind == trace.EvStepEnd && f.Step == e.Step {
+					end = max(end, f.T)
+					break
+				}
+			}
+			starts, ends = append(starts, e.T), append(ends, end)
 		}
 	}
 	if len(starts) == 0 {
@@ -71,10 +80,10 @@ func askedWindows(tr *trace.Trace, asked map[int]bool) []window {
 		slices.Sort(goodTimes)
 	}
 	var wins []window
-	for _, t := range starts {
-		// the first good reading strictly after the step started (a reading at the same
+	for i, t := range starts {
+		// the first good reading strictly after the step ended (a reading at the same
 		// instant, on simulated time, was taken before the step acted)
-		k, _ := slices.BinarySearch(goodTimes, t+1)
+		k, _ := slices.BinarySearch(goodTimes, ends[i]+1)
 		if k < len(goodTimes) {
 			wins = append(wins, window{t, goodTimes[k]})
 		}

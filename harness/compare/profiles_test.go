@@ -81,6 +81,8 @@ func breaksCriterion(breaks, id string) bool {
 		return id == "identity:points"
 	case "retained":
 		return strings.HasPrefix(id, "check:retained_")
+	case "load":
+		return id == "timing:polling_load"
 	}
 	return false
 }
@@ -107,6 +109,8 @@ func scenariosFor(t testing.TB, p firmware.Profile) []string {
 		return []string{steady}
 	case "retained":
 		return []string{p.Model + "-restart-retain.yaml"}
+	case "load":
+		return []string{p.Model + "-load.yaml"}
 	}
 	// benign: every shipped scenario of the model
 	files, err := filepath.Glob("../../scenarios/" + p.Model + "-*.yaml")

@@ -8,7 +8,8 @@
 // Targets are URLs:
 //
 //	modbus://host[:port]?unit=N[&max_registers_per_request=N&pause_after_connect=DUR&one_request_per_point=1&timeout=DUR]
-//	opc.tcp://host[:port]/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
+//	opc.tcp://host[:port]/path?security=None|Basic256Sha256|Aes128_Sha256_RsaOaep|Aes256_Sha256_RsaPss&mode=None|Sign|SignAndEncrypt[&allow_insecure=1&trust=DIR&timeout=DUR&cert=FILE&key=FILE]
+//	    [&user=NAME[&password_file=FILE|&password_env=VAR] | &user_cert=FILE&user_key=FILE]
 //	sim://MODEL?firmware=NAME&seed=N
 //
 // A Conn is used by one goroutine at a time.
@@ -157,7 +158,35 @@ type Target struct {
 	Scheme string // modbus, opc.tcp, sim
 }
 
-func (t Target) String() string { return t.URL.Redacted() }
+// String is the target as records, evidence and errors show it: the password of user
+// information and the values of secret-looking query parameters (password, pass, pwd,
+// secret) are replaced by "xxxxx". Drivers refuse such targets; this keeps the refusal
+// itself from echoing the secret.
+func (t Target) String() string {
+	if t.URL == nil {
+		return ""
+	}
+	s := t.URL.Redacted()
+	if t.URL.RawQuery == "" {
+		return s
+	}
+	base, _, _ := strings.Cut(s, "?")
+	parts := strings.Split(t.URL.RawQuery, "&")
+	for i, kv := range parts {
+		k, _, ok := strings.Cut(kv, "=")
+		if ok && secretParams[strings.ToLower(k)] {
+			parts[i] = k + "=xxxxx"
+		}
+	}
+	s = base + "?" + strings.Join(parts, "&")
+	if t.URL.Fragment != "" {
+		s += "#" + t.URL.EscapedFragment()
+	}
+	return s
+}
+
+// secretParams are query parameters whose values Target.String never shows.
+var secretParams = map[string]bool{"password": true, "pass": true, "pwd": true, "secret": true}
 
 // Simulated reports whether the target is an in-process simulated controller (no arming
 // needed before writes).

@@ -93,3 +93,21 @@ func TestParseTargetDefaultPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetStringHidesSecrets(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"opc.tcp://h:4840/UA?user=op&password=hunter2", "opc.tcp://h:4840/UA?user=op&password=xxxxx"},
+		{"opc.tcp://op:hunter2@h:4840", "opc.tcp://op:xxxxx@h:4840"},
+		{"opc.tcp://h:4840?PWD=hunter2&pass=hunter2&trust=%2Ftmp", "opc.tcp://h:4840?PWD=xxxxx&pass=xxxxx&trust=%2Ftmp"},
+		{"modbus://h:502?unit=1", "modbus://h:502?unit=1"},
+		{"sim://tank?firmware=benign&seed=7", "sim://tank?firmware=benign&seed=7"},
+	} {
+		tg, err := ParseTarget(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tg.String(); got != tc.want || strings.Contains(got, "hunter2") {
+			t.Errorf("%s: %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // controllers they stand for), validations with their verdict records, sign-offs, and the
 // audit trail (audit.go). Every write appends an audit row in the same transaction.
 //
-// Tables (schema migration 2):
+// Tables (schema migrations 2 and 3):
 //
 //	patches(id, supplier, product, from_version, to_version, type, cves JSON, advisory,
 //	        file_sha256, signature_checked, signature_note, qualification, notes,
@@ -30,7 +30,9 @@ import (
 //	        review_ns, window_start_ns, window_end_ns, superseded_by)
 //	assets(id, name, target, role, baseline JSON, created_ns)
 //	validations(id, patch_id, scenario, before_runs JSON, after_runs JSON, record JSON,
-//	        record_sha256, verdict, bundle, bundle_sha256, differences JSON, created_ns)
+//	        record_sha256, verdict, bundle, bundle_sha256, differences JSON, created_ns,
+//	        scenario_file, scenario_text, point_map_file, point_map_text)
+//	texts(sha256, data): the files validations ran, by the SHA-256 of their bytes
 //	signoffs(id, validation_id, name, role, decision, rationale, time_ns)
 //	audit(seq, time_ns, actor, action, subject, detail JSON, prev_hash, hash)
 //
@@ -794,6 +796,24 @@ type Validation struct {
 	// R1.5.2), one per line: "bench PLC firmware 3.2.0 same as production; I/O simulated".
 	Differences []string  `json:"differences"`
 	Created     time.Time `json:"created"`
+	// ScenarioFile and PointMapFile are the scenario and point map exactly as the validation
+	// ran them, so its evidence bundle can be rebuilt after the files changed or went. Both
+	// are empty for a validation recorded before the register kept them. The scenario's
+	// bytes must have the record's ScenarioSHA256.
+	ScenarioFile File `json:"-"`
+	PointMapFile File `json:"-"`
+}
+
+// File is a text a validation ran: its file name (no folder) and its bytes.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// sha256Hex is the lower-case hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 // validationRecorded is the audit detail of a validation.
@@ -808,6 +828,9 @@ type validationRecorded struct {
 	Bundle       string          `json:"bundle,omitempty"`
 	BundleSHA256 string          `json:"bundle_sha256,omitempty"`
 	Differences  []string        `json:"differences"`
+	// the SHA-256 of the texts stored with it (the scenario's is also the record's)
+	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
+	PointMapSHA256 string `json:"point_map_sha256,omitempty"`
 }
 
 // normalize fills a validation from its record and refuses contradictions.
@@ -874,6 +897,21 @@ func (v *Validation) normalize() error {
 	}
 	v.Differences = nonNil(diffs)
 	v.Created = orNow(v.Created)
+	for _, f := range []struct {
+		what string
+		f    *File
+	}{{"scenario", &v.ScenarioFile}, {"point map", &v.PointMapFile}} {
+		f.f.Name = strings.TrimSpace(f.f.Name)
+		if f.f.Data == nil && f.f.Name != "" {
+			return invalid("%s file %s without its text", f.what, f.f.Name)
+		}
+		if f.f.Data != nil && (f.f.Name == "" || strings.ContainsAny(f.f.Name, `/\`)) {
+			return invalid("%s text named %q; expected a file name without a folder", f.what, f.f.Name)
+		}
+	}
+	if d := v.ScenarioFile.Data; d != nil && r.ScenarioSHA256 != "" && sha256Hex(d) != r.ScenarioSHA256 {
+		return invalid("the scenario text has SHA-256 %s, the record's scenario %s", sha256Hex(d), r.ScenarioSHA256)
+	}
 	return nil
 }
 
@@ -920,17 +958,33 @@ func (db *DB) RecordValidation(ctx context.Context, v Validation, actor string) 
 			return fail(fmt.Errorf("%w: validation %s", ErrExists, v.ID))
 		}
 	}
+	var sums [2]any // NULL without a text
+	for i, f := range []File{v.ScenarioFile, v.PointMapFile} {
+		if f.Data == nil {
+			continue
+		}
+		sum := sha256Hex(f.Data)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO texts (sha256, data) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING`,
+			sum, f.Data); err != nil {
+			return fail(err)
+		}
+		sums[i] = sum
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO validations (id, patch_id, scenario, before_runs,
-		after_runs, record, record_sha256, verdict, bundle, bundle_sha256, differences, created_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		after_runs, record, record_sha256, verdict, bundle, bundle_sha256, differences, created_ns,
+		scenario_file, scenario_text, point_map_file, point_map_text)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ID, v.PatchID, v.Scenario, string(before), string(after), string(record), v.RecordSHA256,
-		string(v.Verdict), v.Bundle, v.BundleSHA256, string(diffs), v.Created.UnixNano()); err != nil {
+		string(v.Verdict), v.Bundle, v.BundleSHA256, string(diffs), v.Created.UnixNano(),
+		v.ScenarioFile.Name, sums[0], v.PointMapFile.Name, sums[1]); err != nil {
 		return fail(err)
 	}
 	v.Created = v.Created.UTC()
 	detail := validationRecorded{Patch: v.PatchID, PatchState: p.State, Verdict: v.Verdict, Scenario: v.Scenario,
 		BeforeRuns: v.BeforeRuns, AfterRuns: v.AfterRuns, RecordSHA256: v.RecordSHA256, Bundle: v.Bundle,
 		BundleSHA256: v.BundleSHA256, Differences: v.Differences}
+	detail.ScenarioSHA256, _ = sums[0].(string)
+	detail.PointMapSHA256, _ = sums[1].(string)
 	if err := appendAudit(ctx, tx, v.Created, actor, ActionValidationRecorded, v.ID, detail); err != nil {
 		return fail(err)
 	}
@@ -941,15 +995,27 @@ func (db *DB) RecordValidation(ctx context.Context, v Validation, actor string) 
 }
 
 const validationColumns = `id, patch_id, scenario, before_runs, after_runs, record, record_sha256,
-	verdict, bundle, bundle_sha256, differences, created_ns`
+	verdict, bundle, bundle_sha256, differences, created_ns,
+	scenario_file, scenario_text, (SELECT data FROM texts WHERE sha256 = scenario_text),
+	point_map_file, point_map_text, (SELECT data FROM texts WHERE sha256 = point_map_text)`
 
 func scanValidation(sc scanner) (Validation, error) {
 	var v Validation
 	var before, after, record, diffs, outcome string
 	var created int64
+	var sums [2]sql.NullString
 	if err := sc.Scan(&v.ID, &v.PatchID, &v.Scenario, &before, &after, &record, &v.RecordSHA256,
-		&outcome, &v.Bundle, &v.BundleSHA256, &diffs, &created); err != nil {
+		&outcome, &v.Bundle, &v.BundleSHA256, &diffs, &created,
+		&v.ScenarioFile.Name, &sums[0], &v.ScenarioFile.Data, &v.PointMapFile.Name, &sums[1], &v.PointMapFile.Data); err != nil {
 		return v, err
+	}
+	for i, f := range []*File{&v.ScenarioFile, &v.PointMapFile} {
+		switch {
+		case sums[i].Valid && f.Data == nil:
+			return v, fmt.Errorf("%w: validation %s: text %s of %s is missing", ErrCorrupt, v.ID, sums[i].String, f.Name)
+		case sums[i].Valid && sha256Hex(f.Data) != sums[i].String:
+			return v, fmt.Errorf("%w: validation %s: the text of %s does not have its SHA-256 %s", ErrCorrupt, v.ID, f.Name, sums[i].String)
+		}
 	}
 	v.Verdict, v.Created = verdict.Outcome(outcome), fromNs(created)
 	for _, c := range []struct {

@@ -172,6 +172,23 @@ BEGIN SELECT RAISE(ABORT, 'a sign-off cannot be changed'); END;
 CREATE TRIGGER signoffs_no_delete BEFORE DELETE ON signoffs
 BEGIN SELECT RAISE(ABORT, 'a sign-off cannot be deleted'); END;
 `},
+	{3, "the scenario and point map texts each validation ran", `
+-- texts holds files by the SHA-256 of their bytes, once each however many validations ran
+-- them; like the validations, a stored text never changes and is never deleted.
+CREATE TABLE texts (
+	sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+	data   BLOB NOT NULL
+) STRICT;
+CREATE TRIGGER texts_no_update BEFORE UPDATE ON texts
+BEGIN SELECT RAISE(ABORT, 'a stored text cannot be changed'); END;
+CREATE TRIGGER texts_no_delete BEFORE DELETE ON texts
+BEGIN SELECT RAISE(ABORT, 'a stored text cannot be deleted'); END;
+-- validations recorded before this migration have no texts (NULL)
+ALTER TABLE validations ADD COLUMN scenario_file TEXT NOT NULL DEFAULT '';
+ALTER TABLE validations ADD COLUMN scenario_text TEXT REFERENCES texts (sha256);
+ALTER TABLE validations ADD COLUMN point_map_file TEXT NOT NULL DEFAULT '';
+ALTER TABLE validations ADD COLUMN point_map_text TEXT REFERENCES texts (sha256);
+`},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -314,7 +314,10 @@ func runJob(t *testing.T, j matrixJob, st *station.Station) matrixOutcome {
 		return matrixOutcome{err: err}
 	}
 	// the operator's restart button: the harness cannot restart a controller over the wire
-	restart := func(context.Context) error { st.Controller.Restart(); return nil }
+	restart := func(context.Context, runner.RestartRequest) (runner.RestartConfirmation, error) {
+		st.Controller.Restart()
+		return runner.RestartConfirmation{By: "test"}, nil
+	}
 	res, err := runner.Run(context.Background(), scenarioByKey(t, j.prof.Model, j.key),
 		runner.Options{Target: target, Armed: true, OperatorRestart: restart})
 	if res == nil {

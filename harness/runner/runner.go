@@ -34,6 +34,9 @@ import (
 var (
 	ErrNotArmed = errors.New("writes to a real controller need arming (--arm)")
 	ErrAborted  = errors.New("run aborted")
+	// ErrNoOperator, returned by an OperatorRestart, says nobody can restart this target:
+	// the step is recorded as inconclusive, as without an OperatorRestart.
+	ErrNoOperator = errors.New("nobody can restart this controller")
 )
 
 // Recorder stores a run as it goes (the ledger implements it). Samples and events arrive
@@ -71,9 +74,10 @@ type Options struct {
 	Repetition int
 	Recorder   Recorder // nil: keep the trace in memory only
 	Progress   func(Progress)
-	// OperatorRestart is asked to restart a real controller (the desktop app shows a
-	// prompt); nil means a restart step on a real target is recorded as inconclusive.
-	OperatorRestart func(ctx context.Context) error
+	// OperatorRestart is asked to restart a controller the harness cannot restart itself
+	// (a real one): a face prompts the operator or runs a command. nil means a restart step
+	// on such a target is recorded as inconclusive.
+	OperatorRestart OperatorRestart
 	// Conn, when set, is used instead of opening the target (the caller keeps ownership).
 	Conn driver.Conn
 	// BatchEvery is how often samples are handed to the Recorder (default 500 ms of run
@@ -82,6 +86,28 @@ type Options struct {
 	// GapLimit faults a run whose connection stays lost this long (default 30 s).
 	GapLimit time.Duration
 }
+
+// RestartRequest is what a face is told when a restart step needs the operator.
+type RestartRequest struct {
+	Target     driver.Target
+	Scenario   string
+	Step       int    // the step's number in the scenario (setup and steps counted together)
+	Side       string // "before" or "after", when a validation runs; empty otherwise
+	Repetition int
+}
+
+// RestartConfirmation says who confirmed a restart and how it was made.
+type RestartConfirmation struct {
+	By     string // who: the operator, or the account a restart command ran for
+	How    string // how, in a few words: "at the terminal", "command `kill -HUP 42`, exit 0"
+	Output string // what a restart command printed (may be empty)
+}
+
+// OperatorRestart has a controller restarted by someone or something outside the harness
+// and returns once that is done, saying who did it. An error (no answer in time, a command
+// that failed) faults the run. The function is called on a goroutine of its own while the
+// runner keeps sampling, and must return when ctx is done.
+type OperatorRestart func(ctx context.Context, req RestartRequest) (RestartConfirmation, error)
 
 // Result is a finished run.
 type Result struct {
@@ -250,6 +276,10 @@ type run struct {
 	// postureErr says why the posture the scenario asked for was not collected (whole or
 	// in part); it becomes a fault event once the run has its origin
 	postureErr string
+	// losses counts the connection losses (gap starts); restarting suspends the gap limit
+	// and subscription sampling while an operator restarts the controller
+	losses     int
+	restarting bool
 }
 
 func newRun(sc *scenario.Scenario, opt Options, conn driver.Conn) *run {
@@ -714,11 +744,9 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 			return rs.Restart(ctx)
 		}
 		if r.opt.OperatorRestart != nil {
-			r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: "operator asked to restart the controller"})
-			return r.opt.OperatorRestart(ctx)
+			return r.operatorRestart(ctx, st)
 		}
-		r.check(scenario.Step{Index: st.Index, ID: fmt.Sprintf("step%d_restart", st.Index), Kind: st.Kind, Severity: scenario.Major},
-			"inconclusive", "this target cannot be restarted by the harness and no operator was asked")
+		r.noRestart(st)
 		return nil
 	case scenario.StepReconnect:
 		if rc, ok := r.conn.(driver.Reconnector); ok {
@@ -730,6 +758,106 @@ func (r *run) step(ctx context.Context, st scenario.Step) error {
 	}
 	return fmt.Errorf("step %d: unknown kind %s", st.Index, st.Kind)
 }
+
+// operatorRestart has the controller restarted from outside (the operator, a command) and
+// waits for it to come back. It keeps sampling all along, so the trace shows the controller
+// go down and come back: first while the face asks (however long the operator takes, the gap
+// limit does not apply), then, once the restart is confirmed, until a connection loss has
+// been seen and the controller answers again. A restart cannot be told from a controller
+// that never went down except by its lost connection (a restart drops every connection), so
+// a controller that was never seen to go away, or that is not back within the run's gap
+// limit after the confirmation, faults the run: its comparison is INCONCLUSIVE, never GO.
+// Who confirmed, when (wall clock, UTC) and how goes into the trace as a restart event.
+func (r *run) operatorRestart(ctx context.Context, st scenario.Step) error {
+	r.event(trace.Event{T: r.now(), Kind: trace.EvFault, Step: st.Index, Msg: "operator asked to restart the controller"})
+	losses := r.losses
+	req := RestartRequest{Target: r.opt.Target, Scenario: r.sc.Name, Step: st.Index, Repetition: r.opt.Repetition}
+	type answer struct {
+		c   RestartConfirmation
+		err error
+	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan answer, 1)
+	go func() {
+		c, err := r.opt.OperatorRestart(actx, req)
+		ch <- answer{c, err}
+	}()
+	r.restarting = true
+	defer func() { r.restarting = false }()
+	var ans answer
+	got := false
+	err := r.sampleUntil(ctx, r.clk.Now().Add(restartForever), func() bool {
+		select {
+		case ans = <-ch:
+			got = true
+		default:
+		}
+		return got
+	})
+	if !got {
+		cancel()
+		ans = <-ch // the face returns when its context is done
+	}
+	if err != nil {
+		return err
+	}
+	if errors.Is(ans.err, ErrNoOperator) {
+		r.noRestart(st)
+		return nil
+	}
+	if ans.err != nil {
+		return fmt.Errorf("step %d: restart: %w", st.Index, ans.err)
+	}
+	by := ans.c.By
+	if by == "" {
+		by = "unknown"
+	}
+	msg := fmt.Sprintf("restart confirmed by %s at %s", by, time.Now().UTC().Format(time.RFC3339))
+	if ans.c.How != "" {
+		msg += " (" + ans.c.How + ")"
+	}
+	if out := strings.TrimSpace(ans.c.Output); out != "" {
+		if len(out) > maxRestartOutput {
+			out = out[:maxRestartOutput] + "…"
+		}
+		msg += ": " + out
+	}
+	confirmed := r.clk.Now()
+	r.event(trace.Event{T: r.now(), Kind: trace.EvRestart, Step: st.Index, Value: by, Msg: msg})
+	back := false
+	err = r.sampleUntil(ctx, confirmed.Add(r.opt.GapLimit), func() bool {
+		back = r.losses > losses && !r.inGap
+		return back
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case back:
+		r.event(trace.Event{T: r.now(), Kind: trace.EvRestart, Step: st.Index, Value: by,
+			Msg: fmt.Sprintf("controller back %s after the restart was confirmed", r.clk.Now().Sub(confirmed).Round(time.Millisecond))})
+		r.fresh = false // the sample that saw it back is the first of the restarted controller
+		return nil
+	case r.losses == losses:
+		return fmt.Errorf("step %d: the controller was not seen to restart: its connection was never lost, up to %s after the restart was confirmed", st.Index, r.opt.GapLimit)
+	}
+	return fmt.Errorf("step %d: the controller did not come back within %s after the restart was confirmed", st.Index, r.opt.GapLimit)
+}
+
+// noRestart records a restart step nobody could do as the inconclusive check
+// step<N>_restart (major): the comparison cannot say what a restart would have shown.
+func (r *run) noRestart(st scenario.Step) {
+	r.check(scenario.Step{Index: st.Index, ID: fmt.Sprintf("step%d_restart", st.Index), Kind: st.Kind, Severity: scenario.Major},
+		"inconclusive", "this target cannot be restarted by the harness and no operator was asked")
+}
+
+// restartForever bounds the wait for the operator only nominally: the face has its own
+// timeout (the CLI's --restart-timeout, the desktop dialog's countdown).
+const restartForever = 100 * 365 * 24 * time.Hour
+
+// maxRestartOutput is how much of a restart command's output the trace keeps.
+const maxRestartOutput = 2000
 
 // refusedSamples is how many samples in a row a tag of a wait_until's condition may read Bad
 // (the device answered with an error) before the wait stops.
@@ -832,7 +960,7 @@ func (r *run) sample(ctx context.Context, intended time.Time) error {
 	slot := r.slot
 	r.slot++
 	var err error
-	if r.sub != nil {
+	if r.sub != nil && !r.restarting {
 		r.readSubscribed()
 	} else {
 		err = r.conn.Read(ctx, r.tags, r.rd)
@@ -849,10 +977,11 @@ func (r *run) sample(ctx context.Context, intended time.Time) error {
 		}
 		if !r.inGap {
 			r.inGap, r.gapSince = true, got
+			r.losses++
 			r.progress.Faults++
 			r.res.Faults++
 			r.event(trace.Event{T: got.Sub(r.t0).Nanoseconds(), Kind: trace.EvGapStart, Msg: err.Error()})
-		} else if got.Sub(r.gapSince) > r.opt.GapLimit {
+		} else if got.Sub(r.gapSince) > r.opt.GapLimit && !r.restarting {
 			return fmt.Errorf("connection lost for more than %s: %w", r.opt.GapLimit, err)
 		}
 		if rc, ok := r.conn.(driver.Reconnector); ok && errors.Is(err, driver.ErrDisconnected) {

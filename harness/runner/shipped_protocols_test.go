@@ -66,7 +66,10 @@ func TestShippedScenariosOverBothProtocols(t *testing.T) {
 				out[i] = result{nil, err}
 				return
 			}
-			restart := func(context.Context) error { st.Controller.Restart(); return nil }
+			restart := func(context.Context, runner.RestartRequest) (runner.RestartConfirmation, error) {
+				st.Controller.Restart()
+				return runner.RestartConfirmation{By: "test"}, nil
+			}
 			res, err := runner.Run(context.Background(), load(t, j.file), runner.Options{Target: target, Armed: true, OperatorRestart: restart})
 			out[i] = result{res, err}
 		}()

@@ -204,13 +204,32 @@ func Load(path, pointsOverride string) (*Scenario, error) {
 			if name == "" {
 				return nil, errors.New("the scenario names no point map (points:) and no --points was given")
 			}
-			p = name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(path), p)
-			}
+			p = ResolvePoints(path, name)
 		}
 		return point.Load(p)
 	})
+}
+
+// ResolvePoints is the file a scenario at path means by points: name. A relative name is
+// taken against the scenario's folder; when no such file exists there, against the folder
+// above it, so that a scenario in a workspace's scenarios/ folder finds pointmaps/NAME.yaml
+// beside that folder as it does beside the shipped scenarios. An absolute name stays.
+func ResolvePoints(path, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	p := filepath.Join(filepath.Dir(path), name)
+	if _, err := os.Stat(p); err != nil {
+		if up := filepath.Join(filepath.Dir(filepath.Dir(path)), name); fileExists(up) {
+			return up
+		}
+	}
+	return p
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // PointsLoader returns the point map a scenario names.

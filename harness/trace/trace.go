@@ -93,6 +93,7 @@ const (
 	EvArmed      EventKind = "armed"
 	EvTransition EventKind = "transition" // a discrete tag changed value
 	EvLoad       EventKind = "load"       // one read of a load probe: Tag the probe, Value the latency in s or "error"
+	EvRestart    EventKind = "restart"    // an operator's restart confirmed (Value: who) or the controller back
 )
 
 // Event is something that happened during a run.

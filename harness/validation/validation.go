@@ -103,8 +103,8 @@ func Parse(name string, data []byte, points PointsReader) (*Scenario, error) {
 	return s, nil
 }
 
-// Load compiles the scenario file at path with the point map it names (resolved against the
-// scenario's folder), or the point map file pointsOverride when not empty.
+// Load compiles the scenario file at path with the point map it names (found as
+// scenario.ResolvePoints says), or the point map file pointsOverride when not empty.
 func Load(path, pointsOverride string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -116,10 +116,7 @@ func Load(path, pointsOverride string) (*Scenario, error) {
 			if name == "" {
 				return "", nil, errors.New("the scenario names no point map (points:) and no --points was given")
 			}
-			p = name
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(path), p)
-			}
+			p = scenario.ResolvePoints(path, name)
 		}
 		pd, err := os.ReadFile(p)
 		if err != nil {
@@ -161,9 +158,15 @@ type Input struct {
 	Ledger *ledger.DB
 	// Progress, when set, is called on the goroutine that called Run.
 	Progress func(Progress)
-	// OperatorRestart is asked to restart a real controller (runner.Options); nil: a restart
-	// step on a real target is inconclusive.
-	OperatorRestart func(ctx context.Context) error
+	// OperatorRestart is asked to restart a controller the harness cannot restart (a real
+	// one) at a restart step: the CLI prompts or runs --restart-cmd, the desktop shows a
+	// dialog. The runner then waits for the controller to come back and records who
+	// confirmed (Actor when the face names no one). nil: such a step is inconclusive.
+	OperatorRestart runner.OperatorRestart
+	// GapLimit is how long a lost connection may stay lost, and a restarted controller take
+	// to come back after the restart was confirmed, before a run faults (runner.Options;
+	// 0: the runner's default).
+	GapLimit time.Duration
 	// Actor is who records the validation in the register; empty: Actor().
 	Actor string
 	// Bundle, when not empty, is the file the signed evidence bundle is written to, signed
@@ -275,6 +278,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	if in.Patch.ID != "" {
 		v, err := in.Ledger.RecordValidation(ctx, ledger.Validation{
 			PatchID: in.Patch.ID, Record: res.Record, Differences: in.Differences, Created: p.now(),
+			ScenarioFile: text(filepath.Base(sc.File), sc.Data), PointMapFile: text(sc.PointMap, sc.PointData),
 		}, p.actor)
 		if err != nil {
 			if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
@@ -290,6 +294,15 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// text is a file the validation ran, as the register keeps it: none when the caller
+// compiled the scenario without its text (Parse always keeps both).
+func text(name string, data []byte) ledger.File {
+	if data == nil {
+		return ledger.File{}
+	}
+	return ledger.File{Name: name, Data: data}
 }
 
 // record builds the verdict record: everything a reader needs to see what was compared.
@@ -328,7 +341,17 @@ func (p *plan) runOnce(ctx context.Context, s side, rep, run int) (*trace.Trace,
 		return nil, fmt.Errorf("%s run %d: %w", s.name, rep, ErrAborted)
 	}
 	base := Progress{Side: s.name, Run: run, Runs: p.runsToMake, Repetition: rep}
-	opt := runner.Options{Target: s.target, Armed: s.armed, Repetition: rep, OperatorRestart: p.in.OperatorRestart}
+	opt := runner.Options{Target: s.target, Armed: s.armed, Repetition: rep, GapLimit: p.in.GapLimit}
+	if ask := p.in.OperatorRestart; ask != nil {
+		opt.OperatorRestart = func(ctx context.Context, req runner.RestartRequest) (runner.RestartConfirmation, error) {
+			req.Side = s.name
+			c, err := ask(ctx, req)
+			if c.By == "" {
+				c.By = p.actor
+			}
+			return c, err
+		}
+	}
 	if p.in.Ledger != nil {
 		opt.Recorder = recorder{ledger.Recorder{DB: p.in.Ledger}, p.in.Scenario.SHA256}
 	}

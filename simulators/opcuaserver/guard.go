@@ -18,7 +18,7 @@ import (
 //   - an OpenSecureChannel with a policy the server does not offer (None is always let
 //     through: discovery over None is allowed even when None has no endpoint);
 //   - a session (CreateSession, ActivateSession) over None when None is not offered;
-//   - a Basic256Sha256 channel in a mode the server does not offer. The mode is inside the
+//   - a secure channel in a mode the server does not offer. The mode is inside the
 //     encrypted OpenSecureChannel request; it shows on the channel's first message, whose
 //     body is plain in Sign mode (it starts with the request's type id) and ciphertext in
 //     SignAndEncrypt mode.
@@ -27,14 +27,18 @@ import (
 // BadSecurityPolicyRejected or BadSecurityModeRejected first.
 type guard struct {
 	none, sign, encrypt bool
+	secure              map[string]bool // policy URIs offered beside None
 
 	policy string // of the channel, from its OpenSecureChannel
 	first  bool   // the next MSG is the first of the channel
 }
 
-func newGuard(sec Security) *guard {
-	g := &guard{}
-	for _, m := range sec.modes() {
+func newGuard(sec Security, policies []string) *guard {
+	g := &guard{secure: map[string]bool{}}
+	for _, m := range sec.modes(policies) {
+		if m.policy != "None" {
+			g.secure[ua.FormatSecurityPolicyURI(m.policy)] = true
+		}
 		switch m.mode {
 		case ua.MessageSecurityModeNone:
 			g.none = true
@@ -68,21 +72,15 @@ func (g *guard) allow(chunk []byte) bool {
 			return false
 		}
 		g.policy, g.first = policy, true
-		switch policy {
-		case ua.SecurityPolicyURINone:
-			return true
-		case ua.SecurityPolicyURIBasic256Sha256:
-			return g.sign || g.encrypt
-		}
-		return false
+		return policy == ua.SecurityPolicyURINone || g.secure[policy]
 	case "MSG":
 		t, plain := requestType(chunk)
 		first := g.first
 		g.first = false
-		switch g.policy {
-		case ua.SecurityPolicyURINone:
+		switch {
+		case g.policy == ua.SecurityPolicyURINone:
 			return g.none || !plain || (t != id.CreateSessionRequest_Encoding_DefaultBinary && t != id.ActivateSessionRequest_Encoding_DefaultBinary)
-		case ua.SecurityPolicyURIBasic256Sha256:
+		case g.secure[g.policy]:
 			if !first || (g.sign && g.encrypt) {
 				return true
 			}

@@ -94,19 +94,34 @@ type secMode struct {
 	mode   ua.MessageSecurityMode
 }
 
-func (s Security) modes() []secMode {
-	none := secMode{"None", ua.MessageSecurityModeNone}
-	sign := secMode{"Basic256Sha256", ua.MessageSecurityModeSign}
-	enc := secMode{"Basic256Sha256", ua.MessageSecurityModeSignAndEncrypt}
-	switch s {
-	case SecurityNone:
-		return []secMode{none}
-	case SecuritySign:
-		return []secMode{sign}
-	case SecurityEncrypt:
-		return []secMode{enc}
+// Secure policies the server can offer beside None, by name.
+const (
+	PolicyBasic256Sha256      = "Basic256Sha256"
+	PolicyAes128Sha256RsaOaep = "Aes128_Sha256_RsaOaep"
+	PolicyAes256Sha256RsaPss  = "Aes256_Sha256_RsaPss"
+)
+
+// AllPolicies are the secure policies the server implements, for Config.Policies.
+var AllPolicies = []string{PolicyBasic256Sha256, PolicyAes128Sha256RsaOaep, PolicyAes256Sha256RsaPss}
+
+// modes are the endpoints of s with the secure policies (nil: Basic256Sha256).
+func (s Security) modes(policies []string) []secMode {
+	if len(policies) == 0 {
+		policies = []string{PolicyBasic256Sha256}
 	}
-	return []secMode{none, sign, enc}
+	var out []secMode
+	if s == SecurityAll || s == SecurityNone {
+		out = append(out, secMode{"None", ua.MessageSecurityModeNone})
+	}
+	for _, p := range policies {
+		if s == SecurityAll || s == SecuritySign {
+			out = append(out, secMode{p, ua.MessageSecurityModeSign})
+		}
+		if s == SecurityAll || s == SecurityEncrypt {
+			out = append(out, secMode{p, ua.MessageSecurityModeSignAndEncrypt})
+		}
+	}
+	return out
 }
 
 // Config says where and how to serve.
@@ -115,6 +130,17 @@ type Config struct {
 	// unspecified host (0.0.0.0, ::) the machine's host name is advertised.
 	Addr     string
 	Security Security
+	// Policies are the secure policies offered beside None, from AllPolicies; nil is
+	// Basic256Sha256 only. Security picks the modes each is offered in.
+	Policies []string
+	// Users are the user names and passwords the server accepts, UserCerts the user
+	// certificates (DER) it accepts, on its secure endpoints. With either set, anonymous
+	// sessions are refused (BadIdentityTokenInvalid), as on a PLC with user management; a
+	// wrong password or an unknown user is BadUserAccessDenied, an unknown certificate
+	// BadIdentityTokenRejected, a user token signature that does not verify
+	// BadUserSignatureInvalid. With neither, sessions are anonymous.
+	Users     map[string]string
+	UserCerts [][]byte
 	// CertDir keeps the generated certificate and key (opcua-<serial>.der and .key) so that
 	// clients that trust it keep trusting it across starts; "" generates them in memory.
 	CertDir string
@@ -164,6 +190,14 @@ const labelKey = "patchgate/opcuaserver"
 func Start(ctx context.Context, c *plc.Controller, cfg Config) (*Server, error) {
 	if cfg.Security > SecurityEncrypt {
 		return nil, fmt.Errorf("opc ua: unknown security %d", cfg.Security)
+	}
+	for _, p := range cfg.Policies {
+		if !slices.Contains(AllPolicies, p) {
+			return nil, fmt.Errorf("opc ua: unknown security policy %q; expected one of %s", p, strings.Join(AllPolicies, ", "))
+		}
+	}
+	if (len(cfg.Users) > 0 || len(cfg.UserCerts) > 0) && cfg.Security == SecurityNone {
+		return nil, errors.New("opc ua: users need a secure endpoint; security none offers none")
 	}
 	l, err := newLayout(c)
 	if err != nil {
@@ -452,7 +486,7 @@ func (s *Server) serve(l *link) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		pump(inner, l.client, newGuard(s.cfg.Security))
+		pump(inner, l.client, newGuard(s.cfg.Security, s.cfg.Policies))
 		l.cut()
 	}()
 	io.Copy(l.client, inner)

@@ -602,8 +602,17 @@ func TestGuard(t *testing.T) {
 		{"none: none", SecurityNone, [][]byte{none, createSession}, true},
 		{"hello passes", SecurityEncrypt, [][]byte{chunk("HEL", make([]byte, 20))}, true},
 		{"truncated open", SecurityAll, [][]byte{chunk("OPN", []byte{200, 0, 0, 0})}, false},
+		{"all: aes256 not offered", SecurityAll, [][]byte{opn(ua.SecurityPolicyURIAes256Sha256RsaPss)}, false},
+		{"all+aes: aes256 sign", SecurityAll, [][]byte{opn(ua.SecurityPolicyURIAes256Sha256RsaPss), createSession}, true},
+		{"all+aes: aes128 encrypt", SecurityAll, [][]byte{opn(ua.SecurityPolicyURIAes128Sha256RsaOaep), cipher}, true},
+		{"encrypt+aes: aes128 sign", SecurityEncrypt, [][]byte{opn(ua.SecurityPolicyURIAes128Sha256RsaOaep), createSession}, false},
+		{"sign+aes: aes256 sign", SecuritySign, [][]byte{opn(ua.SecurityPolicyURIAes256Sha256RsaPss), getEndpoints, createSession}, true},
 	} {
-		g := newGuard(tc.sec)
+		var policies []string
+		if strings.Contains(tc.name, "+aes") {
+			policies = AllPolicies
+		}
+		g := newGuard(tc.sec, policies)
 		got := true
 		for _, c := range tc.chunks {
 			got = got && g.allow(c)
@@ -616,7 +625,7 @@ func TestGuard(t *testing.T) {
 		for _, c := range tc.chunks {
 			stream.Write(c)
 		}
-		err := pump(&out, &stream, newGuard(tc.sec))
+		err := pump(&out, &stream, newGuard(tc.sec, policies))
 		if (err == io.EOF) != tc.want || (tc.want && !bytes.Equal(out.Bytes(), bytes.Join(tc.chunks, nil))) {
 			t.Errorf("%s: pump %v, forwarded %d bytes", tc.name, err, out.Len())
 		}

@@ -50,6 +50,8 @@ type run struct {
 
 	reqCtx    context.Context // requests waiting on the controller (latency, stall)
 	reqCancel context.CancelFunc
+
+	users *users // nil: sessions are anonymous
 }
 
 var runs atomic.Int64
@@ -134,7 +136,7 @@ func (r *run) build(port int) (*server.Server, *namespace, error) {
 		server.SoftwareVersion(idt.Firmware), // BuildInfo SoftwareVersion and BuildNumber
 		server.EnableAuthMode(ua.UserTokenTypeAnonymous),
 	}
-	for _, sec := range s.cfg.Security.modes() {
+	for _, sec := range s.cfg.Security.modes(s.cfg.Policies) {
 		opts = append(opts, server.EnableSecurity(sec.policy, sec.mode))
 	}
 	srv := server.New(opts...)
@@ -155,6 +157,16 @@ func (r *run) build(port int) (*server.Server, *namespace, error) {
 	srv.RegisterHandler(id.GetEndpointsRequest_Encoding_DefaultBinary, r.getEndpoints)
 	srv.RegisterHandler(id.FindServersRequest_Encoding_DefaultBinary, r.findServers)
 	srv.RegisterHandler(id.TranslateBrowsePathsToNodeIDsRequest_Encoding_DefaultBinary, r.translate)
+	if s.cfg.usersEnabled() {
+		u, err := newUsers(srv, s.cfg, s.cert, s.key)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.users = u
+		srv.RegisterHandler(id.CreateSessionRequest_Encoding_DefaultBinary, u.createSession(r))
+		srv.RegisterHandler(id.ActivateSessionRequest_Encoding_DefaultBinary, u.activateSession)
+		srv.RegisterHandler(id.CloseSessionRequest_Encoding_DefaultBinary, u.closeSession)
+	}
 	return srv, ns, nil
 }
 
@@ -408,6 +420,11 @@ func (r *run) getEndpoints(_ *uasc.SecureChannel, req ua.Request, _ uint32) (ua.
 	if !ok {
 		return nil, ua.StatusBadRequestTypeInvalid
 	}
+	return &ua.GetEndpointsResponse{ResponseHeader: header(gr.RequestHeader, ua.StatusOK), Endpoints: r.endpoints()}, nil
+}
+
+// endpoints are the public endpoints, with the user token policies of Config's users.
+func (r *run) endpoints() []*ua.EndpointDescription {
 	app := r.application()
 	var eps []*ua.EndpointDescription
 	for _, ep := range r.srv.Endpoints() {
@@ -416,9 +433,12 @@ func (r *run) getEndpoints(_ *uasc.SecureChannel, req ua.Request, _ uint32) (ua.
 		}
 		c := *ep
 		c.Server = app
+		if r.users != nil {
+			c.UserIdentityTokens = r.users.tokens(c.SecurityPolicyURI)
+		}
 		eps = append(eps, &c)
 	}
-	return &ua.GetEndpointsResponse{ResponseHeader: header(gr.RequestHeader, ua.StatusOK), Endpoints: eps}, nil
+	return eps
 }
 
 func (r *run) findServers(_ *uasc.SecureChannel, req ua.Request, _ uint32) (ua.Response, error) {

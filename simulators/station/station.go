@@ -44,8 +44,12 @@ type Config struct {
 	Modbus string
 	OPCUA  string
 	UnitID uint8
-	// Security is the OPC UA endpoint set (see opcuaserver); empty means all.
+	// Security is the OPC UA endpoint set (see opcuaserver); empty means all. The secure
+	// endpoints are offered with every policy opcuaserver implements.
 	Security string
+	// OPCUAUsers are the user names and passwords the OPC UA server accepts; with any,
+	// anonymous sessions are refused (see opcuaserver.Config.Users).
+	OPCUAUsers map[string]string
 }
 
 // Station is a running simulated controller.
@@ -81,7 +85,8 @@ func Start(ctx context.Context, cfg Config) (*Station, error) {
 			st.Close()
 			return nil, err
 		}
-		st.OPCUA, err = opcuaserver.Start(ctx, c, opcuaserver.Config{Addr: cfg.OPCUA, Security: sec})
+		st.OPCUA, err = opcuaserver.Start(ctx, c, opcuaserver.Config{Addr: cfg.OPCUA, Security: sec,
+			Policies: opcuaserver.AllPolicies, Users: cfg.OPCUAUsers})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("opc ua on %s: %w", cfg.OPCUA, err)

@@ -17,11 +17,8 @@ func main() {
 	// gopcua's server writes start-up chatter to the standard logger; our output is our own
 	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	interactive := false
-	if fi, err := os.Stderr.Stat(); err == nil {
-		interactive = fi.Mode()&os.ModeCharDevice != 0
-	}
-	code := cli.Main(ctx, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Interactive: interactive}, os.Args[1:])
+	code := cli.Main(ctx, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Interactive: cli.IsTerminal(os.Stderr),
+		Stdin: os.Stdin, StdinTerminal: cli.IsTerminal(os.Stdin)}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

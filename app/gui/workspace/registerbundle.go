@@ -16,11 +16,13 @@ import (
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/validation"
 )
 
 // Evidence bundles of validations stored in the register: the Register tab exports and
-// verifies them long after the run, from what the register keeps (the record, the runs'
-// traces) and the shipped scenario the record names.
+// verifies them long after the run, from what the register keeps: the record, the runs'
+// traces, and the scenario and point map texts as run (for validations recorded before the
+// register kept texts, the shipped scenario the record names).
 
 // Bundles lists the evidence bundles of validation id in the workspace's bundles folder
 // (Export names them "ID-scenario-time.zip"), oldest first.
@@ -34,19 +36,35 @@ func (w *Workspace) Bundles(id string) []string {
 }
 
 // ErrNotExportable: a stored validation whose bundle cannot be rebuilt from the register
-// (its scenario is not shipped, or not the file it ran).
+// (recorded before the register kept texts, and its scenario is not shipped, or not the
+// file it ran).
 var ErrNotExportable = errors.New("cannot rebuild the evidence bundle from the register")
 
 // StoredResult rebuilds the Result of validation id from the register: its record, the
-// traces of its runs, and the shipped scenario it ran. A bundle holds the scenario as run,
-// so a scenario that is not shipped, or whose shipped file is not the one the record names
-// by SHA-256, gives ErrNotExportable. It reads SQLite: call it off the UI goroutine.
+// traces of its runs, and the scenario and point map texts it ran, whatever became of the
+// files since. A validation recorded before the register kept texts falls back to the
+// shipped scenario the record names; one that is not shipped, or whose shipped file is not
+// the one the record names by SHA-256, gives ErrNotExportable. It reads SQLite: call it off
+// the UI goroutine.
 func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error) {
 	v, err := w.DB.Validation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := shippedScenario(v.Scenario, v.Record.ScenarioSHA256)
+	var sc *Loaded
+	if v.ScenarioFile.Data != nil {
+		sc, err = validation.Parse(v.ScenarioFile.Name, v.ScenarioFile.Data, func(string) (string, []byte, error) {
+			if v.PointMapFile.Data == nil {
+				return "", nil, errors.New("the register holds no point map text")
+			}
+			return v.PointMapFile.Name, v.PointMapFile.Data, nil
+		})
+		if err != nil {
+			err = fmt.Errorf("%w: the scenario as run no longer compiles: %w", ErrNotExportable, err)
+		}
+	} else {
+		sc, err = shippedScenario(v.Scenario, v.Record.ScenarioSHA256)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("validation %s: %w", id, err)
 	}

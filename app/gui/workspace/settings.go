@@ -146,3 +146,25 @@ type TrustedCert = opcua.Trusted
 // TrustedCerts lists the certificates of an OPC UA trust folder as the driver reads it (the
 // driver owns that reading; see opcua.ListTrusted).
 func TrustedCerts(dir string) ([]TrustedCert, error) { return opcua.ListTrusted(dir) }
+
+// UntrustedServer is the refusal of an OPC UA server whose certificate is not trusted: its
+// subject and thumbprints, and where the driver saved it.
+type UntrustedServer = opcua.UntrustedError
+
+// Untrusted returns the refusal of an untrusted OPC UA server within err, or nil.
+func Untrusted(err error) *UntrustedServer {
+	var ue *opcua.UntrustedError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return nil
+}
+
+// TrustServer trusts the certificate of a refused server: it moves it from the rejected
+// folder into the trust folder the driver checked, as `patchgate trust add` does.
+func TrustServer(ue *UntrustedServer) (TrustedCert, error) {
+	if ue.Rejected == "" {
+		return TrustedCert{}, fmt.Errorf("the certificate could not be saved when it was refused; save it as %s to trust it", ue.Trust)
+	}
+	return opcua.TrustRejected(filepath.Dir(ue.Trust), ue.SHA256)
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/yamlfile"
 	"github.com/patchgate/patchgate/scenarios"
 )
@@ -142,14 +143,12 @@ func (t Target) check(at string) (Target, error) {
 		}
 		t.URL, t.PointMap = u, pm
 	}
-	pt, err := driver.ParseTarget(t.URL)
-	if err != nil {
+	if _, err := driver.ParseTarget(t.URL); err != nil {
 		return t, bad("url", err)
 	}
 	shipped := strings.Join(ShippedPointMaps(), ", ")
-	if t.PointMap == "" && !pt.Simulated() {
-		return t, bad("point_map", fmt.Errorf("no point_map for %s; expected a shipped point map (%s) or a .yaml file", pt, shipped))
-	}
+	// a controller new to the bench has no point map yet: Discover finds its points and
+	// saves one; until then Test and Connect say so
 	if t.PointMap != "" && !slices.Contains(ShippedPointMaps(), t.PointMap) && !isYAMLFile(t.PointMap) {
 		return t, bad("point_map", fmt.Errorf("point_map %q; expected a shipped point map (%s) or a .yaml file relative to the workspace folder", t.PointMap, shipped))
 	}
@@ -348,26 +347,47 @@ func (w *Workspace) changeTargets(f func([]Target) ([]Target, Target, error)) (T
 // writeAtomic writes data to p through a temporary file in the same folder, so that a crash
 // leaves the old file or the new one, never half of one.
 func writeAtomic(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	tmp, err := writeTemp(p, data)
 	if err != nil {
 		return err
+	}
+	if err = os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// writeTemp writes data to a new hidden temporary file beside p and returns its name; on an
+// error nothing is left behind.
+func writeTemp(p string, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	if err != nil {
+		return "", err
 	}
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return "", err
 	}
-	return err
+	return tmp.Name(), nil
 }
 
-// PointMap loads t's point map: a shipped one by name, or a file (relative to the workspace
+// PointMap loads t's point map: a shipped one by name (the workspace's copy in pointmaps/
+// when there, as the engineer may have edited it), or a file (relative to the workspace
 // folder); a sim:// target without one gets its model's.
 func (w *Workspace) PointMap(t Target) (*point.Map, error) {
+	p, data, err := w.pointMapFile(t)
+	if err != nil {
+		return nil, err
+	}
+	return point.Parse(p, data)
+}
+
+// pointMapFile reads t's point map (see PointMap): its path, as errors name it, and text.
+func (w *Workspace) pointMapFile(t Target) (string, []byte, error) {
 	name := strings.TrimSpace(t.PointMap)
 	if name == "" {
 		if pt, err := driver.ParseTarget(t.URL); err == nil && pt.Simulated() {
@@ -378,22 +398,61 @@ func (w *Workspace) PointMap(t Target) (*point.Map, error) {
 		}
 	}
 	if slices.Contains(ShippedPointMaps(), name) {
+		own := filepath.Join(w.PointMapsFolder(), name+".yaml")
+		if data, err := os.ReadFile(own); err == nil {
+			return own, data, nil
+		}
 		p := "pointmaps/" + name + ".yaml"
 		data, err := scenarios.FS.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("point map %s: %w", name, err)
+			return "", nil, fmt.Errorf("point map %s: %w", name, err)
 		}
-		return point.Parse(p, data)
+		return p, data, nil
 	}
 	if name == "" {
-		return nil, fmt.Errorf("no point map; expected a shipped point map (%s) or a .yaml file", strings.Join(ShippedPointMaps(), ", "))
+		return "", nil, fmt.Errorf("%s has no point map yet; Discover finds its points and saves one, or name a shipped point map (%s) or a .yaml file", t.Name, strings.Join(ShippedPointMaps(), ", "))
 	}
 	if !isYAMLFile(name) {
-		return nil, fmt.Errorf("point map %q; expected a shipped point map (%s) or a .yaml file", name, strings.Join(ShippedPointMaps(), ", "))
+		return "", nil, fmt.Errorf("point map %q; expected a shipped point map (%s) or a .yaml file", name, strings.Join(ShippedPointMaps(), ", "))
 	}
 	p := name
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(w.Dir, p)
 	}
-	return point.Load(p)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("point map: %w", err)
+	}
+	return p, data, nil
+}
+
+// TargetPointMap is the point map that the engineer's targets among urls name (their
+// point_map on the Bench tab), as a file name and its text. Data is nil when none of them
+// names one: an embedded station, a URL typed in, a target without point_map; the
+// scenario's own point map then applies. Targets that name different point maps are an
+// error: a validation reads both sides through one point map.
+func (w *Workspace) TargetPointMap(urls ...string) (name string, data []byte, err error) {
+	saved, err := w.SavedTargets()
+	if err != nil {
+		return "", nil, err
+	}
+	var from string
+	for _, u := range urls {
+		u = strings.TrimSpace(u)
+		i := slices.IndexFunc(saved, func(t Target) bool { return t.URL == u && strings.TrimSpace(t.PointMap) != "" })
+		if i < 0 {
+			continue
+		}
+		t := saved[i]
+		p, d, err := w.pointMapFile(t)
+		if err != nil {
+			return "", nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		if data != nil && string(d) != string(data) {
+			return "", nil, fmt.Errorf("%w: target %s reads through point map %s, target %s through %s; a validation compares both sides through one point map",
+				validation.ErrBadInput, from, name, t.Name, filepath.Base(p))
+		}
+		from, name, data = t.Name, filepath.Base(p), d
+	}
+	return name, data, nil
 }

@@ -37,7 +37,8 @@ func (w *Workspace) Connect(ctx context.Context, t Target) (*Session, error) {
 			return nil, fmt.Errorf("target %s (%s): %w", t.Name, t.URL, err)
 		}
 	}
-	pt, err := driver.ParseTarget(t.URL)
+	// the Settings tab's trust folder, as Validate and Discover use it
+	pt, err := driver.ParseTarget(w.WithTrust(t.URL))
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}

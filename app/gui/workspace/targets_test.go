@@ -60,6 +60,10 @@ targets:
 	{name: "a BOM and spaces around values", data: "\ufeffversion: 1\ntargets:\n  - name: '  A  '\n    url: ' modbus://h:502 '\n    point_map: heater\n",
 		want: []Target{{Name: "A", URL: "modbus://h:502", PointMap: "heater"}}},
 
+	// a controller new to the bench: Discover finds its points and saves its map
+	{name: "no point map yet", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://h:502\n",
+		want: []Target{{Name: "A", URL: "modbus://h:502"}}},
+
 	{name: "empty file", data: "", err: "targets.yaml:1:1:", why: "empty"},
 	{name: "unknown key", data: "version: 1\ntargets:\n  - name: A\n    adress: modbus://h:502\n", err: "targets.yaml:4:5:", why: `unknown field "adress"`},
 	{name: "no version", data: "targets: []\n", err: "targets.yaml:1:1:", why: "no version"},
@@ -70,7 +74,6 @@ targets:
 	{name: "no host", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://:502?unit=1\n    point_map: tank\n", err: "targets.yaml:4:10:", why: "expected a host"},
 	{name: "no url", data: "version: 1\ntargets:\n  - name: A\n    point_map: tank\n", err: "targets.yaml:3:5:", why: "no url"},
 	{name: "no name", data: "version: 1\ntargets:\n  - url: modbus://h:502\n    point_map: tank\n", err: "targets.yaml:3:5:", why: "no name"},
-	{name: "no point map", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://h:502\n", err: "targets.yaml:3:5:", why: "no point_map"},
 	{name: "point map neither shipped nor yaml", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://h:502\n    point_map: tnak\n", err: "targets.yaml:5:16:", why: `point_map "tnak"`},
 	{name: "two point maps", data: "version: 1\ntargets:\n  - name: A\n    url: modbus://h:502?map=tank\n    point_map: heater\n", err: "targets.yaml:4:10:", why: "expected one point map"},
 	{name: "same name twice", data: "version: 1\ntargets:\n  - {name: A, url: 'modbus://h:502', point_map: tank}\n  - {name: a, url: 'modbus://h:503', point_map: tank}\n", err: "targets.yaml:4:12:", why: "already used by target 1"},

@@ -19,7 +19,7 @@ import (
 
 // Request is one validation to run: a scenario on a before and an after target.
 type Request struct {
-	Scenario string  // shipped scenario file name
+	Scenario string  // scenario file name in the workspace's scenarios folder
 	Loaded   *Loaded // or a compiled scenario (from ParseScenario), used instead
 	Before   string  // target URL
 	After    string
@@ -34,9 +34,10 @@ type Request struct {
 	// Armed allows the scenario's writes to controllers that are not simulated. The
 	// workspace's own embedded stations are armed without it (they are simulators).
 	Armed bool
-	// OperatorRestart is asked to restart a real controller at a restart step; nil: such a
-	// step is inconclusive.
-	OperatorRestart func(ctx context.Context) error
+	// OperatorRestart is asked to restart a real controller at a restart step (the desktop
+	// shows a dialog); nil: such a step is inconclusive. The workspace restarts its embedded
+	// stations itself.
+	OperatorRestart runner.OperatorRestart
 }
 
 // Progress is what the Validate tab shows while a validation runs.
@@ -69,13 +70,44 @@ type Result struct {
 var ErrAborted = validation.ErrAborted
 
 // Embedded reports whether u is one of the workspace's embedded stations.
-func (w *Workspace) Embedded(u string) bool {
+func (w *Workspace) Embedded(u string) bool { return w.embedded(u) != nil }
+
+// embedded is the embedded station u reaches, or nil.
+func (w *Workspace) embedded(u string) *Station {
 	for _, st := range w.Stations() {
 		if u == st.ModbusURL() || u == st.OPCUAURL() || strings.HasPrefix(u, st.OPCUAURL()+"?") {
-			return true
+			return st
 		}
 	}
-	return false
+	return nil
+}
+
+// RequestScenario is the scenario req runs: req.Loaded, or the workspace's file
+// req.Scenario, compiled with the point map of the targets when the engineer's target (on
+// the Bench tab) names one (TargetPointMap); the file's own point map otherwise.
+func (w *Workspace) RequestScenario(req Request) (*Loaded, error) {
+	sc := req.Loaded
+	if sc == nil {
+		f, err := w.ReadScenario(req.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		if sc, err = w.ParseScenario(f.Name, f.Data); err != nil {
+			return nil, err
+		}
+	}
+	var urls []string
+	if len(req.BeforeRuns) == 0 {
+		urls = append(urls, req.Before)
+	}
+	if len(req.AfterRuns) == 0 {
+		urls = append(urls, req.After)
+	}
+	name, data, err := w.TargetPointMap(urls...)
+	if err != nil || data == nil {
+		return sc, err
+	}
+	return validation.Parse(sc.File, sc.Data, func(string) (string, []byte, error) { return name, data, nil })
 }
 
 // Validate runs req through harness/validation, the use case the CLI runs too: the before
@@ -84,12 +116,9 @@ func (w *Workspace) Embedded(u string) bool {
 // workspace's actor. progress (may be nil) is called from the calling goroutine; run
 // Validate in a goroutine of its own. Cancelling ctx aborts (ErrAborted).
 func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Progress)) (*Result, error) {
-	sc := req.Loaded
-	if sc == nil {
-		var err error
-		if sc, err = LoadScenario(req.Scenario); err != nil {
-			return nil, err
-		}
+	sc, err := w.RequestScenario(req)
+	if err != nil {
+		return nil, err
 	}
 	side := func(url string, runs []int64) validation.Side {
 		if len(runs) > 0 {
@@ -104,7 +133,7 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	in := validation.Input{
 		Scenario: sc, Before: side(req.Before, req.BeforeRuns), After: side(req.After, req.AfterRuns),
 		Repeat: req.Repeat, Patch: validation.Patch{ID: req.Patch}, Ledger: w.DB,
-		OperatorRestart: req.OperatorRestart, Actor: w.actor, Now: w.Now, ToolVersion: Version,
+		OperatorRestart: w.restarter(req.OperatorRestart), Actor: w.actor, Now: w.Now, ToolVersion: Version,
 	}
 	if progress != nil {
 		in.Progress = progressTo(progress)
@@ -115,6 +144,22 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	}
 	res := &Result{Scenario: sc, Record: vr.Record, Before: vr.Before, After: vr.After, Validation: vr.Validation}
 	return res, err
+}
+
+// restarter does a restart step: the workspace restarts its own embedded stations (they
+// are simulators it owns, as a sim:// target restarts in process) and asks ask about any
+// other controller.
+func (w *Workspace) restarter(ask runner.OperatorRestart) runner.OperatorRestart {
+	return func(ctx context.Context, req runner.RestartRequest) (runner.RestartConfirmation, error) {
+		if st := w.embedded(req.Target.String()); st != nil {
+			st.Controller.Restart()
+			return runner.RestartConfirmation{How: "embedded " + st.Role + " station restarted by the workspace"}, nil
+		}
+		if ask == nil {
+			return runner.RestartConfirmation{}, runner.ErrNoOperator
+		}
+		return ask(ctx, req)
+	}
 }
 
 // progressTo turns the use case's reports into the Validate tab's: a report as each run
@@ -200,11 +245,9 @@ func (w *Workspace) Verify(path string) (*evidence.Report, error) {
 // workspace's embedded stations) and the exact writes the scenario makes. Empty targets: no
 // arming needed. The app shows it in a deliberate dialog before any write.
 func (w *Workspace) Arming(req Request) (targets []string, writes []runner.PlannedWrite, err error) {
-	sc := req.Loaded
-	if sc == nil {
-		if sc, err = LoadScenario(req.Scenario); err != nil {
-			return nil, nil, err
-		}
+	sc, err := w.RequestScenario(req)
+	if err != nil {
+		return nil, nil, err
 	}
 	var urls []string
 	if len(req.BeforeRuns) == 0 {

@@ -35,9 +35,10 @@ const DemoPatchID = "P-DEMO-001"
 
 // Config says where the workspace lives and what to simulate.
 type Config struct {
-	// Dir is the workspace folder: the register (patchgate.db), the signing key (keys/,
-	// unless KeyDir names another folder) and the evidence bundles (bundles/). Empty:
-	// DefaultDir.
+	// Dir is the workspace folder: the register (patchgate.db), the engineer's scenarios
+	// (scenarios/) and point maps (pointmaps/), seeded with the shipped ones (files.go), the
+	// targets (targets.yaml), the signing key (keys/, unless KeyDir names another folder)
+	// and the evidence bundles (bundles/). Empty: DefaultDir.
 	Dir string
 	// KeyDir is the folder of the signing key (key.pem, pub.pem). Empty: Dir/keys.
 	KeyDir string
@@ -115,7 +116,8 @@ func (s *Station) Running() bool { return !s.stopped }
 // Faults returns the faults in force on the station.
 func (s *Station) Faults() fault.Set { return s.Controller.Faults() }
 
-// Open opens (creating) the workspace folder and its register, starts the two embedded tank
+// Open opens (creating) the workspace folder and its register, copies the shipped
+// scenarios and point maps that are not there yet (SeedFiles), starts the two embedded tank
 // stations and enters the demo patch when the register is empty.
 func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if cfg.Dir == "" {
@@ -139,6 +141,10 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("workspace folder: %w", err)
+	}
+	w0 := &Workspace{Dir: cfg.Dir}
+	if _, err := w0.SeedFiles(); err != nil {
+		return nil, err
 	}
 	db, err := ledger.Open(ctx, filepath.Join(cfg.Dir, "patchgate.db"))
 	if err != nil {
@@ -422,7 +428,7 @@ func (w *Workspace) seed(ctx context.Context) error {
 	return nil
 }
 
-// Scenario is a shipped scenario file.
+// Scenario is a shipped scenario file (the workspace's own are Files: ScenarioFiles).
 type Scenario struct {
 	Name string // file name, e.g. tank-alarm-trip.yaml
 	Data []byte
@@ -446,7 +452,8 @@ var ErrNoScenario = errors.New("no such shipped scenario")
 // runs, records and bundles.
 type Loaded = validation.Scenario
 
-// LoadScenario compiles a shipped scenario; errors carry line:column.
+// LoadScenario compiles a shipped scenario; errors carry line:column. The workspace's own
+// files: Workspace.LoadScenario.
 func LoadScenario(name string) (*Loaded, error) {
 	data, err := scenarios.FS.ReadFile(name)
 	if err != nil {

@@ -44,6 +44,7 @@ type Conn struct {
 	pki    pki
 	cert   []byte // the client's certificate and key, loaded on the first secure connect
 	key    *rsa.PrivateKey
+	user   userIdentity
 	labels pprof.LabelSet  // carried by every goroutine gopcua and the driver start for this Conn
 	lctx   context.Context // a context with the labels, for the driver's own goroutines
 	label  string          // the label as the goroutine profile prints it
@@ -155,6 +156,9 @@ func (Driver) Open(ctx context.Context, t driver.Target, pm *point.Map) (driver.
 			return nil, err
 		}
 	}
+	if c.user, err = loadUser(o); err != nil {
+		return nil, err
+	}
 	c.idReq = readRequest(id.Server_ServerStatus_BuildInfo_ManufacturerName, id.Server_ServerStatus_BuildInfo_ProductName,
 		id.Server_ServerStatus_BuildInfo_SoftwareVersion, id.Server_ServerStatus_BuildInfo_BuildNumber)
 	c.pingReq = readRequest(id.Server_ServerStatus_State)
@@ -238,13 +242,21 @@ func (c *Conn) dial(ctx context.Context) error {
 		}
 		opts = append(opts, gopcua.Certificate(c.cert), gopcua.PrivateKey(c.key))
 	}
+	auth, err := c.user.options(ep)
+	if err != nil {
+		return err
+	}
 	l := newLink()
-	opts = append(opts, gopcua.SecurityFromEndpoint(ep, ua.UserTokenTypeAnonymous), gopcua.StateChangedFunc(l.state))
+	opts = append(opts, gopcua.SecurityFromEndpoint(ep, o.tokenType()), gopcua.StateChangedFunc(l.state))
+	opts = append(opts, auth...)
 	if l.cl, err = gopcua.NewClient(o.url, opts...); err != nil {
 		return fmt.Errorf("opc ua client: %w", err)
 	}
 	if err := connectClient(ctx, l.cl); err != nil {
 		c.closeLink(l)
+		if uerr := c.user.refused(err); uerr != nil {
+			return uerr
+		}
 		return fmt.Errorf("connect with security %s: %w%s", o.security(), c.failure(ctx, err), c.clientTrustHint(err))
 	}
 	maxRead, err := c.maxNodesPerRead(ctx, l)
@@ -599,6 +611,7 @@ func (c *Conn) Identity(ctx context.Context) (driver.Identity, error) {
 	if c.server.advertised != "" && c.server.advertised != c.target {
 		idt.Extra["endpoint_advertised"] = c.server.advertised
 	}
+	c.user.identity(idt.Extra)
 	if c.server.sha256 != "" {
 		idt.Extra["server_certificate_sha1"] = c.server.sha1
 		idt.Extra["server_certificate_sha256"] = c.server.sha256

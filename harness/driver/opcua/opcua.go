@@ -4,9 +4,11 @@
 //
 // Targets:
 //
-//	opc.tcp://host:port/path?security=None|Basic256Sha256&mode=None|Sign|SignAndEncrypt&trust=DIR&allow_insecure=1&timeout=DUR&cert=FILE&key=FILE
+//	opc.tcp://host:port/path?security=POLICY&mode=None|Sign|SignAndEncrypt&trust=DIR&allow_insecure=1&timeout=DUR&cert=FILE&key=FILE
+//	    [&user=NAME[&password_file=FILE|&password_env=VAR] | &user_cert=FILE&user_key=FILE]
 //
-//	security        security policy (default Basic256Sha256)
+//	security        security policy: None, Basic256Sha256 (default), Aes128_Sha256_RsaOaep
+//	                or Aes256_Sha256_RsaPss
 //	mode            message security mode (default SignAndEncrypt; None with security=None)
 //	allow_insecure  1 to accept security=None, which neither signs nor encrypts and lets
 //	                anyone on the network pose as the controller; refused without it
@@ -16,6 +18,18 @@
 //	timeout         per-request timeout, also for the TCP connect (default 5s)
 //	cert, key       the client's application instance certificate (DER or PEM) and RSA key
 //	                (PEM or DER, PKCS#1 or PKCS#8); both or neither
+//	user            activate the session with a user name token for NAME; its password
+//	                comes from password_file (the file's text, one trailing line end
+//	                dropped) or the environment variable password_env (default
+//	                PATCHGATE_OPCUA_PASSWORD), never from the target itself
+//	user_cert,      activate the session with an X.509 user token: the user's certificate
+//	user_key        (DER or PEM) and RSA key, both or neither
+//
+// A user identity needs a secure policy (the server must be authenticated before it gets a
+// password), and the endpoint must offer a user token policy of that kind. The run record
+// and Identity name the user (user, or the user certificate's subject and thumbprint),
+// never the password; a target holding a password (user:pw@host, password=) is refused
+// without echoing it.
 //
 // An unknown parameter is an error, so that a typo is never silently ignored.
 //
@@ -29,7 +43,8 @@
 // where to trust it, as UaExpert-style clients do. The client's own certificate (RSA 2048,
 // self-signed, application URI urn:patchgate:client) is made on first use and kept beside
 // the trust folder in own/cert.der and own/key.pem, unless cert= and key= name one. Sessions
-// are anonymous.
+// are anonymous unless user= or user_cert= say otherwise. `patchgate trust` lists, trusts and
+// removes certificates in the folders (ListTrusted, ListRejected, TrustRejected, RemoveTrusted).
 //
 // # Nodes
 //
@@ -109,8 +124,10 @@ type Driver struct{}
 
 // Security policies and modes as a target names them.
 const (
-	PolicyNone           = "None"
-	PolicyBasic256Sha256 = "Basic256Sha256"
+	PolicyNone                = "None"
+	PolicyBasic256Sha256      = "Basic256Sha256"
+	PolicyAes128Sha256RsaOaep = "Aes128_Sha256_RsaOaep"
+	PolicyAes256Sha256RsaPss  = "Aes256_Sha256_RsaPss"
 
 	ModeNone           = "None"
 	ModeSign           = "Sign"
@@ -132,6 +149,36 @@ type options struct {
 	timeout       time.Duration
 	certFile      string
 	keyFile       string
+
+	// the user identity of the session: anonymous when user and userCert are empty
+	user         string // user name of a UserName token
+	passwordFile string // where its password is; "" for passwordEnv
+	passwordEnv  string // the environment variable holding it (default PasswordEnv)
+	userCert     string // certificate (DER or PEM) of an X.509 user token
+	userKey      string // its RSA key
+}
+
+// PasswordEnv is the environment variable the password of user=NAME comes from when the
+// target names neither password_file nor password_env.
+const PasswordEnv = "PATCHGATE_OPCUA_PASSWORD"
+
+// policies are the security policies a target may name, by their lower-case names.
+var policies = map[string]string{
+	"none":                  PolicyNone,
+	"basic256sha256":        PolicyBasic256Sha256,
+	"aes128_sha256_rsaoaep": PolicyAes128Sha256RsaOaep,
+	"aes256_sha256_rsapss":  PolicyAes256Sha256RsaPss,
+}
+
+// tokenType is the kind of user identity token the session is activated with.
+func (o options) tokenType() ua.UserTokenType {
+	switch {
+	case o.user != "":
+		return ua.UserTokenTypeUserName
+	case o.userCert != "":
+		return ua.UserTokenTypeCertificate
+	}
+	return ua.UserTokenTypeAnonymous
 }
 
 func (o options) secure() bool { return o.policy != PolicyNone }
@@ -149,7 +196,7 @@ func (o options) security() string {
 }
 
 // params are the query parameters an opc.tcp target accepts, for error messages.
-const params = "security, mode, allow_insecure, trust, timeout, cert, key"
+const params = "security, mode, allow_insecure, trust, timeout, cert, key, user, password_file, password_env, user_cert, user_key"
 
 // parseTarget checks an opc.tcp target. Every error wraps driver.ErrBadTarget and names the
 // parameter and what was expected.
@@ -169,7 +216,9 @@ func parseTarget(t driver.Target) (options, error) {
 		return o, fmt.Errorf("%w: port %q; expected a number 1..65535", driver.ErrBadTarget, u.Port())
 	}
 	if u.User != nil {
-		return o, fmt.Errorf("%w: user information; sessions are anonymous, expected opc.tcp://host:port", driver.ErrBadTarget)
+		// never echo it: a password there would land in the run record and the evidence
+		return o, fmt.Errorf("%w: user information before the host; a password in the target would land in the run record: "+
+			"expected opc.tcp://host:port?user=NAME&password_file=FILE (or password_env=VAR)", driver.ErrBadTarget)
 	}
 	if u.Fragment != "" {
 		return o, fmt.Errorf("%w: fragment %q; expected none", driver.ErrBadTarget, u.Fragment)
@@ -186,14 +235,11 @@ func parseTarget(t driver.Target) (options, error) {
 		}
 		switch k {
 		case "security":
-			switch strings.ToLower(v) {
-			case "none":
-				o.policy = PolicyNone
-			case "basic256sha256":
-				o.policy = PolicyBasic256Sha256
-			default:
-				return o, bad("None or Basic256Sha256")
+			p, ok := policies[strings.ToLower(v)]
+			if !ok {
+				return o, bad("None, Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss")
 			}
+			o.policy = p
 		case "mode":
 			switch strings.ToLower(v) {
 			case "none":
@@ -223,6 +269,23 @@ func parseTarget(t driver.Target) (options, error) {
 			o.certFile = v
 		case "key":
 			o.keyFile = v
+		case "user":
+			o.user = v
+		case "password_file":
+			o.passwordFile = v
+		case "password_env":
+			if !validEnvName(v) {
+				return o, bad("the name of an environment variable (letters, digits, _)")
+			}
+			o.passwordEnv = v
+		case "password", "pass", "pwd":
+			// never echo the value
+			return o, fmt.Errorf("%w: parameter %q: a password never goes in the target, which lands in the run record and the evidence; "+
+				"expected password_file=FILE or password_env=VAR (default %s) beside user=NAME", driver.ErrBadTarget, k, PasswordEnv)
+		case "user_cert":
+			o.userCert = v
+		case "user_key":
+			o.userKey = v
 		default:
 			return o, fmt.Errorf("%w: unknown parameter %q; expected one of %s", driver.ErrBadTarget, k, params)
 		}
@@ -245,6 +308,17 @@ func parseTarget(t driver.Target) (options, error) {
 			"add allow_insecure=1 to the target to accept that (the run record then says so), or use security=Basic256Sha256", driver.ErrBadTarget)
 	case (o.certFile == "") != (o.keyFile == ""):
 		return o, fmt.Errorf("%w: cert and key go together; expected both cert=FILE and key=FILE, or neither", driver.ErrBadTarget)
+	case (o.userCert == "") != (o.userKey == ""):
+		return o, fmt.Errorf("%w: user_cert and user_key go together; expected both user_cert=FILE and user_key=FILE, or neither", driver.ErrBadTarget)
+	case o.user != "" && o.userCert != "":
+		return o, fmt.Errorf("%w: user and user_cert both given; a session has one user identity: expected user=NAME (with its password) or user_cert=FILE&user_key=FILE", driver.ErrBadTarget)
+	case o.user == "" && (o.passwordFile != "" || o.passwordEnv != ""):
+		return o, fmt.Errorf("%w: password_file or password_env without user; expected user=NAME beside it", driver.ErrBadTarget)
+	case o.passwordFile != "" && o.passwordEnv != "":
+		return o, fmt.Errorf("%w: password_file and password_env both given; expected one of them", driver.ErrBadTarget)
+	case o.tokenType() != ua.UserTokenTypeAnonymous && o.policy == PolicyNone:
+		return o, fmt.Errorf("%w: a user identity (user= or user_cert=) with security=None; the server would be unauthenticated, "+
+			"so the identity goes only over a secure channel: expected security=Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss", driver.ErrBadTarget)
 	}
 	path := u.EscapedPath()
 	if path == "/" {
@@ -252,6 +326,42 @@ func parseTarget(t driver.Target) (options, error) {
 	}
 	o.url = "opc.tcp://" + u.Host + path
 	return o, nil
+}
+
+func validEnvName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !(r >= 'A' && r <= 'Z') && !(r >= 'a' && r <= 'z') && !(i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// password reads the password of user=NAME: from password_file (one trailing line end
+// dropped), else from the environment variable password_env or PasswordEnv. Its errors
+// name where the password was looked for, never the password.
+func (o options) password() (string, error) {
+	if o.passwordFile != "" {
+		b, err := os.ReadFile(o.passwordFile)
+		if err != nil {
+			return "", fmt.Errorf("%w: password_file of user %q: %w", driver.ErrBadTarget, o.user, err)
+		}
+		s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if s == "" {
+			return "", fmt.Errorf("%w: password_file %s of user %q is empty", driver.ErrBadTarget, o.passwordFile, o.user)
+		}
+		return s, nil
+	}
+	env := o.passwordEnv
+	if env == "" {
+		env = PasswordEnv
+	}
+	s, ok := os.LookupEnv(env)
+	if !ok || s == "" {
+		return "", fmt.Errorf("%w: user %q has no password: the environment variable %s is not set; "+
+			"set it, or name password_file=FILE or password_env=VAR in the target", driver.ErrBadTarget, o.user, env)
+	}
+	return s, nil
 }
 
 // DefaultTrustDir is the trust folder of a target that names none with trust=DIR:

@@ -48,6 +48,13 @@ func TestTargetOptions(t *testing.T) {
 		{"opc.tcp://h:1?security=Basic256Sha256&mode=signandencrypt&trust=/etc/pg/../pg/trusted&cert=c.der&key=k.pem&allow_insecure=0",
 			options{url: "opc.tcp://h:1", policy: "Basic256Sha256", mode: "SignAndEncrypt", trust: filepath.Clean("/etc/pg/trusted"),
 				certFile: "c.der", keyFile: "k.pem", timeout: 5 * time.Second}},
+		{"opc.tcp://h:1?security=aes128_sha256_rsaoaep&mode=Sign&user=operator&password_file=%2Fetc%2Fpg%2Fop.pw",
+			options{url: "opc.tcp://h:1", policy: "Aes128_Sha256_RsaOaep", mode: "Sign", user: "operator", passwordFile: "/etc/pg/op.pw", timeout: 5 * time.Second}},
+		{"opc.tcp://h:1?security=Aes256_Sha256_RsaPss&user=op%20one&password_env=PLC_PW",
+			options{url: "opc.tcp://h:1", policy: "Aes256_Sha256_RsaPss", mode: "SignAndEncrypt", user: "op one", passwordEnv: "PLC_PW", timeout: 5 * time.Second}},
+		{"opc.tcp://h:1?user=op", options{url: "opc.tcp://h:1", policy: "Basic256Sha256", mode: "SignAndEncrypt", user: "op", timeout: 5 * time.Second}},
+		{"opc.tcp://h:1?user_cert=u.pem&user_key=u.key", options{url: "opc.tcp://h:1", policy: "Basic256Sha256", mode: "SignAndEncrypt",
+			userCert: "u.pem", userKey: "u.key", timeout: 5 * time.Second}},
 		{"opc.tcp://h:1?trust=C%3A%5Cpki%5Ctrusted", options{url: "opc.tcp://h:1", policy: "Basic256Sha256", mode: "SignAndEncrypt",
 			trust: filepath.Clean(`C:\pki\trusted`), timeout: 5 * time.Second}},
 	} {
@@ -68,7 +75,21 @@ var badTargets = []struct {
 	target, want string
 }{
 	{"opc.tcp://h:4840?sekurity=None", `unknown parameter "sekurity"; expected one of security, mode`},
-	{"opc.tcp://h:4840?security=Basic128Rsa15", `security="Basic128Rsa15"; expected None or Basic256Sha256`},
+	{"opc.tcp://h:4840?security=Basic128Rsa15", `security="Basic128Rsa15"; expected None, Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss`},
+	{"opc.tcp://h:4840?security=Aes256_Sha256", `security="Aes256_Sha256"; expected None, Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss`},
+	{"opc.tcp://h:4840?user=op&password=hunter2", `parameter "password": a password never goes in the target`},
+	{"opc.tcp://h:4840?user=op&pass=hunter2", `parameter "pass": a password never goes in the target`},
+	{"opc.tcp://h:4840?user=", `"user" has no value`},
+	{"opc.tcp://h:4840?user=op&password_env=1X", `password_env="1X"; expected the name of an environment variable`},
+	{"opc.tcp://h:4840?user=op&password_env=A-B", `password_env="A-B"; expected the name of an environment variable`},
+	{"opc.tcp://h:4840?password_file=pw", "password_file or password_env without user; expected user=NAME"},
+	{"opc.tcp://h:4840?password_env=PW", "password_file or password_env without user; expected user=NAME"},
+	{"opc.tcp://h:4840?user=op&password_file=pw&password_env=PW", "password_file and password_env both given; expected one of them"},
+	{"opc.tcp://h:4840?user_cert=u.pem", "user_cert and user_key go together"},
+	{"opc.tcp://h:4840?user_key=u.key", "user_cert and user_key go together"},
+	{"opc.tcp://h:4840?user=op&user_cert=u.pem&user_key=u.key", "user and user_cert both given"},
+	{"opc.tcp://h:4840?security=None&allow_insecure=1&user=op", "a user identity (user= or user_cert=) with security=None"},
+	{"opc.tcp://h:4840?security=None&allow_insecure=1&user_cert=u&user_key=k", "a user identity (user= or user_cert=) with security=None"},
 	{"opc.tcp://h:4840?mode=Encrypt", `mode="Encrypt"; expected None, Sign or SignAndEncrypt`},
 	{"opc.tcp://h:4840?security=None", "add allow_insecure=1 to the target"},
 	{"opc.tcp://h:4840?security=None&mode=Sign&allow_insecure=1", "security None has mode None only"},
@@ -82,7 +103,7 @@ var badTargets = []struct {
 	{"opc.tcp://h:4840?trust=", `"trust" has no value`},
 	{"opc.tcp://h:4840?trust", `"trust" has no value`},
 	{"opc.tcp://h:4840?trust=%zz", "query"},
-	{"opc.tcp://user:pw@h:4840", "sessions are anonymous"},
+	{"opc.tcp://user:pw@h:4840", "expected opc.tcp://host:port?user=NAME&password_file=FILE"},
 	{"opc.tcp://h:4840#frag", `fragment "frag"`},
 	{"opc.tcp://h:0", `port "0"`},
 	{"opc.tcp://h:99999", `port "99999"`},
@@ -95,6 +116,9 @@ func TestBadTargets(t *testing.T) {
 		_, err := parseTarget(mustTarget(t, tc.target))
 		if !errors.Is(err, driver.ErrBadTarget) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want ErrBadTarget saying %q", tc.target, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), ":pw@")) {
+			t.Errorf("%s: %v: the error echoes the password", tc.target, err)
 		}
 	}
 	// through the registry too, before any I/O
@@ -375,6 +399,8 @@ func FuzzParseTarget(f *testing.F) {
 	}
 	f.Add("opc.tcp://127.0.0.1:4840/UA/Server?mode=Sign&timeout=250ms&trust=%2Ftmp%2Ft")
 	f.Add("opc.tcp://[::1]:4840?security=none&allow_insecure=1")
+	f.Add("opc.tcp://h:1?security=Aes256_Sha256_RsaPss&mode=Sign&user=op&password_env=PW")
+	f.Add("opc.tcp://h:1?security=Aes128_Sha256_RsaOaep&user_cert=u.pem&user_key=u.key")
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := url.Parse(s)
 		if err != nil {
@@ -394,10 +420,14 @@ func FuzzParseTarget(f *testing.F) {
 			t.Fatalf("%q: timeout %v", s, o.timeout)
 		case o.policy == PolicyNone && (o.mode != ModeNone || !o.allowInsecure):
 			t.Fatalf("%q: None with mode %s, allow_insecure %v", s, o.mode, o.allowInsecure)
-		case o.policy == PolicyBasic256Sha256 && o.mode != ModeSign && o.mode != ModeSignAndEncrypt:
-			t.Fatalf("%q: Basic256Sha256 with mode %s", s, o.mode)
-		case o.policy != PolicyNone && o.policy != PolicyBasic256Sha256:
+		case o.policy != PolicyNone && o.mode != ModeSign && o.mode != ModeSignAndEncrypt:
+			t.Fatalf("%q: %s with mode %s", s, o.policy, o.mode)
+		case o.policy != PolicyNone && o.policy != PolicyBasic256Sha256 && o.policy != PolicyAes128Sha256RsaOaep && o.policy != PolicyAes256Sha256RsaPss:
 			t.Fatalf("%q: policy %q", s, o.policy)
+		case o.tokenType() != ua.UserTokenTypeAnonymous && o.policy == PolicyNone:
+			t.Fatalf("%q: a user identity over None", s)
+		case o.user != "" && o.userCert != "", (o.userCert == "") != (o.userKey == ""):
+			t.Fatalf("%q: user %q user_cert %q user_key %q", s, o.user, o.userCert, o.userKey)
 		case (o.certFile == "") != (o.keyFile == ""):
 			t.Fatalf("%q: cert %q key %q", s, o.certFile, o.keyFile)
 		}

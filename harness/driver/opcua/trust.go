@@ -43,7 +43,8 @@ func (e *UntrustedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v: subject %q, SHA-1 thumbprint %s, SHA-256 thumbprint %s. ", ErrUntrusted, e.Subject, e.SHA1, e.SHA256)
 	if e.Rejected != "" {
-		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s", e.Rejected, e.Trust)
+		fmt.Fprintf(&b, "It was saved as %s; after checking the thumbprint with the device's owner, trust it by moving that file to %s "+
+			"(patchgate trust add %s%s does that)", e.Rejected, e.Trust, e.SHA256[:min(16, len(e.SHA256))], e.trustFlag())
 	} else {
 		fmt.Fprintf(&b, "It could not be saved in the rejected folder (%v); after checking the thumbprint with the device's owner, trust it by saving the server's certificate (DER or PEM) as %s", e.saveErr, e.Trust)
 	}
@@ -51,6 +52,19 @@ func (e *UntrustedError) Error() string {
 }
 
 func (e *UntrustedError) Unwrap() error { return ErrUntrusted }
+
+// trustFlag is the --trust flag `patchgate trust add` needs for the folder the refusal used:
+// none for the default folder.
+func (e *UntrustedError) trustFlag() string {
+	dir := filepath.Dir(e.Trust)
+	if def, err := DefaultTrustDir(); err == nil && def == dir {
+		return ""
+	}
+	if strings.ContainsAny(dir, " '\"$`") {
+		return " --trust '" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+	}
+	return " --trust " + dir
+}
 
 // pki is the driver's certificate folders: trusted server certificates, and beside them the
 // client's own certificate and the rejected server certificates.
@@ -225,11 +239,11 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 // there on first use.
 func ownCertificate(o options, p pki) ([]byte, *rsa.PrivateKey, error) {
 	if o.certFile != "" {
-		return loadPair(o.certFile, o.keyFile)
+		return loadPair("client", o.certFile, o.keyFile)
 	}
 	certPath := filepath.Join(p.own, "cert.der")
 	keyPath := filepath.Join(p.own, "key.pem")
-	der, key, err := loadPair(certPath, keyPath)
+	der, key, err := loadPair("client", certPath, keyPath)
 	switch {
 	case err == nil:
 		return der, key, nil
@@ -261,30 +275,31 @@ func ownCertificate(o options, p pki) ([]byte, *rsa.PrivateKey, error) {
 	return der, key, nil
 }
 
-// loadPair reads a certificate (DER or PEM) and its RSA key (PEM or DER, PKCS#1 or PKCS#8).
-func loadPair(certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) {
+// loadPair reads a certificate (DER or PEM) and its RSA key (PEM or DER, PKCS#1 or PKCS#8);
+// whose ("client", "user") names them in errors.
+func loadPair(whose, certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) {
 	cb, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client certificate: %w", err)
+		return nil, nil, fmt.Errorf("%s certificate: %w", whose, err)
 	}
 	kb, err := os.ReadFile(keyPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
+		return nil, nil, fmt.Errorf("%s key: %w", whose, err)
 	}
 	certs := certificates(cb)
 	if len(certs) == 0 {
-		return nil, nil, fmt.Errorf("client certificate %s: not a DER or PEM certificate", certPath)
+		return nil, nil, fmt.Errorf("%s certificate %s: not a DER or PEM certificate", whose, certPath)
 	}
 	c, err := x509.ParseCertificate(certs[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("client certificate %s: %w", certPath, err)
+		return nil, nil, fmt.Errorf("%s certificate %s: %w", whose, certPath, err)
 	}
 	key, err := parseKey(kb)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key %s: %w", keyPath, err)
+		return nil, nil, fmt.Errorf("%s key %s: %w", whose, keyPath, err)
 	}
 	if pub, ok := c.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
-		return nil, nil, fmt.Errorf("client key %s does not belong to certificate %s", keyPath, certPath)
+		return nil, nil, fmt.Errorf("%s key %s does not belong to certificate %s", whose, keyPath, certPath)
 	}
 	return certs[0], key, nil
 }
@@ -346,14 +361,16 @@ func newClientCertificate() ([]byte, *rsa.PrivateKey, error) {
 	return der, key, nil
 }
 
-// Trusted is one certificate in the trust folder, or one file there the driver passes
-// over (Err says why).
+// Trusted is one certificate in a certificate folder (trusted or rejected), or one file
+// there the driver passes over (Err says why).
 type Trusted struct {
-	File    string // file name in the folder
-	Subject string // "CN=...,O=..."
-	SHA1    string // thumbprints of the DER, lower-case hex, as the driver's refusal names them
-	SHA256  string
-	Err     string // "not a DER or PEM certificate", ...; the other fields but File are empty
+	File      string    `json:"file"`    // file name in the folder
+	Subject   string    `json:"subject"` // "CN=...,O=..."
+	SHA1      string    `json:"sha1"`    // thumbprints of the DER, lower-case hex, as the driver's refusal names them
+	SHA256    string    `json:"sha256"`
+	NotBefore time.Time `json:"not_before,omitzero"` // validity
+	NotAfter  time.Time `json:"not_after,omitzero"`
+	Err       string    `json:"error,omitempty"` // "not a DER or PEM certificate", ...; the other fields but File are empty
 }
 
 // ListTrusted lists the certificates of a trust folder as trusts reads it:
@@ -361,16 +378,40 @@ type Trusted struct {
 // file name. A folder that does not exist yet is an empty list: the driver makes it on the
 // first secure connect.
 func ListTrusted(dir string) ([]Trusted, error) {
+	return listCerts(dir, "trust folder")
+}
+
+// RejectedDir is the folder where the driver saves the certificates of servers it refused,
+// beside the trust folder dir ("" for the default one).
+func RejectedDir(dir string) (string, error) {
+	p, err := newPKI(dir)
+	if err != nil {
+		return "", err
+	}
+	return p.rejected, nil
+}
+
+// ListRejected lists the certificates the driver refused and saved beside the trust folder
+// dir ("" for the default one), as ListTrusted lists the trusted ones.
+func ListRejected(dir string) ([]Trusted, error) {
+	rej, err := RejectedDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return listCerts(rej, "rejected folder")
+}
+
+func listCerts(dir, what string) ([]Trusted, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("trust folder: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	var out []Trusted
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".tmp-") {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -387,7 +428,7 @@ func ListTrusted(dir string) ([]Trusted, error) {
 			tc := Trusted{File: e.Name()}
 			tc.SHA1, tc.SHA256 = thumbprints(der)
 			if c, err := x509.ParseCertificate(der); err == nil {
-				tc.Subject = c.Subject.String()
+				tc.Subject, tc.NotBefore, tc.NotAfter = c.Subject.String(), c.NotBefore.UTC(), c.NotAfter.UTC()
 			} else {
 				tc.Err = "certificate does not parse: " + err.Error()
 			}
@@ -396,4 +437,111 @@ func ListTrusted(dir string) ([]Trusted, error) {
 	}
 	slices.SortStableFunc(out, func(a, b Trusted) int { return strings.Compare(a.File, b.File) })
 	return out, nil
+}
+
+// ErrNoCertificate is matched when no certificate has the thumbprint asked for, or more than
+// one has, or the thumbprint is not one.
+var ErrNoCertificate = errors.New("no such certificate")
+
+// minThumbprint is the shortest thumbprint prefix accepted: a shorter one picks a
+// certificate too easily by mistake.
+const minThumbprint = 6
+
+// find picks the one certificate in certs whose SHA-1 or SHA-256 thumbprint starts with
+// prefix (hex, any case; colons and spaces as UaExpert shows them are ignored).
+func find(certs []Trusted, prefix, folder string) (Trusted, error) {
+	p := strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(prefix))
+	if len(p) < minThumbprint || strings.Trim(p, "0123456789abcdef") != "" {
+		return Trusted{}, fmt.Errorf("%w: thumbprint %q; expected at least %d hex digits of a SHA-1 or SHA-256 thumbprint", ErrNoCertificate, prefix, minThumbprint)
+	}
+	var hits []Trusted
+	for _, c := range certs {
+		if c.Err == "" && (strings.HasPrefix(c.SHA1, p) || strings.HasPrefix(c.SHA256, p)) {
+			hits = append(hits, c)
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return Trusted{}, fmt.Errorf("%w: none in %s has a thumbprint starting with %s", ErrNoCertificate, folder, p)
+	case 1:
+		return hits[0], nil
+	}
+	var names []string
+	for _, h := range hits {
+		names = append(names, h.File+" (SHA-1 "+h.SHA1+")")
+	}
+	return Trusted{}, fmt.Errorf("%w: %d certificates in %s have a thumbprint starting with %s: %s; give more digits",
+		ErrNoCertificate, len(hits), folder, p, strings.Join(names, ", "))
+}
+
+// TrustRejected trusts a certificate the driver refused: the one in the rejected folder
+// beside the trust folder dir ("" for the default) whose thumbprint starts with prefix
+// moves into the trust folder, under the same file name. It returns the certificate as it
+// now is in the trust folder. No match, or more than one, is ErrNoCertificate.
+func TrustRejected(dir, prefix string) (Trusted, error) {
+	p, err := newPKI(dir)
+	if err != nil {
+		return Trusted{}, err
+	}
+	certs, err := listCerts(p.rejected, "rejected folder")
+	if err != nil {
+		return Trusted{}, err
+	}
+	c, err := find(certs, prefix, p.rejected)
+	if err != nil {
+		return Trusted{}, err
+	}
+	src := filepath.Join(p.rejected, c.File)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return Trusted{}, fmt.Errorf("rejected certificate: %w", err)
+	}
+	if err := os.MkdirAll(p.trusted, 0o700); err != nil {
+		return Trusted{}, fmt.Errorf("trust folder: %w", err)
+	}
+	dst := filepath.Join(p.trusted, c.File)
+	if _, err := os.Stat(dst); err == nil {
+		return Trusted{}, fmt.Errorf("trust folder: %s exists already; remove or rename it first", dst)
+	}
+	// write, then remove: a rename would fail across file systems
+	if err := writeFile(dst, data, 0o644); err != nil {
+		return Trusted{}, fmt.Errorf("trust folder: %w", err)
+	}
+	if err := os.Remove(src); err != nil {
+		return c, fmt.Errorf("trusted as %s, but the rejected copy stays: %w", dst, err)
+	}
+	return c, nil
+}
+
+// RemoveTrusted stops trusting a certificate: the file in the trust folder dir ("" for the
+// default) holding the certificate whose thumbprint starts with prefix is removed. A file
+// holding other certificates too is left alone (an error says so). No match, or more than
+// one, is ErrNoCertificate.
+func RemoveTrusted(dir, prefix string) (Trusted, error) {
+	p, err := newPKI(dir)
+	if err != nil {
+		return Trusted{}, err
+	}
+	certs, err := listCerts(p.trusted, "trust folder")
+	if err != nil {
+		return Trusted{}, err
+	}
+	c, err := find(certs, prefix, p.trusted)
+	if err != nil {
+		return Trusted{}, err
+	}
+	n := 0
+	for _, o := range certs {
+		if o.File == c.File {
+			n++
+		}
+	}
+	path := filepath.Join(p.trusted, c.File)
+	if n > 1 {
+		return Trusted{}, fmt.Errorf("%s holds %d certificates; remove this one from it with an editor", path, n)
+	}
+	if err := os.Remove(path); err != nil {
+		return Trusted{}, fmt.Errorf("trust folder: %w", err)
+	}
+	return c, nil
 }
