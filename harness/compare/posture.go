@@ -27,7 +27,8 @@ import (
 //   - the server certificate has a smaller key of the same algorithm, a weaker signature
 //     hash, a validity more than a day shorter, or has expired (at collection) where the
 //     one before had not;
-//   - a Modbus read function code is answered that was refused (exception) or unanswered.
+//   - a Modbus read function code is served that was refused (exception 01, illegal
+//     function) or unanswered; another exception (an address not served) counts as served.
 //
 // Changes for the better (a port closed, an endpoint or token removed, a stronger key) and
 // neutral ones are listed in the reason. A side without a posture, or with parts it could
@@ -366,6 +367,12 @@ func diffCertificate(d *postureDiff, b, a *driver.Certificate, collectedBefore, 
 	}
 }
 
+// implemented: the device serves the function code: it answered, or refused only the
+// address or value asked (an exception other than 01, illegal function).
+func implemented(answer string) bool {
+	return answer == driver.FCAnswered || (strings.HasPrefix(answer, "exception ") && answer != driver.FCException(1))
+}
+
 func diffModbus(d *postureDiff, b, a driver.ModbusPosture) {
 	before := map[int]string{}
 	for _, f := range b.Codes {
@@ -375,9 +382,9 @@ func diffModbus(d *postureDiff, b, a driver.ModbusPosture) {
 		s, ok := before[f.Code]
 		switch {
 		case !ok || s == f.Answer:
-		case f.Answer == driver.FCAnswered:
+		case implemented(f.Answer) && !implemented(s):
 			d.worse = append(d.worse, fmt.Sprintf("answers function code %d (%s before)", f.Code, s))
-		case s == driver.FCAnswered:
+		case implemented(s) && !implemented(f.Answer):
 			d.better = append(d.better, fmt.Sprintf("no longer answers function code %d (%s after)", f.Code, f.Answer))
 		default:
 			d.other = append(d.other, fmt.Sprintf("function code %d: %s → %s", f.Code, s, f.Answer))
@@ -419,7 +426,7 @@ func describePosture(p *driver.Posture, why string) string {
 	if m := p.Modbus; m != nil {
 		var ok, no []string
 		for _, f := range m.Codes {
-			if f.Answer == driver.FCAnswered {
+			if implemented(f.Answer) {
 				ok = append(ok, strconv.Itoa(f.Code))
 			} else {
 				no = append(no, strconv.Itoa(f.Code))

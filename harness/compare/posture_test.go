@@ -36,7 +36,9 @@ func basePosture() driver.Posture {
 }
 
 func TestPostureDiffRules(t *testing.T) {
-	ep := func(p, m string, tok ...string) driver.Endpoint { return driver.Endpoint{Policy: p, Mode: m, Tokens: tok} }
+	ep := func(p, m string, tok ...string) driver.Endpoint {
+		return driver.Endpoint{Policy: p, Mode: m, Tokens: tok}
+	}
 	cases := []struct {
 		name                 string
 		change               func(p *driver.Posture)
@@ -96,6 +98,9 @@ func TestPostureDiffRules(t *testing.T) {
 			worse: []string{"answers function code 17 (exception 01 before)"}},
 		{name: "answers device identification", change: func(p *driver.Posture) { p.Modbus.Codes[4].Answer = "ok" },
 			worse: []string{"answers function code 43 (no answer before)"}},
+		{name: "address refused, then answered", change: func(p *driver.Posture) {
+			p.Modbus.Codes[2].Answer = "exception 02"
+		}, worse: []string{"answers function code 7 (exception 01 before)"}},
 		{name: "refuses a function code", change: func(p *driver.Posture) { p.Modbus.Codes[0].Answer = "exception 01" },
 			better: []string{"no longer answers function code 1 (exception 01 after)"}},
 		{name: "identity object changes", change: func(p *driver.Posture) { p.Modbus.Identity["VendorName"] = "other" },
