@@ -35,6 +35,8 @@ func studyScenarios(p firmware.Profile) []string {
 		return []string{m + "-restart-retain.yaml"}
 	case "load":
 		return []string{m + "-load.yaml"}
+	case "posture":
+		return []string{m + "-posture.yaml"}
 	case "scan_period":
 		if p.ScanGrowth > 0 {
 			return []string{m + "-soak.yaml"}
@@ -81,6 +83,8 @@ func rightCriterion(p firmware.Profile, c verdict.Criterion) bool {
 		return strings.HasPrefix(c.ID, "check:retained_")
 	case "load":
 		return c.ID == "timing:polling_load"
+	case "posture":
+		return c.ID == "posture"
 	}
 	return false
 }

@@ -16,9 +16,10 @@
 //	sequence           major     discrete events (bool edges, counter increments): none
 //	                             missing, extra or reordered; shifts within tolerance
 //	timing:<probe>     probe's   each timing probe, compared as distributions
+//	posture            scenario's the security posture (posture.go), when the scenario asks
 //
 // The decision rules of each kind are documented where they are computed (data.go,
-// identity.go, checks.go, signal.go, sequence.go, timing.go). Criterion.Numbers hold the
+// identity.go, checks.go, signal.go, sequence.go, timing.go, posture.go). Criterion.Numbers hold the
 // statistics behind each finding; times there are in seconds.
 //
 // Runs are indexed, and long signals compared, by several goroutines at once; Compare waits
@@ -81,6 +82,9 @@ func Compare(sc *scenario.Scenario, before, after []*trace.Trace, patch Patch) [
 		out = append(out, c)
 	}
 	out = append(out, timingCriteria(sc, b, a, cal)...)
+	if c, ok := postureCriterion(sc, b, a); ok {
+		out = append(out, c)
+	}
 	voided(out)
 	return out
 }

@@ -83,6 +83,8 @@ func breaksCriterion(breaks, id string) bool {
 		return strings.HasPrefix(id, "check:retained_")
 	case "load":
 		return id == "timing:polling_load"
+	case "posture":
+		return id == "posture"
 	}
 	return false
 }
@@ -111,6 +113,8 @@ func scenariosFor(t testing.TB, p firmware.Profile) []string {
 		return []string{p.Model + "-restart-retain.yaml"}
 	case "load":
 		return []string{p.Model + "-load.yaml"}
+	case "posture":
+		return []string{p.Model + "-posture.yaml"}
 	}
 	// benign: every shipped scenario of the model
 	files, err := filepath.Glob("../../scenarios/" + p.Model + "-*.yaml")

@@ -16,6 +16,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -272,6 +273,9 @@ type run struct {
 	// fresh: the latest sample was taken after the last write or restart, so a condition
 	// may be judged on it (an expect right after a wait_until sees the sample that ended it)
 	fresh bool
+	// postureErr says why the posture the scenario asked for was not collected (whole or
+	// in part); it becomes a fault event once the run has its origin
+	postureErr string
 	// losses counts the connection losses (gap starts); restarting suspends the gap limit
 	// and subscription sampling while an operator restarts the controller
 	losses     int
@@ -340,6 +344,8 @@ func (r *run) event(e trace.Event) {
 
 // execute runs setup and steps, then restores and finishes. It owns the run's record.
 func (r *run) execute(ctx context.Context) (*Result, error) {
+	// the posture first: a port scan takes real time that must not fall in the sampling
+	r.posture(ctx)
 	r.t0 = r.clk.Now()
 	r.lastPush = r.t0
 	r.tr.Run.Started = r.t0
@@ -349,6 +355,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 			r.tr.Run.Meta = map[string]string{}
 		}
 		r.tr.Run.Meta[trace.MetaWallStarted] = time.Now().UTC().Format(time.RFC3339Nano)
+	}
+	if r.postureErr != "" {
+		r.event(trace.Event{Kind: trace.EvFault, Msg: "posture: " + r.postureErr})
 	}
 	if id, ok := r.conn.(driver.Identifier); ok {
 		if ident, err := id.Identity(ctx); err == nil {
@@ -1062,4 +1071,45 @@ func (r *run) flush(ctx context.Context, force bool) error {
 		r.pendE = r.pendE[:0]
 	}
 	return nil
+}
+
+// posture collects the controller's security posture when the scenario asks, into
+// Meta[trace.MetaPosture] as JSON (docs/architecture.md, section Security posture). A
+// target that cannot, or a collection that fails, leaves Meta[trace.MetaPostureError] with
+// why: compare then judges the posture inconclusive, never GO.
+func (r *run) posture(ctx context.Context) {
+	sp := r.sc.Posture
+	if sp == nil {
+		return
+	}
+	if r.tr.Run.Meta == nil {
+		r.tr.Run.Meta = map[string]string{}
+	}
+	fail := func(why string) {
+		r.tr.Run.Meta[trace.MetaPostureError] = why
+		r.postureErr = why
+	}
+	p, ok := r.conn.(driver.Posturer)
+	if !ok {
+		fail(fmt.Sprintf("%s: %v", r.opt.Target, driver.ErrUnsupported))
+		return
+	}
+	at := r.clk.Now()
+	pos, err := p.Posture(ctx, driver.PostureRequest{Ports: sp.Ports, Rate: sp.Rate, Timeout: sp.Timeout})
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if pos.Collected.IsZero() {
+		pos.Collected = at.UTC()
+	}
+	b, err := json.Marshal(pos)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	r.tr.Run.Meta[trace.MetaPosture] = string(b)
+	if len(pos.Errors) > 0 {
+		r.postureErr = strings.Join(pos.Errors, "; ")
+	}
 }

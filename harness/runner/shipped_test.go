@@ -30,8 +30,11 @@ func TestShippedScenariosPassOnBaseline(t *testing.T) {
 			if res.Trace.Run.Status != trace.Completed {
 				t.Errorf("status %s: %s", res.Trace.Run.Status, res.Trace.Run.Fault)
 			}
-			if len(res.Checks) == 0 && len(sc.Probes) == 0 {
+			if len(res.Checks) == 0 && len(sc.Probes) == 0 && sc.Posture == nil {
 				t.Error("the scenario checked and measured nothing")
+			}
+			if sc.Posture != nil && (res.Trace.Run.Meta[trace.MetaPosture] == "" || res.Trace.Run.Meta[trace.MetaPostureError] != "") {
+				t.Errorf("posture not collected: %q", res.Trace.Run.Meta[trace.MetaPostureError])
 			}
 			for _, p := range sc.Probes {
 				if p.Kind != scenario.ProbeLoad {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/yamlfile"
 )
@@ -52,6 +53,9 @@ type Scenario struct {
 	Tolerances  map[string]Tolerance
 	// LoadLimit is the most polling load a load probe may put on the controller.
 	LoadLimit LoadLimit
+	// Posture, when set, collects the controller's security posture once per run and
+	// judges it as the posture criterion (docs/architecture.md, section Security posture).
+	Posture *Posture
 	// MajorIsNoGo: major failures give NO-GO (the default); a scenario may relax it.
 	MajorIsNoGo bool
 	// Restore lists the tags whose values are captured before the test and written back at
@@ -65,6 +69,15 @@ type Scenario struct {
 type LoadLimit struct {
 	Rate float64
 	For  time.Duration
+}
+
+// Posture is what a scenario's posture key asks: the TCP ports to try, how fast, how long
+// to wait for each, and the severity of the posture criterion.
+type Posture struct {
+	Ports    []int
+	Rate     float64
+	Timeout  time.Duration
+	Severity Severity
 }
 
 // DefaultLoadLimit is the load limit of a scenario without load_limit.
@@ -258,6 +271,7 @@ type rawScenario struct {
 	Probes      []rawProbe              `yaml:"probes"`
 	Tolerances  map[string]rawTolerance `yaml:"tolerances"`
 	LoadLimit   *rawLoadLimit           `yaml:"load_limit"`
+	Posture     *rawPosture             `yaml:"posture"`
 	Verdict     struct {
 		MajorIsNoGo *bool `yaml:"major_is_nogo"`
 	} `yaml:"verdict"`
@@ -301,6 +315,13 @@ type rawPulse struct {
 type rawLoadLimit struct {
 	Rate any    `yaml:"rate"`
 	For  string `yaml:"for"`
+}
+
+type rawPosture struct {
+	Ports    []int  `yaml:"ports"`
+	Rate     any    `yaml:"rate"`
+	Timeout  string `yaml:"timeout"`
+	Severity string `yaml:"severity"`
 }
 
 type rawProbe struct {
@@ -414,6 +435,7 @@ func compile(raw *rawScenario, pm *point.Map) (*Scenario, error) {
 	}
 	// probes
 	sc.LoadLimit = c.loadLimit(raw.LoadLimit)
+	sc.Posture = c.posture(raw.Posture)
 	seen := map[string]bool{}
 	for i, rp := range raw.Probes {
 		at := fmt.Sprintf("$.probes[%d]", i)
@@ -701,6 +723,49 @@ func (c *compiler) loadLimit(raw *rawLoadLimit) LoadLimit {
 	}
 	return l
 }
+
+// posture reads the posture key: absent, no posture criterion; {} the defaults.
+func (c *compiler) posture(raw *rawPosture) *Posture {
+	if raw == nil {
+		return nil
+	}
+	p := &Posture{Ports: driver.DefaultPosturePorts, Rate: driver.DefaultPostureRate, Timeout: driver.DefaultPostureTimeout,
+		Severity: c.severity("$.posture.severity", raw.Severity, Critical)}
+	if raw.Ports != nil {
+		if len(raw.Ports) == 0 {
+			c.bad("$.posture.ports", "no ports; expected a list of TCP ports, or no ports key for the default list")
+		}
+		seen := map[int]bool{}
+		p.Ports = nil
+		for i, n := range raw.Ports {
+			at := fmt.Sprintf("$.posture.ports[%d]", i)
+			switch {
+			case n < 1 || n > 65535:
+				c.bad(at, "port %d; expected a TCP port from 1 to 65535", n)
+			case seen[n]:
+				c.bad(at, "port %d is listed twice", n)
+			default:
+				seen[n] = true
+				p.Ports = append(p.Ports, n)
+			}
+		}
+	}
+	if raw.Rate != nil {
+		p.Rate = c.rate("$.posture.rate", raw.Rate)
+		if p.Rate > driver.MaxPostureRate {
+			c.bad("$.posture.rate", "rate %g connections/s; expected at most %g", p.Rate, driver.MaxPostureRate)
+		}
+	}
+	if raw.Timeout != "" {
+		p.Timeout = c.duration("$.posture.timeout", raw.Timeout, driver.DefaultPostureTimeout)
+		if p.Timeout <= 0 || p.Timeout > maxPostureTimeout {
+			c.bad("$.posture.timeout", "timeout %q; expected a duration above 0 and at most %s", raw.Timeout, maxPostureTimeout)
+		}
+	}
+	return p
+}
+
+const maxPostureTimeout = 30 * time.Second
 
 // The most a load_limit may allow.
 const (

@@ -5,10 +5,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
 	"github.com/patchgate/patchgate/harness/yamlfile"
 )
@@ -122,6 +124,13 @@ func TestParseErrors(t *testing.T) {
 		{"load longer than its limit", header + "load_limit: {rate: 300, for: 20s}\nsteps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: 200, for: 30s, tolerance: {absolute: 2ms}}\n", "16:43: for 30s is above the scenario's load_limit of 20s"},
 		{"load without for", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: 20, tolerance: {absolute: 2ms}}\n", "15:5: a load probe needs for"},
 		{"load rate not a number", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, rate: fast, for: 1s, tolerance: {absolute: 2ms}}\n", "15:33: rate fast; expected reads per second"},
+		{"posture port out of range", header + "posture: {ports: [502, 0]}\nsteps:\n  - wait: 1s\n", "12:24: port 0; expected a TCP port from 1 to 65535"},
+		{"posture port twice", header + "posture: {ports: [502, 502]}\nsteps:\n  - wait: 1s\n", "12:24: port 502 is listed twice"},
+		{"posture no ports", header + "posture: {ports: []}\nsteps:\n  - wait: 1s\n", "12:18: no ports"},
+		{"posture rate too high", header + "posture: {rate: 1000}\nsteps:\n  - wait: 1s\n", "12:17: rate 1000 connections/s; expected at most 200"},
+		{"posture timeout", header + "posture: {timeout: 2m}\nsteps:\n  - wait: 1s\n", "12:20: timeout \"2m\"; expected a duration above 0 and at most 30s"},
+		{"posture severity", header + "posture: {severity: high}\nsteps:\n  - wait: 1s\n", "12:21: severity \"high\""},
+		{"posture unknown key", header + "posture: {port: [502]}\nsteps:\n  - wait: 1s\n", "12:11:"},
 		{"load limit beyond a probe", header + "load_limit: {rate: 5000, for: 1m}\nsteps:\n  - wait: 1s\n", "12:20: rate 5000 reads/s; expected at most 1000"},
 		{"load tag unknown", header + "steps:\n  - wait: 1s\nprobes:\n  - {name: l, kind: load, tags: [Lvl], rate: 20, for: 1s, tolerance: {absolute: 2ms}}\n", "15:34: unknown tag \"Lvl\""},
 		{"rate on a round trip probe", header + "steps:\n  - wait: 1s\nprobes:\n  - {kind: round_trip, rate: 20, tolerance: {absolute: 2ms}}\n", "15:30: rate belongs to a load probe"},
@@ -251,4 +260,32 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("accepted a scenario without steps or period")
 		}
 	})
+}
+
+func TestPostureKey(t *testing.T) {
+	pm, err := point.Load("../../scenarios/pointmaps/tank.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(src string) *Scenario {
+		t.Helper()
+		sc, err := Parse("s.yaml", []byte(src), func(string) (*point.Map, error) { return pm, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	base := "version: 1\nname: p\npoints: tank.yaml\nsample: {period: 50ms, tags: [Level]}\nsteps:\n  - wait: 1s\n"
+	if sc := load(base); sc.Posture != nil {
+		t.Errorf("no posture key: posture %+v, want none", sc.Posture)
+	}
+	sc := load(base + "posture: {}\n")
+	if sc.Posture == nil || sc.Posture.Severity != Critical || sc.Posture.Rate != 50 || sc.Posture.Timeout != time.Second ||
+		!slices.Equal(sc.Posture.Ports, driver.DefaultPosturePorts) {
+		t.Errorf("posture: {}: %+v, want the defaults, critical", sc.Posture)
+	}
+	sc = load(base + "posture: {ports: [2323, 502], rate: 10, timeout: 200ms, severity: minor}\n")
+	if p := sc.Posture; !slices.Equal(p.Ports, []int{2323, 502}) || p.Rate != 10 || p.Timeout != 200*time.Millisecond || p.Severity != Minor {
+		t.Errorf("posture: %+v", p)
+	}
 }

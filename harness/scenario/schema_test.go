@@ -147,6 +147,7 @@ probes:
   - {kind: round_trip, tolerance: {relative: "0.5", absolute: 0.005}}
   - {name: poll, kind: load, tags: [Level], rate: 100, for: 5s, errors: 1%, tolerance: {absolute: 2ms}}
 load_limit: {rate: 100, for: 10s}
+posture: {ports: [502, 4840], rate: 20, timeout: 500ms, severity: major}
 tolerances:
   Level: {absolute: 0.5, relative: "1%", shift: 200ms, severity: minor}
 verdict: {major_is_nogo: false}
@@ -193,6 +194,10 @@ func TestSchemaRefusesWhatParserRefuses(t *testing.T) {
 		{"load limit beyond a probe", "load_limit: {rate: 100,", "load_limit: {rate: 2000,"},
 		{"unknown load limit key", "load_limit: {rate: 100,", "load_limit: {rps: 100,"},
 		{"restart with a key", "restart: {}", "restart: {hard: true}"},
+		{"unknown posture key", "posture: {ports:", "posture: {port:"},
+		{"posture port out of range", "ports: [502, 4840]", "ports: [502, 70000]"},
+		{"posture rate too high", "rate: 20, timeout: 500ms", "rate: 500, timeout: 500ms"},
+		{"posture severity", "severity: major}\ntolerances", "severity: high}\ntolerances"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := strings.Replace(schemaBase, c.old, c.new, 1)

@@ -49,6 +49,13 @@ type Run struct {
 // its Started is on the simulated clock.
 const MetaWallStarted = "wall_started"
 
+// MetaPosture is the Meta key of the security posture collected at the run's start, as the
+// JSON of a driver.Posture; MetaPostureError says why it is missing.
+const (
+	MetaPosture      = "posture"
+	MetaPostureError = "posture_error"
+)
+
 // Sample is one reading of one tag in one sampling slot.
 type Sample struct {
 	Slot    int64          // the intended slot: intended time = run start + Slot*Period

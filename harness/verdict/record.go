@@ -46,6 +46,7 @@ const (
 	KindSequence Kind = "sequence" // discrete events: missing, extra, reordered, timing
 	KindTiming   Kind = "timing"   // a timing probe compared as distributions
 	KindIdentity Kind = "identity" // firmware changed as the patch says; nothing else changed
+	KindPosture  Kind = "posture"  // security posture: ports, OPC UA endpoints and certificate, Modbus function codes
 )
 
 // Where points into the traces: which run, which time window (ns since run start), which tag.

@@ -42,6 +42,32 @@ type Profile struct {
 	// CommCapacity is how many requests a second the communication task serves, with a
 	// burst of a fifth of a second's worth; beyond it requests queue (0: no limit).
 	CommCapacity float64 `yaml:"comm_capacity,omitempty" json:"comm_capacity,omitempty"`
+	// Security posture (docs/architecture.md, section Security posture): what the station
+	// exposes beside its process data. OpenPorts are extra TCP ports it listens on (a debug
+	// shell); InsecureEndpoint adds the OPC UA endpoint None/None with anonymous login; Cert
+	// replaces the server certificate's key size, signature hash and validity.
+	OpenPorts        []int     `yaml:"open_ports,omitempty" json:"open_ports,omitempty"`
+	InsecureEndpoint bool      `yaml:"insecure_endpoint,omitempty" json:"insecure_endpoint,omitempty"`
+	Cert             *CertSpec `yaml:"cert,omitempty" json:"cert,omitempty"`
+}
+
+// CertSpec is the server certificate a firmware makes for itself.
+type CertSpec struct {
+	Bits int    `yaml:"bits" json:"bits"` // RSA key size
+	Hash string `yaml:"hash" json:"hash"` // sha1 or sha256
+	Days int    `yaml:"days" json:"days"` // validity
+}
+
+// DefaultCert is the certificate of a firmware that does not say: RSA 2048, SHA-256, ten
+// years, as the OPC UA server makes it.
+var DefaultCert = CertSpec{Bits: 2048, Hash: "sha256", Days: 3650}
+
+// Certificate is the profile's server certificate.
+func (p Profile) Certificate() CertSpec {
+	if p.Cert == nil {
+		return DefaultCert
+	}
+	return *p.Cert
 }
 
 // ScanPeriod is the profile's nominal scan period before scan_factor: its scan, or 0 for
@@ -104,6 +130,14 @@ func Parse(name string, data []byte) ([]Profile, error) {
 		seen[key] = true
 		if p.ScanFactor <= 0 || p.ScanGrowth < 0 || p.ScanJitter < 0 || p.CommCapacity < 0 {
 			errs = append(errs, yamlfile.At(at, "scan_factor must be > 0, scan_growth, scan_jitter and comm_capacity >= 0"))
+		}
+		for _, port := range p.OpenPorts {
+			if port < 1 || port > 65535 {
+				errs = append(errs, yamlfile.At(at+".open_ports", "port %d; expected a TCP port from 1 to 65535", port))
+			}
+		}
+		if c := p.Cert; c != nil && (c.Bits < 1024 || c.Bits > 8192 || (c.Hash != "sha1" && c.Hash != "sha256") || c.Days < 1) {
+			errs = append(errs, yamlfile.At(at+".cert", "cert %+v; expected bits 1024..8192, hash sha1 or sha256, days at least 1", *c))
 		}
 		if p.Scan != "" {
 			if _, err := simopt.ParseScan(p.Scan); err != nil {
