@@ -211,6 +211,10 @@ func rejectOrder(tr *trace.Trace) string {
 	return "count then gate"
 }
 
+// servesNoPosture: a profile that changes only the security posture, which the stations do
+// not show over the wire yet.
+func servesNoPosture(p firmware.Profile) bool { return p.Breaks == "posture" }
+
 type matrixJob struct {
 	prof  firmware.Profile
 	key   string // scenario
@@ -247,6 +251,9 @@ func TestEveryProfileOverBothProtocols(t *testing.T) {
 		}
 	}
 	for _, p := range firmware.All() {
+		if servesNoPosture(p) {
+			continue
+		}
 		key, _ := scenarioKey(p)
 		base, _ := firmware.Lookup(p.Model, "")
 		for _, proto := range []string{"modbus", "opcua"} {
@@ -290,6 +297,13 @@ func TestEveryProfileOverBothProtocols(t *testing.T) {
 		result[j.id()] = out[i]
 	}
 	for _, p := range firmware.All() {
+		if servesNoPosture(p) {
+			t.Run(p.Model+"/"+p.Name, func(t *testing.T) {
+				t.Skip("the stations do not serve a firmware's posture over the wire yet (a debug port, a None endpoint, a weak certificate): " +
+					"the study judges these profiles on sim://, the drivers' posture probes are tested against the station servers and the third-party PLC")
+			})
+			continue
+		}
 		for _, proto := range []string{"modbus", "opcua"} {
 			key, checkID := scenarioKey(p)
 			base, _ := firmware.Lookup(p.Model, "")
