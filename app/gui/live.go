@@ -83,6 +83,10 @@ func (l *livePlot) reset(sc *workspace.Loaded) {
 	clear(l.series)
 	l.run = [2]int{}
 	l.steps = l.steps[:0]
+	// setup and steps, numbered as the runner's progress and the restart dialog number them
+	for _, st := range sc.Setup {
+		l.steps = append(l.steps, "setup: "+runner.Describe(st))
+	}
 	for _, st := range sc.Steps {
 		l.steps = append(l.steps, runner.Describe(st))
 	}

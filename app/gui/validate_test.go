@@ -2,6 +2,7 @@ package gui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,8 +88,11 @@ func TestLivePlotWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.live.steps) != len(sc.Steps) || v.live.cur < 1 || v.live.cur > len(sc.Steps) {
-		t.Errorf("step list: %d steps (want %d), at step %d", len(v.live.steps), len(sc.Steps), v.live.cur)
+	// setup and steps, numbered as the progress numbers them (the list once left the setup
+	// out and highlighted the step the setup's length before the one running)
+	all := len(sc.Setup) + len(sc.Steps)
+	if len(sc.Setup) == 0 || len(v.live.steps) != all || v.live.cur < 1 || v.live.cur > all || !strings.HasPrefix(v.live.steps[0], "setup: ") {
+		t.Errorf("step list: %d steps (want %d setup and steps), at step %d", len(v.live.steps), all, v.live.cur)
 	}
 	h.waitFor("the verdict", 2*time.Minute, func() bool { return v.cancel == nil })
 	if v.result == nil {
