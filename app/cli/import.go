@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/patchgate/patchgate/harness/telegraf"
@@ -51,21 +51,15 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	paths, err := telegraf.Write(*dir, maps, *force)
+	if errors.Is(err, telegraf.ErrExists) {
+		return badInput("%v; use --force to overwrite it", err)
+	}
+	if err != nil {
 		return badInput("-o %s: %v", *dir, err)
 	}
-	// refuse before writing anything, so a refused import leaves no half set
-	for _, m := range maps {
-		p := filepath.Join(*dir, m.Name+".yaml")
-		if _, err := os.Stat(p); err == nil && !*force {
-			return badInput("%s exists; use --force to overwrite it", p)
-		}
-	}
-	for _, m := range maps {
-		p := filepath.Join(*dir, m.Name+".yaml")
-		if err := os.WriteFile(p, m.YAML, 0o644); err != nil {
-			return err
-		}
+	for i, m := range maps {
+		p := paths[i]
 		target := ""
 		if m.Target != "" {
 			target = ", target " + m.Target

@@ -29,7 +29,7 @@ type targetsPanel struct {
 	status   *widget.Label // a targets.yaml that does not load
 	result   *widget.Label // the last test's result, or its error
 
-	add, edit, remove, test, connect, refresh, discover *widget.Button
+	add, edit, remove, test, connect, refresh, discover, telegraf *widget.Button
 
 	// the refusal of an untrusted OPC UA server by the last Test or Connect, which the Trust
 	// button answers: it trusts the certificate and tries again
@@ -43,6 +43,7 @@ type targetsPanel struct {
 	discovering bool                  // a discovery runs
 	dlg         *targetDialog         // the Add or Edit dialog while shown
 	disc        *discoverDialog       // the discovered point map while shown
+	tele        *telegrafDialog       // the telegraf import while shown
 	confirm     *dialog.ConfirmDialog // the Remove confirmation while shown
 }
 
@@ -73,6 +74,7 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.connect = widget.NewButtonWithIcon("Connect", theme.LoginIcon(), p.onConnect)
 	p.discover = widget.NewButtonWithIcon("Discover", theme.SearchReplaceIcon(), p.onDiscover) // read-only
 	p.refresh = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.reload)                // after a hand edit of the file
+	p.telegraf = widget.NewButtonWithIcon("Import telegraf", theme.DownloadIcon(), p.onImportTelegraf)
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
 	p.status.Importance = widget.DangerImportance
@@ -81,7 +83,7 @@ func newTargetsPanel(b *benchView) *targetsPanel {
 	p.result.Wrapping = fyne.TextWrapWord
 	head := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabelWithStyle("Targets", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.refresh),
-		container.NewHBox(p.add, p.edit, p.remove, layoutSpacer(), p.discover, p.test, p.connect),
+		container.NewHBox(p.add, p.edit, p.remove, p.telegraf, layoutSpacer(), p.discover, p.test, p.connect),
 		p.status)
 	p.trust = widget.NewButtonWithIcon("Trust this certificate and connect", theme.ConfirmIcon(), p.onTrust)
 	p.trust.Importance = widget.WarningImportance
