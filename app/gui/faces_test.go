@@ -58,11 +58,6 @@ func lastAudit(t *testing.T, db *ledger.DB, id string) ledger.AuditRow {
 // device runs fails identity:firmware in both faces: the desktop checks the register's
 // versions as the CLI does.
 func TestFacesRecordTheSameValidation(t *testing.T) {
-	if raceEnabled {
-		// real-time validations, 4 times as slow under the race detector: `make test` runs
-		// it once without -race, with the other real-time checks
-		t.Skip("real-time validations: run without -race (make test does)")
-	}
 	cases := []struct {
 		name, from, to, after string
 		verdict               verdict.Outcome

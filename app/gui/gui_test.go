@@ -363,11 +363,6 @@ steps:
 // one of the workspace's simulators, opens the arming dialog with the exact writes; Cancel
 // writes nothing; "Arm and run" runs, and the run records that it was armed.
 func TestArmingIsADeliberateDialog(t *testing.T) {
-	if raceEnabled {
-		// 4 times as slow under the race detector, the longest of the package's race run:
-		// `make test` runs it once without -race, with the other real-time checks
-		t.Skip("real-time validations with a restart on an outside station: run without -race (make test does)")
-	}
 	h := newHarness(t)
 	v := h.ui.Validate
 	// an outside controller: to the app it is a real PLC on the bench

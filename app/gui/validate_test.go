@@ -62,11 +62,6 @@ func TestStoredRunsForBothSides(t *testing.T) {
 // lower section is the live plot, fed with the sampled values; the verdict brings the
 // Compare section back.
 func TestLivePlotWhileRunning(t *testing.T) {
-	if raceEnabled {
-		// 4 times as slow under the race detector, the longest of the package's race run:
-		// `make test` runs it once without -race, with the other real-time checks
-		t.Skip("a real-time validation on the embedded stations: run without -race (make test does)")
-	}
 	h := newHarness(t)
 	v := h.ui.Validate
 	h.selectTab("Validate")
