@@ -113,10 +113,7 @@ func TestDiscover(t *testing.T) {
 // 10-17 and nothing else (every other address, coil, discrete input and input register
 // answers exception 02).
 func TestThirdPartyDiscover(t *testing.T) {
-	dir := os.Getenv(thirdparty.EnvDir)
-	if dir == "" {
-		t.Skipf("%s is not set: run `make thirdparty`, which installs node-opcua and modbus-serial with npm into .work/thirdparty and runs this test", thirdparty.EnvDir)
-	}
+	dir := thirdparty.DirOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	plc, err := thirdparty.Start(ctx, dir, "baseline")

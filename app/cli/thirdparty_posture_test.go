@@ -19,10 +19,7 @@ import (
 // over Modbus TCP and over OPC UA, against itself passes: the same ports open (its two and a
 // freed one refused), the same endpoints, certificate and function codes.
 func TestThirdPartyPosture(t *testing.T) {
-	dir := os.Getenv(thirdparty.EnvDir)
-	if dir == "" {
-		t.Skipf("%s is not set: run `make thirdparty`", thirdparty.EnvDir)
-	}
+	dir := thirdparty.DirOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := thirdparty.Start(ctx, dir, "baseline")

@@ -37,10 +37,7 @@ var (
 )
 
 func TestThirdPartyValidate(t *testing.T) {
-	dir := os.Getenv(thirdparty.EnvDir)
-	if dir == "" {
-		t.Skipf("%s is not set: run `make thirdparty`, which installs node-opcua and modbus-serial with npm into .work/thirdparty and runs this test", thirdparty.EnvDir)
-	}
+	dir := thirdparty.DirOrSkip(t)
 	fixtures := filepath.Join("..", "..", "fixtures", "thirdparty")
 	cases := []struct {
 		variant   string

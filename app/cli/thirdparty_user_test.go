@@ -24,10 +24,7 @@ import (
 // opens sessions with user name and password over every secure policy it offers, and a
 // wrong password exits 4 naming the user and node-opcua's status code, never the password.
 func TestThirdPartyOPCUAUser(t *testing.T) {
-	dir := os.Getenv(thirdparty.EnvDir)
-	if dir == "" {
-		t.Skipf("%s is not set: run `make thirdparty`, which installs node-opcua and modbus-serial with npm into .work/thirdparty and runs this test", thirdparty.EnvDir)
-	}
+	dir := thirdparty.DirOrSkip(t)
 	const pw = "Plc-Op3rator!"
 	t.Setenv("TANKPLC_PASSWORD", pw) // the PLC's, through its environment
 	ctx, cancel := context.WithTimeout(context.Background(), thirdparty.StartTimeout)

@@ -19,10 +19,7 @@ import (
 // the target's map. A security fix must be GO; the register keeps the files' texts, so the
 // bundle exports after the files are gone. It runs under `make thirdparty`.
 func TestThirdPartyBringUp(t *testing.T) {
-	dir := os.Getenv(thirdparty.EnvDir)
-	if dir == "" {
-		t.Skipf("%s is not set: run `make thirdparty`", thirdparty.EnvDir)
-	}
+	dir := thirdparty.DirOrSkip(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	plcs := map[string]*thirdparty.PLC{}
