@@ -1,6 +1,7 @@
 // Package schematest holds what the schema tests of harness/point and harness/scenario share:
 // the JSON Schemas in docs/schema are what editors check files against, the parsers are the
-// authority, and these helpers keep the two in step (docs/architecture.md, "Formats").
+// authority, and these helpers keep the two in step (the "Schema" sections of
+// docs/scenario-format.md and docs/pointmap-format.md).
 package schematest
 
 import (
