@@ -24,6 +24,18 @@ func readBackGood(t *testing.T, target, file string) *point.Map {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	tags, out := readEveryPoint(ctx, t, target, pm)
+	for i, r := range out {
+		if r.Quality != driver.Good {
+			t.Errorf("%s: %s reads %s: %v", file, tags[i], r.Quality, r.Err)
+		}
+	}
+	return pm
+}
+
+// readEveryPoint reads every point of pm from target once, through the normal driver.
+func readEveryPoint(ctx context.Context, t *testing.T, target string, pm *point.Map) ([]string, []driver.Reading) {
+	t.Helper()
 	tg, err := driver.ParseTarget(target)
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +50,7 @@ func readBackGood(t *testing.T, target, file string) *point.Map {
 	if err := c.Read(ctx, tags, out); err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range out {
-		if r.Quality != driver.Good {
-			t.Errorf("%s: %s reads %s: %v", file, tags[i], r.Quality, r.Err)
-		}
-	}
-	return pm
+	return tags, out
 }
 
 // TestDiscover: discover against the simulated tank over both protocols writes a point map

@@ -75,20 +75,7 @@ func TestSimStartScanMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := driver.ParseTarget(in.Modbus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := driver.Open(ctx, tg, pm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tags := pm.Tags()
-	out := make([]driver.Reading, len(tags))
-	if err := c.Read(ctx, tags, out); err != nil {
-		t.Fatal(err)
-	}
+	tags, out := readEveryPoint(ctx, t, in.Modbus, pm)
 	for i, r := range out {
 		if r.Quality != driver.Good {
 			t.Errorf("%s: %s (%v)", tags[i], r.Quality, r.Err)
