@@ -802,6 +802,12 @@ type Validation struct {
 	// bytes must have the record's ScenarioSHA256.
 	ScenarioFile File `json:"-"`
 	PointMapFile File `json:"-"`
+	// WriteBundle, when set, writes the validation's evidence bundle once its id is known,
+	// inside the transaction that records it: given the record as it will be stored (naming
+	// its own validation), it returns the record as bundled (with its bundle's name and
+	// SHA-256). So the bundle a validation writes carries the validation id, and a validation
+	// whose bundle could not be written is not recorded without it.
+	WriteBundle func(verdict.Record) (verdict.Record, error) `json:"-"`
 }
 
 // File is a text a validation ran: its file name (no folder) and its bytes.
@@ -927,12 +933,6 @@ func (db *DB) RecordValidation(ctx context.Context, v Validation, actor string) 
 	if err := checkActor(actor); err != nil {
 		return fail(err)
 	}
-	record, err := json.Marshal(v.Record)
-	if err != nil {
-		return fail(err)
-	}
-	sum := sha256.Sum256(record)
-	v.RecordSHA256 = hex.EncodeToString(sum[:])
 	before, _ := json.Marshal(v.BeforeRuns)
 	after, _ := json.Marshal(v.AfterRuns)
 	diffs, _ := json.Marshal(v.Differences)
@@ -958,6 +958,25 @@ func (db *DB) RecordValidation(ctx context.Context, v Validation, actor string) 
 			return fail(fmt.Errorf("%w: validation %s", ErrExists, v.ID))
 		}
 	}
+	if cr := v.Record.ChangeRequest; cr != nil && cr.Validation == "" {
+		named := *cr
+		named.Validation = v.ID // the change-request record names its own validation
+		v.Record.ChangeRequest = &named
+	}
+	if v.WriteBundle != nil {
+		if v.Record, err = v.WriteBundle(v.Record); err != nil {
+			return fail(err)
+		}
+		v.Bundle, v.BundleSHA256 = v.Record.Bundle, v.Record.BundleSHA256
+		if v.BundleSHA256, err = checkSHA256("bundle SHA-256", v.BundleSHA256); err != nil {
+			return fail(err)
+		}
+	}
+	record, err := json.Marshal(v.Record)
+	if err != nil {
+		return fail(err)
+	}
+	v.RecordSHA256 = sha256Hex(record)
 	var sums [2]any // NULL without a text
 	for i, f := range []File{v.ScenarioFile, v.PointMapFile} {
 		if f.Data == nil {

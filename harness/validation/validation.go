@@ -276,23 +276,36 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		res.Record.ChangeRequest = ChangeRequestOf(p.patch, "", p.actor, workstation(in.Workstation), in.Differences)
 	}
 	p.report(Progress{Stage: Decided, Side: "after", Run: p.runsToMake, Runs: p.runsToMake})
-	if in.Bundle != "" {
-		if err := writeBundleFile(res, in.Bundle, in.Key); err != nil {
-			return res, err
-		}
-	}
-	if in.Patch.ID != "" {
-		v, err := in.Ledger.RecordValidation(ctx, ledger.Validation{
+	switch {
+	case in.Patch.ID != "":
+		v := ledger.Validation{
 			PatchID: in.Patch.ID, Record: res.Record, Differences: in.Differences, Created: p.now(),
 			ScenarioFile: text(filepath.Base(sc.File), sc.Data), PointMapFile: text(sc.PointMap, sc.PointData),
-		}, p.actor)
+		}
+		if in.Bundle != "" {
+			// written once the register has given the validation its id, which the
+			// bundle's change-request record names
+			v.WriteBundle = func(rec verdict.Record) (verdict.Record, error) {
+				bundled := *res
+				bundled.Record = rec
+				if err := writeBundleFile(&bundled, in.Bundle, in.Key); err != nil {
+					return rec, err
+				}
+				return bundled.Record, nil
+			}
+		}
+		v, err := in.Ledger.RecordValidation(ctx, v, p.actor)
 		if err != nil {
 			if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
 				return res, inputError{err}
 			}
 			return res, err
 		}
-		res.Validation = v.ID
+		res.Record, res.Validation = v.Record, v.ID
+	case in.Bundle != "":
+		if err := writeBundleFile(res, in.Bundle, in.Key); err != nil {
+			return res, err
+		}
 	}
 	if in.JUnit != "" {
 		if err := writeJUnitFile(res.Record, in.JUnit); err != nil {

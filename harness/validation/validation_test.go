@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,6 +519,37 @@ func TestBundleCarriesTheChangeRequest(t *testing.T) {
 	}
 	var rec verdict.Record
 	if err := json.Unmarshal([]byte(read("record.json")), &rec); err != nil || rec.ChangeRequest == nil || rec.ChangeRequest.Patch.CVEs[0] != "CVE-2026-1234" {
-		t.Errorf("record.json: %v %+v", err, rec.ChangeRequest)
+		t.Fatalf("record.json: %v %+v", err, rec.ChangeRequest)
 	}
+	// the bundle used to be written before the register gave the validation its id
+	if res.Validation == "" || rec.ChangeRequest.Validation != res.Validation || cr.Validation != res.Validation {
+		t.Errorf("bundle names validation %q, result %q, register %q", rec.ChangeRequest.Validation, cr.Validation, res.Validation)
+	}
+	if !strings.Contains(html, res.Validation) {
+		t.Errorf("report.html does not name validation %s", res.Validation)
+	}
+	stored, err := db.Validation(t.Context(), res.Validation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := sha256File(bundle)
+	if stored.Bundle != bundle || stored.BundleSHA256 != sum || stored.Record.BundleSHA256 != sum {
+		t.Errorf("register: bundle %q sha256 %q (record's %q), want %q %q", stored.Bundle, stored.BundleSHA256, stored.Record.BundleSHA256, bundle, sum)
+	}
+	// the register holds the record as bundled, and the bundle's hash beside it
+	stored.Record.BundleSHA256 = ""
+	a, _ := json.Marshal(stored.Record)
+	b, _ := json.Marshal(rec)
+	if string(a) != string(b) {
+		t.Errorf("the register's record differs from the bundle's:\n%s\n%s", a, b)
+	}
+}
+
+func sha256File(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
 }
