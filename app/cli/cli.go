@@ -69,7 +69,7 @@ func commands() []command {
 		{"discover", "find a controller's points, read-only, and write them as a point map", runDiscover},
 		{"import", "convert a telegraf configuration (modbus and opcua inputs) into point maps", runImport},
 		{"new", "write a starter scenario from a point map: every tag read, nothing written", runNew},
-		{"register", "the patch register: add, list, show, state, signoff, verify the audit trail", runRegister},
+		{"register", "the patch register: add, list, show, state, signoff, export with sign-offs, verify the audit trail", runRegister},
 		{"verify", "check an evidence bundle offline", runVerify},
 		{"trust", "OPC UA server certificates: list trusted and refused ones, trust or remove one", runTrust},
 		{"demo", "run a baseline and a patched simulated tank side by side", runDemo},

@@ -153,7 +153,8 @@ var helps = map[string]help{
 	"register": {
 		usage:    []string{"register SUBCOMMAND [flags]"},
 		more:     registerUsage[strings.Index(registerUsage, "\n")+1:],
-		examples: []string{"patchgate register add --supplier Acme --product T100 --type security --to 2.4.1", "patchgate register verify --json"},
+		examples: []string{"patchgate register add --supplier Acme --product T100 --type security --to 2.4.1",
+			"patchgate register export --validation V-2026-001 -o V-2026-001.zip", "patchgate register verify --json"},
 		exits: []string{
 			"0  done; verify: the audit chain is intact",
 			"1  verify: the audit chain is broken",
@@ -168,7 +169,7 @@ var helps = map[string]help{
 			"patchgate verify evidence.zip --trust lab-workstation.pub.pem",
 		},
 		exits: []string{
-			"0  every byte is as signed, by a trusted key (this workstation's or a --trust key; any key with --any-signer)",
+			"0  every byte is as signed, by a trusted key (this workstation's or a --trust key; any key with --any-signer); a sign-off addendum too, and its sign-offs are listed",
 			"1  refused: tampered, unsigned, or signed by a key not trusted (its fingerprint is printed)",
 			"2  bad input: no such bundle, an unreadable --trust key",
 		},

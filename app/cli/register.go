@@ -26,6 +26,7 @@ subcommands:
   show     show a patch: validations, verdicts, sign-offs, test-vs-production differences, audit
   state    move a patch to another state: state ID NEWSTATE [--plan --review-date ...]
   signoff  sign a validation: --validation ID --name --role --decision [--rationale]
+  export   write a validation's evidence bundle with its sign-offs: --validation ID -o FILE
   verify   check the audit trail's hash chain (exit 1 when broken)
 
 Every subcommand takes --db FILE and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
@@ -36,11 +37,11 @@ Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 func runRegister(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		io.WriteString(env.Stderr, registerUsage)
-		return badInput("expected a subcommand: add, list, show, state, signoff or verify")
+		return badInput("expected a subcommand: add, list, show, state, signoff, export or verify")
 	}
 	sub := map[string]func(context.Context, Env, []string) error{
 		"add": registerAdd, "list": registerList, "show": registerShow,
-		"state": registerState, "signoff": registerSignOff, "verify": registerVerify,
+		"state": registerState, "signoff": registerSignOff, "export": registerExport, "verify": registerVerify,
 	}[args[0]]
 	switch {
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
@@ -562,6 +563,75 @@ func registerSignOff(ctx context.Context, env Env, args []string) error {
 	if s.Decision == ledger.AcceptRisk {
 		fmt.Fprintf(env.Stdout, "  risk accepted: %s\n  the computed verdict stays %s\n", s.Rationale, v.Verdict)
 	}
+	return nil
+}
+
+// exportView is what `register export --json` prints.
+type exportView struct {
+	Validation string `json:"validation"`
+	Bundle     string `json:"bundle"`
+	SHA256     string `json:"sha256"`
+	// Original: the bundle's files are the validation's first bundle byte for byte.
+	Original bool `json:"original"`
+	SignOffs int  `json:"signoffs"`
+}
+
+// now is env's clock's time, or time.Now.
+func now(env Env) time.Time {
+	if env.Now != nil {
+		return env.Now()
+	}
+	return time.Now()
+}
+
+// registerExport writes the evidence bundle of a stored validation with the signed addendum
+// of its sign-offs (validation.ExportStored, as the desktop's Register tab does).
+func registerExport(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "export")
+	fs := f.fs
+	id := fs.String("validation", "", "validation id (required)")
+	out := fs.String("o", "", "the bundle file to write (required)")
+	keyDir := fs.String("key-dir", "", "folder of the workstation signing key (default: user config dir/patchgate/keys)")
+	actor := fs.String("actor", "", "who exports, for the addendum and the audit trail (default: the logged-in user)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	switch {
+	case *id == "":
+		return badInput("--validation is required: the id of a validation (patchgate register show PATCH lists them)")
+	case *out == "":
+		return badInput("-o FILE is required: where to write the bundle")
+	}
+	db, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key, err := signingKey(*keyDir)
+	if err != nil {
+		return err
+	}
+	who := *actor
+	if who == "" {
+		who = validation.Actor()
+	}
+	ex, err := validation.ExportStored(ctx, db, validation.ExportInput{Validation: *id, Path: *out, Key: key, Actor: who, Now: now(env)})
+	if err != nil {
+		if errors.Is(err, validation.ErrNotExportable) {
+			return badInput("%v", err)
+		}
+		return registerErr(err)
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, exportView{Validation: *id, Bundle: ex.Path, SHA256: ex.SHA256, Original: ex.Original, SignOffs: ex.SignOffs})
+	}
+	fmt.Fprintf(env.Stdout, "%s: evidence bundle of %s with %d sign-off(s), sha256 %s\n", ex.Path, *id, ex.SignOffs, ex.SHA256)
+	if ex.Original {
+		fmt.Fprintln(env.Stdout, "  the validation's bundle byte for byte as first signed, with the sign-offs in a signed addendum")
+	} else {
+		fmt.Fprintln(env.Stdout, "  the validation's bundle signed anew with this workstation's key (the first bundle was not recorded, or had another signer)")
+	}
+	fmt.Fprintf(env.Stdout, "  check it offline: patchgate verify %s\n", ex.Path)
 	return nil
 }
 

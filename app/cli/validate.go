@@ -35,6 +35,7 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	keyDir := fs.String("key-dir", "", "folder of the workstation signing key (default: user config dir/patchgate/keys)")
 	junit := fs.String("junit", "", "write JUnit XML (a testcase per criterion) here")
 	actor := fs.String("actor", "", "who records the validation, for the audit trail (default: the user logged in)")
+	workstation := fs.String("workstation", "", "the workstation the validation ran on, for the change request (default: this machine's host name)")
 	var diffs multiFlag
 	fs.Var(&diffs, "difference", "a difference between the test bench and production (NERC CIP-010), repeatable; recorded with --patch")
 	asJSON := fs.Bool("json", false, "print the verdict record as JSON on stdout")
@@ -62,7 +63,7 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 		Before: validation.Side{Target: *before, Armed: *arm}, After: validation.Side{Target: *after, Armed: *arm},
 		Repeat: *repeat, SimulatedTime: *fast,
 		Patch: validation.Patch{ID: *patchID, FromVersion: *fromV, ToVersion: *toV},
-		Actor: *actor, Bundle: *bundle, JUnit: *junit, Differences: diffs, Now: env.Now, ToolVersion: Version,
+		Actor: *actor, Workstation: *workstation, Bundle: *bundle, JUnit: *junit, Differences: diffs, Now: env.Now, ToolVersion: Version,
 	}
 	var err error
 	if in.Scenario, err = validation.Load(*scFile, *points); err != nil {

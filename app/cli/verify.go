@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,6 +35,9 @@ type verifyResult struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	Trusted     bool   `json:"trusted"`
 	Files       int    `json:"files,omitempty"`
+	// SignOffs is the bundle's sign-off addendum: who signed, in which role, what they
+	// decided, and the key that signed the addendum.
+	SignOffs *evidence.SignOffsReport `json:"signoffs,omitempty"`
 }
 
 // runVerify checks an evidence bundle offline. It is strict: exit 0 only if every byte is as
@@ -96,16 +100,26 @@ func runVerify(_ context.Context, env Env, args []string) error {
 	// every byte first, whoever signed; then the signer
 	rep, verr := evidence.Verify(f, fi.Size(), nil)
 	if verr == nil {
-		rep.Trusted = slices.ContainsFunc(trusted, func(k ed25519.PublicKey) bool { return k.Equal(rep.Key) })
-		if !rep.Trusted && !*anySigner {
+		isTrusted := func(k ed25519.PublicKey) bool {
+			return slices.ContainsFunc(trusted, func(t ed25519.PublicKey) bool { return t.Equal(k) })
+		}
+		rep.Trusted = isTrusted(rep.Key)
+		if so := rep.SignOffs; so != nil {
+			so.Trusted = isTrusted(so.Key)
+		}
+		switch {
+		case *anySigner:
+		case !rep.Trusted:
 			verr = fmt.Errorf("%w %s: trust it with --trust SIGNER.pub.pem once you know whose it is, or check integrity only with --any-signer", evidence.ErrUnknownKey, rep.Fingerprint)
+		case rep.SignOffs != nil && !rep.SignOffs.Trusted:
+			verr = fmt.Errorf("sign-off addendum %w %s: trust it with --trust EXPORTER.pub.pem once you know whose it is, or check integrity only with --any-signer", evidence.ErrUnknownKey, rep.SignOffs.Fingerprint)
 		}
 	}
 	if *asJSON {
 		res := verifyResult{OK: verr == nil, Bundle: path}
 		if rep != nil {
 			res.Verdict, res.Scenario, res.Fingerprint = string(rep.Verdict), rep.Scenario, rep.Fingerprint
-			res.Trusted, res.Files = rep.Trusted, rep.Files
+			res.Trusted, res.Files, res.SignOffs = rep.Trusted, rep.Files, rep.SignOffs
 		}
 		if verr != nil {
 			res.Error = verr.Error()
@@ -121,11 +135,58 @@ func runVerify(_ context.Context, env Env, args []string) error {
 	}
 	if !*asJSON {
 		fmt.Fprintf(env.Stdout, "OK: %d files, verdict %s, signed by %s\n", rep.Files, rep.Verdict, rep.Fingerprint)
+		printChangeRequest(env.Stdout, rep)
+		printSignOffs(env.Stdout, rep)
 	}
 	if !rep.Trusted {
 		fmt.Fprintf(env.Stderr, "patchgate verify: note: --any-signer: the bundle is intact, but its signer %s is not a trusted key; compare it with the key you expect\n", rep.Fingerprint)
 	}
+	if so := rep.SignOffs; so != nil && !so.Trusted {
+		fmt.Fprintf(env.Stderr, "patchgate verify: note: --any-signer: the sign-off addendum is intact, but its signer %s is not a trusted key\n", so.Fingerprint)
+	}
 	return nil
+}
+
+// printChangeRequest says what the bundle's record says a change board needs first.
+func printChangeRequest(w io.Writer, rep *evidence.Report) {
+	fmt.Fprintf(w, "decision: %s\n", rep.Record.Decision())
+	cr := rep.Record.ChangeRequest
+	if cr == nil {
+		return
+	}
+	p := cr.Patch
+	fmt.Fprintf(w, "validation %s of patch %s: %s %s %s → %s", orNone(cr.Validation), orNone(p.ID), p.Supplier, p.Product, orNone(p.FromVersion), orNone(p.ToVersion))
+	if len(p.CVEs) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(p.CVEs, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "run by %s on %s\n", orNone(cr.Operator), orNone(cr.Workstation))
+	for _, d := range cr.Differences {
+		fmt.Fprintf(w, "bench vs production: %s\n", d)
+	}
+}
+
+// printSignOffs lists the bundle's sign-offs, or says it has none.
+func printSignOffs(w io.Writer, rep *evidence.Report) {
+	so := rep.SignOffs
+	if so == nil {
+		if rep.Record.ChangeRequest != nil { // a validation of a patch in a register
+			fmt.Fprintln(w, "sign-offs: none in the bundle (patchgate register export --validation ID writes them in)")
+		}
+		return
+	}
+	fmt.Fprintf(w, "sign-offs of %s (patch %s), exported by %s on %s, addendum signed by %s:\n",
+		so.Validation, orNone(so.Patch), so.ExportedBy, so.Exported.Local().Format("2006-01-02 15:04"), so.Fingerprint)
+	if len(so.SignOffs) == 0 {
+		fmt.Fprintln(w, "  none yet")
+	}
+	for _, s := range so.SignOffs {
+		fmt.Fprintf(w, "  %s  %-12s %-11s %s", s.Time.Local().Format("2006-01-02 15:04"), s.Role, s.Decision, s.Name)
+		if s.Rationale != "" {
+			fmt.Fprintf(w, ": %s", s.Rationale)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // workstationKeys returns this workstation's public key from keyDir (default: the default

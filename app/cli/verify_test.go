@@ -73,7 +73,7 @@ func TestVerifyCommand(t *testing.T) {
 
 	own := t.TempDir() // a workstation whose own key signed the bundle
 	os.WriteFile(filepath.Join(own, evidence.PubKeyFile), mustRead(t, pub), 0o644)
-	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\n"
+	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\ndecision: NO-GO\n" // a bundle without a change request: no sign-offs to list
 	cases := []struct {
 		name      string
 		args      []string

@@ -261,7 +261,7 @@ func contents(b Bundle) ([]entry, error) {
 }
 
 // entryRank orders a bundle's files: the record and the reports first, the raw data after,
-// the manifest, its signature and the key last.
+// the manifest, its signature and the key, then the sign-off addendum, last.
 func entryRank(name string) int {
 	switch name {
 	case RecordFile:
@@ -282,6 +282,12 @@ func entryRank(name string) int {
 		return 11
 	case PublicKeyFile:
 		return 12
+	case SignOffsFile: // the sign-off addendum (signoffs.go) after the signed bundle
+		return 13
+	case SignOffsSignatureFile:
+		return 14
+	case SignOffsKeyFile:
+		return 15
 	}
 	switch {
 	case strings.HasPrefix(name, "scenario/"):

@@ -225,7 +225,17 @@ func TestDeterministic(t *testing.T) {
 // signature.
 func TestTamperRandomBytes(t *testing.T) {
 	key := testKey(1)
-	data := build(t, fixture(t, 200), key)
+	counts := tamperRandomBytes(t, build(t, fixture(t, 200), key), pubOf(key))
+	if counts["content"] < 100 || counts["structure"] < 350 || counts["signature"] < 50 || counts["key"] == 0 {
+		t.Errorf("changes not spread over the bundle: %v", counts)
+	}
+}
+
+// tamperRandomBytes changes one byte of data at a time, a thousand times, half anywhere and
+// half in the ZIP structure, and demands that Verify refuse each for the right reason. It
+// returns how many changes fell where.
+func tamperRandomBytes(t *testing.T, data []byte, trusted ...ed25519.PublicKey) map[string]int {
+	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -247,20 +257,33 @@ func TestTamperRandomBytes(t *testing.T) {
 		}
 		return ""
 	}
+	// the small signed files (the manifest, its signature and key, and a sign-off addendum's
+	// files), which a change anywhere seldom hits
+	var small []region
+	for _, r := range regions {
+		if isControl(r.name) || isAddendum(r.name) {
+			small = append(small, r)
+		}
+	}
 	rng := rand.New(rand.NewSource(20250314))
 	counts := map[string]int{}
 	for i := range 1000 {
-		// half anywhere, half inside the ZIP structure (headers, directory) which is small
+		// 40 % anywhere, 40 % inside the ZIP structure (headers, directory) which is small,
+		// 20 % in the small signed files
 		var off int64
-		if i%2 == 0 {
+		switch i % 5 {
+		case 0, 1:
 			off = rng.Int63n(int64(len(data)))
-		} else {
+		case 2, 3:
 			for off = rng.Int63n(int64(len(data))); in(off) != ""; off = rng.Int63n(int64(len(data))) {
 			}
+		default:
+			r := small[rng.Intn(len(small))]
+			off = r.start + rng.Int63n(r.end-r.start)
 		}
 		bad := slices.Clone(data)
 		bad[off] ^= byte(1 + rng.Intn(255))
-		_, err := verify(bad, pubOf(key))
+		_, err := verify(bad, trusted...)
 		if err == nil {
 			t.Fatalf("byte %d (%s) changed: accepted", off, in(off))
 		}
@@ -276,6 +299,11 @@ func TestTamperRandomBytes(t *testing.T) {
 			if !strings.Contains(msg, PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
 				t.Errorf("byte %d of pubkey.pem changed: %v", off, err)
 			}
+		case isAddendum(name):
+			counts["signoffs"]++
+			if !strings.Contains(msg, SignOffsKeyFile) && !strings.Contains(msg, "the sign-offs, their signature or the key was changed") {
+				t.Errorf("byte %d of %s changed: %v; want the addendum's signature to catch it", off, name, err)
+			}
 		case name != "":
 			counts["content"]++
 			if !strings.Contains(msg, name+": content changed: SHA-256") {
@@ -286,9 +314,7 @@ func TestTamperRandomBytes(t *testing.T) {
 		}
 	}
 	t.Logf("refused 1000 of 1000 changed bytes: %v", counts)
-	if counts["content"] < 100 || counts["structure"] < 400 || counts["signature"] == 0 {
-		t.Errorf("changes not spread over the bundle: %v", counts)
-	}
+	return counts
 }
 
 func TestTamperFiles(t *testing.T) {

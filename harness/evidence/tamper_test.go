@@ -63,10 +63,21 @@ func FuzzVerify(f *testing.F) {
 	flipped[len(flipped)/3] ^= 0x40
 	f.Add(flipped)
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
+	// the same bundle with a sign-off addendum, and one with a byte of the addendum changed
+	var signed bytes.Buffer
+	if _, err := AddSignOffs(&signed, bytes.NewReader(good), int64(len(good)), Addendum{Validation: "V-2025-004", ExportedBy: "pm",
+		SignOffs: []SignOff{{Name: "J. Doe", Role: "tester", Decision: "approve", Time: t0}}}, testKey(2)); err != nil {
+		f.Fatal(err)
+	}
+	withSignOffs := signed.Bytes()
+	f.Add(withSignOffs)
+	flipped = slices.Clone(withSignOffs)
+	flipped[len(good)+40] ^= 0x01
+	f.Add(flipped)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := verify(data)
-		if err == nil && !bytes.Equal(data, good) {
-			t.Fatalf("accepted a bundle that is not the signed one (verdict %s, key %s)", rep.Verdict, rep.Fingerprint)
+		if err == nil && !bytes.Equal(data, good) && !bytes.Equal(data, withSignOffs) {
+			t.Fatalf("accepted a bundle that is not one of the signed ones (verdict %s, key %s)", rep.Verdict, rep.Fingerprint)
 		}
 	})
 }

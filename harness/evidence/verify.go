@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -27,8 +28,13 @@ type Report struct {
 	// the bundle is intact, but anyone could have signed it.
 	Trusted bool              `json:"trusted"`
 	Files   int               `json:"files"` // files covered by the signed manifest
-	Key     ed25519.PublicKey `json:"-"`
-	Record  verdict.Record    `json:"-"`
+	// ManifestSHA256 is the SHA-256 of manifest.json, which a sign-off addendum names.
+	ManifestSHA256 string            `json:"manifest_sha256"`
+	Key            ed25519.PublicKey `json:"-"`
+	Record         verdict.Record    `json:"-"`
+	// SignOffs is the sign-off addendum (signoffs.go), nil when the bundle has none. With
+	// trusted keys given, its signer must be one of them too.
+	SignOffs *SignOffsReport `json:"signoffs,omitempty"`
 }
 
 // Size limits for the small files read whole before they are trusted.
@@ -96,14 +102,10 @@ func Verify(r io.ReaderAt, size int64, trusted []ed25519.PublicKey) (*Report, er
 	if !ed25519.Verify(pub, mb, sig) {
 		return nil, fmt.Errorf("%s: the signature does not match %s and key %s: the manifest, the signature or the key was changed", SignatureFile, ManifestFile, fp)
 	}
-	rep := &Report{Fingerprint: fp, Key: pub}
+	ms := sha256.Sum256(mb)
+	rep := &Report{Fingerprint: fp, Key: pub, ManifestSHA256: hex.EncodeToString(ms[:])}
 	if len(trusted) > 0 {
-		for _, k := range trusted {
-			if k.Equal(pub) {
-				rep.Trusted = true
-			}
-		}
-		if !rep.Trusted {
+		if rep.Trusted = isTrusted(trusted, pub); !rep.Trusted {
 			return nil, fmt.Errorf("%w %s", ErrUnknownKey, fp)
 		}
 	}
@@ -139,7 +141,7 @@ func Verify(r io.ReaderAt, size int64, trusted []ed25519.PublicKey) (*Report, er
 	crcs := map[string]uint32{}
 	var record []byte
 	for _, f := range zr.File {
-		if isControl(f.Name) {
+		if isControl(f.Name) || isAddendum(f.Name) {
 			continue
 		}
 		mf, ok := listed[f.Name]
@@ -176,23 +178,44 @@ func Verify(r io.ReaderAt, size int64, trusted []ed25519.PublicKey) (*Report, er
 			return nil, fmt.Errorf("%s: listed in the signed manifest but missing from the bundle", mf.Path)
 		}
 	}
-	for name, data := range map[string][]byte{ManifestFile: mb, SignatureFile: sig, PublicKeyFile: pubPEM} {
-		crcs[name] = crc32.ChecksumIEEE(data)
-	}
-	if err := checkContainer(r, size, zr, crcs); err != nil {
-		return nil, err
-	}
-
 	if record == nil {
 		return nil, fmt.Errorf("%s: larger than %d bytes", RecordFile, maxRecord)
 	}
 	if err := json.Unmarshal(record, &rep.Record); err != nil {
 		return nil, fmt.Errorf("%s: %w", RecordFile, err)
 	}
+	so, addendum, err := verifyAddendum(byName, rep.ManifestSHA256, func() (string, string) {
+		if cr := rep.Record.ChangeRequest; cr != nil {
+			return cr.Validation, rep.Record.Patch
+		}
+		return "", rep.Record.Patch
+	})
+	if err != nil {
+		return nil, err
+	}
+	if so != nil && len(trusted) > 0 {
+		if so.Trusted = isTrusted(trusted, so.Key); !so.Trusted {
+			return nil, fmt.Errorf("%s: %w %s", SignOffsFile, ErrUnknownKey, so.Fingerprint)
+		}
+	}
+	rep.SignOffs = so
+	for name, data := range map[string][]byte{ManifestFile: mb, SignatureFile: sig, PublicKeyFile: pubPEM} {
+		crcs[name] = crc32.ChecksumIEEE(data)
+	}
+	for name, data := range addendum {
+		crcs[name] = crc32.ChecksumIEEE(data)
+	}
+	if err := checkContainer(r, size, zr, crcs); err != nil {
+		return nil, err
+	}
 	rep.Verdict = rep.Record.Verdict
 	rep.Scenario = rep.Record.Scenario
 	rep.Files = len(m.Files)
 	return rep, nil
+}
+
+func isTrusted(trusted []ed25519.PublicKey, k ed25519.PublicKey) bool {
+	return slices.ContainsFunc(trusted, func(t ed25519.PublicKey) bool { return t.Equal(k) })
 }
 
 func isControl(name string) bool {

@@ -2,6 +2,7 @@ package validation_test
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -552,4 +553,73 @@ func sha256File(path string) (string, error) {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:]), nil
+}
+
+// TestExportStoredKeepsTheFirstBundle: a stored validation exports with its sign-offs as the
+// bundle first written, byte for byte: from the file the register recorded, or rebuilt with
+// the same key once the file is gone. Rebuilt with another key, it is signed anew, and says
+// so.
+func TestExportStoredKeepsTheFirstBundle(t *testing.T) {
+	ctx := t.Context()
+	db := openLedger(t)
+	if _, err := db.AddPatch(ctx, ledger.Patch{ID: "P-2026-008", Supplier: "Acme", Product: "TankPLC", FromVersion: "3.2.0", ToVersion: "3.2.1",
+		Type: ledger.Security, Created: testNow}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	_, bench, _ := ed25519.GenerateKey(rand.Reader)
+	_, desk, _ := ed25519.GenerateKey(rand.Reader)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.zip")
+	res, err := validation.Run(ctx, validation.Input{
+		Scenario: load(t, "tank-alarm-trip.yaml"), Before: sim("baseline"), After: sim("benign"), Repeat: 1,
+		Patch: validation.Patch{ID: "P-2026-008"}, Ledger: db, Actor: "jd", Bundle: first, Key: bench, Now: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []ledger.SignOff{
+		{ValidationID: res.Validation, Name: "J. Doe", Role: ledger.Tester, Decision: ledger.Approve, Time: testNow},
+		{ValidationID: res.Validation, Name: "Hans Vogt", Role: ledger.OEMWitness, Decision: ledger.Approve, Time: testNow},
+	} {
+		if _, err := db.SignOff(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firstBytes, _ := os.ReadFile(first)
+	directory := bytes.Index(firstBytes, []byte("PK\x01\x02"))
+	export := func(name string, key ed25519.PrivateKey) (validation.Export, *evidence.Report) {
+		t.Helper()
+		ex, err := validation.ExportStored(ctx, db, validation.ExportInput{Validation: res.Validation, Path: filepath.Join(dir, name), Key: key, Actor: "pm", Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(ex.Path)
+		rep, err := evidence.Verify(bytes.NewReader(b), int64(len(b)), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if rep.SignOffs == nil || len(rep.SignOffs.SignOffs) != 2 || rep.SignOffs.Fingerprint != evidence.Fingerprint(key.Public().(ed25519.PublicKey)) {
+			t.Errorf("%s: sign-offs %+v", name, rep.SignOffs)
+		}
+		if ex.Original != bytes.Equal(b[:directory], firstBytes[:directory]) {
+			t.Errorf("%s: original %v, but the first bundle's files are %v the exported ones", name, ex.Original, map[bool]string{true: "", false: "not"}[!ex.Original])
+		}
+		return ex, rep
+	}
+	if ex, _ := export("from-the-file.zip", desk); !ex.Original {
+		t.Error("the recorded file was not used")
+	}
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	if ex, _ := export("rebuilt.zip", bench); !ex.Original {
+		t.Error("rebuilt with the first key, the bundle differs from the first")
+	}
+	ex, rep := export("signed-anew.zip", desk)
+	if ex.Original || rep.Fingerprint != evidence.Fingerprint(desk.Public().(ed25519.PublicKey)) {
+		t.Errorf("rebuilt with another key: original %v, signed by %s", ex.Original, rep.Fingerprint)
+	}
+	if n, err := db.VerifyAudit(ctx); err != nil || n == 0 {
+		t.Errorf("audit after three exports: %d rows, %v", n, err)
+	}
 }

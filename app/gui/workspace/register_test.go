@@ -121,6 +121,15 @@ func TestRegisterRecordExportVerify(t *testing.T) {
 	if !c.OK || c.Export == nil || c.Export.Actor != "bench-engineer" || c.Report.Verdict != verdict.NoGo || !strings.Contains(c.Text, "exported by bench-engineer") {
 		t.Fatalf("verify: %+v", c)
 	}
+	// both parties' sign-offs travel in the bundle's signed addendum, the same as `patchgate
+	// register export` writes
+	if so := c.Report.SignOffs; so == nil || len(so.SignOffs) != 2 || so.SignOffs[0].Role != string(ledger.OEMWitness) ||
+		so.SignOffs[1].Rationale != why || so.Validation != id || !strings.Contains(c.Text, "Hans Vogt approve (oem_witness), Ann Lee accept_risk (approver)") {
+		t.Errorf("sign-offs in the bundle: %+v; %s", so, c.Text)
+	}
+	if cr := c.Report.Record.ChangeRequest; cr == nil || cr.Validation != id || cr.Patch.ID != DemoPatchID {
+		t.Errorf("change request in the bundle: %+v", cr)
+	}
 
 	r, err = w.PatchRecord(ctx, DemoPatchID)
 	if err != nil {

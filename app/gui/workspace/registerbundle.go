@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/ledger"
-	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/validation"
 )
 
@@ -35,84 +33,46 @@ func (w *Workspace) Bundles(id string) []string {
 	return m
 }
 
-// ErrNotExportable: a stored validation whose bundle cannot be rebuilt from the register
-// (recorded before the register kept texts, and its scenario is not shipped, or not the
-// file it ran).
-var ErrNotExportable = errors.New("cannot rebuild the evidence bundle from the register")
+// ErrNotExportable: a stored validation whose bundle cannot be rebuilt from the register.
+var ErrNotExportable = validation.ErrNotExportable
 
-// StoredResult rebuilds the Result of validation id from the register: its record, the
-// traces of its runs, and the scenario and point map texts it ran, whatever became of the
-// files since. A validation recorded before the register kept texts falls back to the
-// shipped scenario the record names; one that is not shipped, or whose shipped file is not
-// the one the record names by SHA-256, gives ErrNotExportable. It reads SQLite: call it off
-// the UI goroutine.
+// StoredResult rebuilds the Result of validation id from the register (validation.Stored):
+// its record, the traces of its runs, and the scenario and point map texts it ran. A
+// validation recorded before the register kept texts falls back to the shipped scenario the
+// record names; one that is not shipped, or whose shipped file is not the one the record
+// names by SHA-256, gives ErrNotExportable. It reads SQLite: call it off the UI goroutine.
 func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error) {
-	v, err := w.DB.Validation(ctx, id)
+	res, err := validation.Stored(ctx, w.DB, id, shippedScenario)
 	if err != nil {
 		return nil, err
 	}
-	var sc *Loaded
-	if v.ScenarioFile.Data != nil {
-		sc, err = validation.Parse(v.ScenarioFile.Name, v.ScenarioFile.Data, func(string) (string, []byte, error) {
-			if v.PointMapFile.Data == nil {
-				return "", nil, errors.New("the register holds no point map text")
-			}
-			return v.PointMapFile.Name, v.PointMapFile.Data, nil
-		})
-		if err != nil {
-			err = fmt.Errorf("%w: the scenario as run no longer compiles: %w", ErrNotExportable, err)
-		}
-	} else {
-		sc, err = shippedScenario(v.Scenario, v.Record.ScenarioSHA256)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("validation %s: %w", id, err)
-	}
-	res := &Result{Scenario: sc, Record: v.Record, Validation: v.ID}
-	// the change request names the validation now that the register holds it; a record
-	// from before change requests gets one from the register (its operator unknown)
-	cr := res.Record.ChangeRequest
-	if cr == nil {
-		p, err := w.DB.Patch(ctx, v.PatchID)
-		if err != nil {
-			return nil, fmt.Errorf("validation %s: %w", id, err)
-		}
-		cr = validation.ChangeRequestOf(p, "", "", "", v.Differences)
-	}
-	c := *cr
-	c.Validation = v.ID
-	res.Record.ChangeRequest = &c
-	for _, side := range []struct {
-		name string
-		ids  []int64
-		out  *[]*trace.Trace
-	}{{"before", v.BeforeRuns, &res.Before}, {"after", v.AfterRuns, &res.After}} {
-		for _, rid := range side.ids {
-			tr, err := w.DB.LoadTrace(ctx, rid)
-			if err != nil {
-				return nil, fmt.Errorf("validation %s: %s run %d: %w", id, side.name, rid, err)
-			}
-			*side.out = append(*side.out, tr)
-		}
-	}
-	return res, nil
+	return &Result{Scenario: res.Scenario, Record: res.Record, Before: res.Before, After: res.After, Validation: res.Validation}, nil
 }
 
 // ExportValidation writes the signed evidence bundle of stored validation id into the
-// bundles folder, records the export in the register's audit trail, and returns the path
-// and the bundle's SHA-256.
+// bundles folder with its sign-offs so far (validation.ExportStored, the same export as
+// `patchgate register export`), records the export in the register's audit trail, and
+// returns the path and the bundle's SHA-256.
 func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum string, err error) {
-	res, err := w.StoredResult(ctx, id)
+	v, err := w.DB.Validation(ctx, id)
 	if err != nil {
 		return "", "", err
 	}
-	if path, sum, err = w.Export(res); err != nil {
+	key, _, err := evidence.LoadOrCreateKey(w.KeyDir())
+	if err != nil {
+		return "", "", fmt.Errorf("signing key in %s: %w", w.KeyDir(), err)
+	}
+	dir := filepath.Join(w.Dir, "bundles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	if err := w.RecordExport(ctx, id, path, sum); err != nil {
-		return path, sum, fmt.Errorf("bundle %s written, but its export is not in the register: %w", filepath.Base(path), err)
+	now := w.Now()
+	path = filepath.Join(dir, fmt.Sprintf("%s-%s-%s.zip", id, strings.TrimSuffix(filepath.Base(v.Scenario), ".yaml"), now.UTC().Format("20060102-150405")))
+	ex, err := validation.ExportStored(ctx, w.DB, validation.ExportInput{Validation: id, Path: path, Key: key, Actor: w.actor, Now: now, Find: shippedScenario})
+	if err != nil {
+		return "", "", err
 	}
-	return path, sum, nil
+	return ex.Path, ex.SHA256, nil
 }
 
 // RecordExport records in the register's audit trail that this workspace's actor exported
@@ -204,6 +164,16 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 		c.Text += fmt.Sprintf("; the file exported by %s on %s (sha256 %s…)", c.Export.Actor, c.Export.Time.Local().Format("2006-01-02 15:04"), sum[:12])
 	} else {
 		c.Text += "; its export is not recorded in the register"
+	}
+	if so := c.Report.SignOffs; so != nil {
+		var names []string
+		for _, s := range so.SignOffs {
+			names = append(names, fmt.Sprintf("%s %s (%s)", s.Name, s.Decision, s.Role))
+		}
+		if len(names) == 0 {
+			names = []string{"none yet"}
+		}
+		c.Text += fmt.Sprintf("; sign-offs, signed by %s: %s", so.Fingerprint, strings.Join(names, ", "))
 	}
 	return c
 }
