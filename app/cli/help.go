@@ -151,8 +151,8 @@ var helps = map[string]help{
 		exits:    exitsStore,
 	},
 	"register": {
-		usage:    []string{"register SUBCOMMAND [flags]"},
-		more:     registerUsage[strings.Index(registerUsage, "\n")+1:],
+		usage: []string{"register SUBCOMMAND [flags]"},
+		more:  registerUsage[strings.Index(registerUsage, "\n")+1:],
 		examples: []string{"patchgate register add --supplier Acme --product T100 --type security --to 2.4.1",
 			"patchgate register export --validation V-2026-001 -o V-2026-001.zip", "patchgate register verify --json"},
 		exits: []string{

@@ -26,8 +26,8 @@ type Report struct {
 	Fingerprint string          `json:"fingerprint"` // of the signer's key (see Fingerprint)
 	// Trusted: the signer is one of the trusted keys. False when no trusted keys were given:
 	// the bundle is intact, but anyone could have signed it.
-	Trusted bool              `json:"trusted"`
-	Files   int               `json:"files"` // files covered by the signed manifest
+	Trusted bool `json:"trusted"`
+	Files   int  `json:"files"` // files covered by the signed manifest
 	// ManifestSHA256 is the SHA-256 of manifest.json, which a sign-off addendum names.
 	ManifestSHA256 string            `json:"manifest_sha256"`
 	Key            ed25519.PublicKey `json:"-"`
