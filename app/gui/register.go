@@ -29,6 +29,9 @@ import (
 type registerView struct {
 	ui      *UI
 	content fyne.CanvasObject
+	// valsBox holds the patch's facts, the validations and the bundle line: laid out again
+	// when either text changes its number of lines (a label's SetText does not)
+	valsBox *fyne.Container
 
 	patches  []ledger.Patch
 	patchSel int    // index in patches; -1: none
@@ -134,7 +137,9 @@ func newRegister(u *UI) *registerView {
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(v.patchLine(v.patches[i])) })
 	v.patchList.OnSelected = v.onPatchSelected
 	v.detail = widget.NewLabel("")
-	v.detail.Wrapping = fyne.TextWrapWord
+	// one short fact a line, each line truncated: a wrapped label above the list reported
+	// its height before it had its width, and the lines ran over the Validations heading
+	v.detail.Truncation = fyne.TextTruncateEllipsis
 	v.valList = widget.NewList(func() int { return len(v.vals) },
 		func() fyne.CanvasObject {
 			t := widget.NewRichText(&widget.TextSegment{Text: "V", Style: widget.RichTextStyleParagraph},
@@ -190,9 +195,9 @@ func newRegister(u *UI) *registerView {
 		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
 	valHead := container.NewBorder(nil, nil, bold("Validations"), container.NewHBox(v.signOff, v.export, v.verify))
-	vals := container.NewBorder(container.NewVBox(v.detail, widget.NewSeparator(), valHead), v.bundle, nil, nil, v.valList)
+	v.valsBox = container.NewBorder(container.NewVBox(v.detail, widget.NewSeparator(), valHead), v.bundle, nil, nil, v.valList)
 	session := container.NewBorder(bold("Session log"), nil, nil, nil, v.logList)
-	rightSplit := container.NewVSplit(vals, session)
+	rightSplit := container.NewVSplit(v.valsBox, session)
 	rightSplit.Offset = 0.62
 	right := container.NewBorder(nil, v.status, nil, nil, rightSplit)
 
@@ -338,6 +343,7 @@ func (v *registerView) showPatch(p ledger.Patch) {
 	v.detail.SetText(fmt.Sprintf("%s  %s %s: %s → %s\n%s, %s, CVEs %s\nstate %s since %s\n%s",
 		p.ID, p.Supplier, p.Product, p.FromVersion, p.ToVersion, p.Type, p.Qualification, strings.Join(p.CVEs, ", "),
 		p.State, p.StateChanged.Local().Format("2006-01-02"), clock))
+	v.valsBox.Refresh()
 }
 
 // loadPatch reads the validations, sign-offs, bundles and session log of patch id.
@@ -452,6 +458,7 @@ func (v *registerView) setBundle(key string, imp widget.Importance, text string)
 	v.bundleFor = key
 	v.bundle.Importance = imp
 	v.bundle.SetText(text)
+	v.valsBox.Refresh()
 }
 
 // Computed is the computed verdict of the selected validation ("" when none).

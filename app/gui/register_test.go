@@ -2,6 +2,9 @@ package gui
 
 import (
 	"context"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -246,6 +249,10 @@ func TestRegisterExportVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := h.ws.DB.SignOff(context.Background(), ledger.SignOff{ValidationID: res.Validation, Name: "Hans Vogt", Role: ledger.OEMWitness,
+		Decision: ledger.Approve, Time: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
 	h.selectTab("Register")
 	r := h.ui.Register
 	if len(r.vals) != 1 || r.vals[0].ID != res.Validation {
@@ -272,6 +279,20 @@ func TestRegisterExportVerify(t *testing.T) {
 	h.settle()
 	if !strings.Contains(r.bundle.Text, "verify OK") || !strings.Contains(r.bundle.Text, "exported by bench-engineer") || r.bundle.Importance != widget.SuccessImportance {
 		t.Errorf("verify: %q (importance %v)", r.bundle.Text, r.bundle.Importance)
+	}
+	// the sign-offs travel in the bundle, and verify lists them
+	if !strings.Contains(r.bundle.Text, "\nsign-offs in the bundle (addendum signed by") || !strings.Contains(r.bundle.Text, "Hans Vogt approve (oem_witness)") {
+		t.Errorf("verify does not list the sign-off: %q", r.bundle.Text)
+	}
+	if *screenshots != "" {
+		f, err := os.Create(filepath.Join(*screenshots, "register-signoffs.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := png.Encode(f, h.win.Canvas().Capture()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -173,7 +173,7 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 		if len(names) == 0 {
 			names = []string{"none yet"}
 		}
-		c.Text += fmt.Sprintf("; sign-offs, signed by %s: %s", so.Fingerprint, strings.Join(names, ", "))
+		c.Text += fmt.Sprintf("\nsign-offs in the bundle (addendum signed by %s): %s", so.Fingerprint, strings.Join(names, ", "))
 	}
 	return c
 }
