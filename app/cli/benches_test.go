@@ -45,9 +45,7 @@ func scanScenario20s(t *testing.T) string {
 // naming timing:scan_period from one 20 s run a side, and an unchanged one passes from the
 // same (docs/architecture.md, "Setup and the start state", "Scan period from one run").
 func TestBenchesWeDidNotBuildInRealTime(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("real-time validations: run without -race (make test does)")
-	}
+	realTimeParallel(t)
 	scan20 := scanScenario20s(t)
 	type tcase struct {
 		name, scenario, fw, proto string
@@ -91,21 +89,16 @@ func TestBenchesWeDidNotBuildInRealTime(t *testing.T) {
 		return got{code, rec, stderr}
 	}
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, 2) // the machine has two cores
 	for i := range cases {
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			res[i] = run(i)
-		})
+		wg.Go(func() { res[i] = run(i) })
 	}
 	wg.Wait()
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := res[i]
-			// a harness made late by a busy machine is INCONCLUSIVE by design: once more alone
+			// a harness made late by a busy machine is INCONCLUSIVE by design: once more
 			if r.rec.Verdict == verdict.Inconclusive && tc.code != ExitInconclusive {
-				t.Logf("INCONCLUSIVE in real time (%v); running it again alone", r.rec.Reasons)
+				t.Logf("INCONCLUSIVE in real time (%v); running it again", r.rec.Reasons)
 				r = run(i)
 			}
 			if r.code != tc.code {

@@ -69,6 +69,36 @@ func outOfProcessSim(t *testing.T, fw string, restartTime time.Duration, pidFile
 // the exit code, the record and the traces of the runs made (from the register).
 func restartValidate(t *testing.T, env Env, before, after string, args ...string) (int, verdict.Record, []*trace.Trace) {
 	t.Helper()
+	// a harness made late by a busy machine leaves gaps, and a check a gap touches is
+	// INCONCLUSIVE by design: that says nothing of the restart, so such a run goes again,
+	// at most twice more
+	for try := 0; ; try++ {
+		code, rec, trs := restartValidateOnce(t, env, before, after, args...)
+		if try == 2 || rec.Verdict != verdict.Inconclusive || !leftGaps(rec) {
+			return code, rec, trs
+		}
+		t.Logf("INCONCLUSIVE for gaps a busy machine left (%v); running it again", rec.Reasons)
+	}
+}
+
+// leftGaps: every run completed with its connection back (data passed), but some criterion
+// is undecided for a gap in the data. A run that faulted (a controller that never came
+// back) is not run again.
+func leftGaps(rec verdict.Record) bool {
+	gap, complete := false, false
+	for _, c := range rec.Criteria {
+		switch {
+		case c.ID == "data":
+			complete = c.Status == verdict.Pass
+		case c.Status == verdict.StatusUndecided && strings.Contains(c.Reason, "gap"):
+			gap = true
+		}
+	}
+	return gap && complete
+}
+
+func restartValidateOnce(t *testing.T, env Env, before, after string, args ...string) (int, verdict.Record, []*trace.Trace) {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "restart.db")
 	var out bytes.Buffer
 	env.Stdout = &out
@@ -169,10 +199,14 @@ func sidePids(dir string) string {
 	return fmt.Sprintf(`echo restarting $PATCHGATE_SIDE; kill -HUP "$(cat '%s'/"$PATCHGATE_SIDE".pid)"`, dir)
 }
 
-func skipRealTime(t *testing.T) {
+// realTimeParallel skips a real-time test under -race or -short; otherwise the test runs
+// beside the package's other real-time tests: they wait on plant time, not on the CPU (the
+// package's real-time tests together use about a tenth of a core).
+func realTimeParallel(t *testing.T) {
 	if testing.Short() || raceEnabled {
-		t.Skip("real-time validations of an out-of-process sim: run without -race (make test does)")
+		t.Skip("real-time validations: run without -race (make test does)")
 	}
+	t.Parallel()
 }
 
 // TestRestartPrompt: validate asks the operator at the restart step (--restart-prompt on a
@@ -180,19 +214,18 @@ func skipRealTime(t *testing.T) {
 // the side asked about with SIGHUP and presses Enter; the run waits for the controller to
 // come back and goes on, and the retained values are there.
 func TestRestartPrompt(t *testing.T) {
-	skipRealTime(t)
+	realTimeParallel(t)
 	before, bp := outOfProcessSim(t, "baseline", 300*time.Millisecond, "")
 	after, ap := outOfProcessSim(t, "benign", 300*time.Millisecond, "")
 	stdin, answer := io.Pipe()
 	defer answer.Close()
 	prompts := newWatcher("press Enter (or type abort)")
 	go func() {
-		procs := []*os.Process{bp, ap} // one prompt a run: before, then after
+		procs := []*os.Process{bp, ap} // one prompt a run: before, then after (again, if run again)
+		n := 0
 		for range prompts.seen {
-			if len(procs) > 0 {
-				procs[0].Signal(syscall.SIGHUP) // the operator restarts the controller...
-				procs = procs[1:]
-			}
+			procs[n%2].Signal(syscall.SIGHUP) // the operator restarts the controller...
+			n++
 			fmt.Fprintln(answer) // ...and presses Enter
 		}
 	}()
@@ -201,7 +234,7 @@ func TestRestartPrompt(t *testing.T) {
 	checkRestarted(t, trs, "(operator at the terminal)")
 	checkRecord(t, code, rec, map[string]verdict.Status{"data": verdict.Pass, "identity:firmware": verdict.Pass,
 		"check:comm_restored": verdict.Pass, "check:retained_values": verdict.Pass})
-	if n := prompts.count(); n != 2 {
+	if n := prompts.count(); n < 2 || n%2 != 0 {
 		t.Errorf("%d prompts, want one a run", n)
 	}
 	t.Logf("%s, exit %d", rec.Verdict, code)
@@ -212,7 +245,7 @@ func TestRestartPrompt(t *testing.T) {
 // and goes on. The after sim's firmware loses retained memory on restart, as sim:// does:
 // NO-GO on retained_values.
 func TestRestartCommand(t *testing.T) {
-	skipRealTime(t)
+	realTimeParallel(t)
 	dir := t.TempDir()
 	before, _ := outOfProcessSim(t, "baseline", 300*time.Millisecond, filepath.Join(dir, "before.pid"))
 	after, _ := outOfProcessSim(t, "retain-lost", 300*time.Millisecond, filepath.Join(dir, "after.pid"))
@@ -234,7 +267,7 @@ func TestRestartCommand(t *testing.T) {
 // controller: the step is an inconclusive check, and the validation INCONCLUSIVE, as
 // before an operator could be asked.
 func TestRestartWithoutOperator(t *testing.T) {
-	skipRealTime(t)
+	realTimeParallel(t)
 	before, _ := outOfProcessSim(t, "baseline", 300*time.Millisecond, "")
 	after, _ := outOfProcessSim(t, "benign", 300*time.Millisecond, "")
 	stdin, w := io.Pipe() // not a terminal, and no --restart-prompt
@@ -256,7 +289,7 @@ func TestRestartWithoutOperator(t *testing.T) {
 // validation is INCONCLUSIVE, never GO. The command picks the sim by side, from the pid
 // files the sims write.
 func TestRestartNeverBack(t *testing.T) {
-	skipRealTime(t)
+	realTimeParallel(t)
 	dir := t.TempDir()
 	before, _ := outOfProcessSim(t, "baseline", 300*time.Millisecond, filepath.Join(dir, "before.pid"))
 	after, _ := outOfProcessSim(t, "benign", time.Hour, filepath.Join(dir, "after.pid"))
