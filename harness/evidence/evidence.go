@@ -82,6 +82,10 @@ const (
 // record has no decision time); the ZIP headers hold 1980-01-01, the earliest they can.
 var fixedTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// toolRuntime is what tool.json says of the Go runtime that wrote the bundle; a variable so
+// that the golden-bundle test can hold it fixed across Go releases and machines.
+var toolRuntime = struct{ Go, OS, Arch string }{runtime.Version(), runtime.GOOS, runtime.GOARCH}
+
 // File is a file as it was used in the run.
 type File struct {
 	Name string // base name; a path is reduced to its last element
@@ -222,7 +226,7 @@ func contents(b Bundle) ([]entry, error) {
 		Go      string `json:"go"`
 		OS      string `json:"os"`
 		Arch    string `json:"arch"`
-	}{"patchgate", tool, runtime.Version(), runtime.GOOS, runtime.GOARCH})
+	}{"patchgate", tool, toolRuntime.Go, toolRuntime.OS, toolRuntime.Arch})
 	if err != nil {
 		return nil, err
 	}
