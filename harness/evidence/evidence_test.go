@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"io"
 	"math"
 	"math/rand"
@@ -55,13 +56,11 @@ func unzip(t testing.TB, data []byte) []zfile {
 func rezip(t testing.TB, files []zfile) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	z := &zipWriter{w: &buf}
+	var entries []bundle.Entry
 	for _, f := range files {
-		if _, err := z.entry(f.name, nil, bytesFill(f.data)); err != nil {
-			t.Fatal(err)
-		}
+		entries = append(entries, bundle.Bytes(f.name, f.data))
 	}
-	if err := z.close(); err != nil {
+	if err := bundle.WriteContainer(&buf, entries); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -71,14 +70,14 @@ func rezip(t testing.TB, files []zfile) []byte {
 // content files, signed, with their public key in pubkey.pem.
 func resign(t testing.TB, files []zfile, key ed25519.PrivateKey) []zfile {
 	t.Helper()
-	m := manifest{Format: Format, Version: FormatVersion}
+	m := testManifest{Format: bundle.Format, Version: bundle.FormatVersion}
 	var out []zfile
 	for _, f := range files {
 		if isControl(f.name) {
 			continue
 		}
 		sum := sha256.Sum256(f.data)
-		m.Files = append(m.Files, manifestFile{f.name, hex.EncodeToString(sum[:]), int64(len(f.data))})
+		m.Files = append(m.Files, testManifestFile{f.name, hex.EncodeToString(sum[:]), int64(len(f.data))})
 		out = append(out, f)
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
@@ -88,9 +87,17 @@ func resign(t testing.TB, files []zfile, key ed25519.PrivateKey) []zfile {
 	}
 	mb = append(mb, '\n')
 	return append(out,
-		zfile{ManifestFile, mb},
-		zfile{SignatureFile, ed25519.Sign(key, mb)},
-		zfile{PublicKeyFile, MarshalPublicKey(key.Public().(ed25519.PublicKey))})
+		zfile{bundle.ManifestFile, mb},
+		zfile{bundle.SignatureFile, ed25519.Sign(key, mb)},
+		zfile{bundle.PublicKeyFile, bundle.MarshalPublicKey(key.Public().(ed25519.PublicKey))})
+}
+
+func isControl(name string) bool {
+	return name == bundle.ManifestFile || name == bundle.SignatureFile || name == bundle.PublicKeyFile
+}
+
+func isAddendum(name string) bool {
+	return name == bundle.SignOffsFile || name == bundle.SignOffsSignatureFile || name == bundle.SignOffsKeyFile
 }
 
 func replace(files []zfile, name string, data []byte) []zfile {
@@ -148,7 +155,7 @@ func TestWriteVerify(t *testing.T) {
 			t.Fatalf("trusted %d keys: %v", len(trusted), err)
 		}
 		if rep.Verdict != verdict.NoGo || rep.Scenario != "tank-alarm-trip" || rep.Files != len(want)-3 ||
-			rep.Fingerprint != Fingerprint(pubOf(key)) || len(rep.Fingerprint) != 16 || rep.Trusted != (trusted != nil) {
+			rep.Fingerprint != bundle.Fingerprint(pubOf(key)) || len(rep.Fingerprint) != 16 || rep.Trusted != (trusted != nil) {
 			t.Errorf("report %+v", rep)
 		}
 		if len(rep.Record.Criteria) != len(b.Record.Criteria) {
@@ -179,8 +186,8 @@ func TestWriteVerify(t *testing.T) {
 	if err := json.Unmarshal(find(files, IdentitiesFile), &ids); err != nil || ids.Before.Firmware != "1.0.0" || ids.After.Firmware != "1.0.1" || len(ids.Runs) != 4 {
 		t.Errorf("identities.json %+v %v", ids, err)
 	}
-	var m manifest
-	if err := json.Unmarshal(find(files, ManifestFile), &m); err != nil {
+	var m testManifest
+	if err := json.Unmarshal(find(files, bundle.ManifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
 	if !sort.SliceIsSorted(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path }) || len(m.Files) != len(want)-3 {
@@ -192,7 +199,7 @@ func TestWriteVerify(t *testing.T) {
 			t.Errorf("manifest entry %s does not match the file", mf.Path)
 		}
 	}
-	keys, err := ParsePublicKeys(find(files, PublicKeyFile))
+	keys, err := bundle.ParsePublicKeys(find(files, bundle.PublicKeyFile))
 	if err != nil || !keys[0].Equal(pubOf(key)) {
 		t.Errorf("pubkey.pem: %v", err)
 	}
@@ -289,19 +296,19 @@ func tamperRandomBytes(t *testing.T, data []byte, trusted ...ed25519.PublicKey) 
 		}
 		msg := err.Error()
 		switch name := in(off); {
-		case name == ManifestFile || name == SignatureFile:
+		case name == bundle.ManifestFile || name == bundle.SignatureFile:
 			counts["signature"]++
 			if !strings.Contains(msg, "signature does not match") {
 				t.Errorf("byte %d of %s changed: %v; want the signature to catch it", off, name, err)
 			}
-		case name == PublicKeyFile:
+		case name == bundle.PublicKeyFile:
 			counts["key"]++
-			if !strings.Contains(msg, PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
+			if !strings.Contains(msg, bundle.PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
 				t.Errorf("byte %d of pubkey.pem changed: %v", off, err)
 			}
 		case isAddendum(name):
 			counts["signoffs"]++
-			if !strings.Contains(msg, SignOffsKeyFile) && !strings.Contains(msg, "the sign-offs, their signature or the key was changed") {
+			if !strings.Contains(msg, bundle.SignOffsKeyFile) && !strings.Contains(msg, "the sign-offs, their signature or the key was changed") {
 				t.Errorf("byte %d of %s changed: %v; want the addendum's signature to catch it", off, name, err)
 			}
 		case name != "":
@@ -348,8 +355,8 @@ func TestTamperFiles(t *testing.T) {
 	swapped := replace(replace(files, "traces/before-1.csv", find(files, "traces/before-2.csv")),
 		"traces/before-2.csv", find(files, "traces/before-1.csv"))
 	// a manifest edited to match a changed record: the signature no longer fits
-	var m manifest
-	json.Unmarshal(find(files, ManifestFile), &m)
+	var m testManifest
+	json.Unmarshal(find(files, bundle.ManifestFile), &m)
 	for i := range m.Files {
 		if m.Files[i].Path == RecordFile {
 			sum := sha256.Sum256(goRecord)
@@ -357,8 +364,8 @@ func TestTamperFiles(t *testing.T) {
 		}
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
-	editedManifest := replace(replace(files, RecordFile, goRecord), ManifestFile, append(mb, '\n'))
-	sigByOther := replace(files, SignatureFile, ed25519.Sign(attacker, find(files, ManifestFile)))
+	editedManifest := replace(replace(files, RecordFile, goRecord), bundle.ManifestFile, append(mb, '\n'))
+	sigByOther := replace(files, bundle.SignatureFile, ed25519.Sign(attacker, find(files, bundle.ManifestFile)))
 
 	cases := []struct {
 		name    string
@@ -374,9 +381,9 @@ func TestTamperFiles(t *testing.T) {
 		{"signed by another key, original key left", rezip(t, sigByOther), nil, "manifest.sig: the signature does not match"},
 		{"trace removed", rezip(t, without("traces/after-11.csv")), nil, "traces/after-11.csv: listed in the signed manifest but missing"},
 		{"report removed", rezip(t, without(HTMLFile)), nil, "report.html: listed in the signed manifest but missing"},
-		{"signature removed", rezip(t, without(SignatureFile)), nil, "manifest.sig: missing"},
-		{"manifest removed", rezip(t, without(ManifestFile)), nil, "manifest.json: missing"},
-		{"key removed", rezip(t, without(PublicKeyFile)), nil, "pubkey.pem: missing"},
+		{"signature removed", rezip(t, without(bundle.SignatureFile)), nil, "manifest.sig: missing"},
+		{"manifest removed", rezip(t, without(bundle.ManifestFile)), nil, "manifest.json: missing"},
+		{"key removed", rezip(t, without(bundle.PublicKeyFile)), nil, "pubkey.pem: missing"},
 		{"contents swapped", rezip(t, swapped), nil, "traces/before-1.csv: "},
 		{"file added", rezip(t, extra), nil, "notes.txt: in the bundle but not in the signed manifest"},
 		{"file added out of order", rezip(t, append(slices.Clone(files), zfile{"zz.txt", nil})), nil, "zz.txt: out of order"},
@@ -386,9 +393,9 @@ func TestTamperFiles(t *testing.T) {
 		{"dot path", rezip(t, append(slices.Clone(files[:1]), zfile{"traces/./x.csv", []byte("x")})), nil, "is not a clean path"},
 		{"backslash path", rezip(t, append(slices.Clone(files[:1]), zfile{`traces\..\x`, []byte("x")})), nil, "holds a backslash"},
 		{"changed and re-signed by another key", rezip(t, resign(t, replace(files, RecordFile, goRecord), attacker)),
-			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + bundle.Fingerprint(pubOf(attacker))},
 		{"re-signed by another key", rezip(t, resign(t, files, attacker)),
-			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + bundle.Fingerprint(pubOf(attacker))},
 		{"re-zipped, compressed", zipped(zip.Deflate), nil, "record.json: compressed"},
 		{"re-zipped, stored", zipped(zip.Store), nil, "record.json: its ZIP header differs from the canonical one at byte"},
 		{"bytes appended", append(slices.Clone(data), 0), nil, "the bundle's ZIP structure ends at"},
@@ -406,7 +413,7 @@ func TestTamperFiles(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q\nwant it to say %q", err, tc.want)
 			}
-			if strings.Contains(tc.want, "unknown key") && !errors.Is(err, ErrUnknownKey) {
+			if strings.Contains(tc.want, "unknown key") && !errors.Is(err, bundle.ErrUnknownKey) {
 				t.Errorf("%v is not ErrUnknownKey", err)
 			}
 		})
@@ -419,7 +426,7 @@ func TestTamperFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a consistently re-signed bundle without trusted keys: %v", err)
 	}
-	if rep.Trusted || rep.Fingerprint == Fingerprint(pubOf(key)) || rep.Verdict != verdict.Go {
+	if rep.Trusted || rep.Fingerprint == bundle.Fingerprint(pubOf(key)) || rep.Verdict != verdict.Go {
 		t.Errorf("re-signed bundle reported as %+v", rep)
 	}
 	if rep, err := verify(forged, pubOf(key), pubOf(attacker)); err != nil || !rep.Trusted {

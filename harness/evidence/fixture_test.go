@@ -202,3 +202,16 @@ func build(t testing.TB, b Bundle, key ed25519.PrivateKey) []byte {
 	}
 	return buf.Bytes()
 }
+
+// testManifest is manifest.json as harness/bundle writes it, for tests that forge one.
+type testManifest struct {
+	Format  string             `json:"format"`
+	Version int                `json:"version"`
+	Files   []testManifestFile `json:"files"`
+}
+
+type testManifestFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}

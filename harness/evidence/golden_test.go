@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"os"
 	"strings"
 	"testing"
@@ -20,29 +21,29 @@ func goldenBundle(t *testing.T) ([]byte, []byte) {
 	defer func() { toolRuntime = saved }()
 	b := fixture(t, 120)
 	b.PointMap.Data = []byte("name: tank\npoints:\n  Level: {address: \"hr:0\", type: float32}\n")
-	var bundle bytes.Buffer
-	if _, err := Write(&bundle, b, testKey(1)); err != nil {
+	var plain bytes.Buffer
+	if _, err := Write(&plain, b, testKey(1)); err != nil {
 		t.Fatal(err)
 	}
-	a := Addendum{
+	a := bundle.Addendum{
 		Validation: "", Patch: b.Record.Patch, ExportedBy: "golden test",
 		Exported: time.Date(2025, 3, 15, 8, 0, 0, 0, time.UTC), AuditHead: "ab12",
-		SignOffs: []SignOff{{Name: "R. Engineer", Role: "process engineer", Decision: "approve",
+		SignOffs: []bundle.SignOff{{Name: "R. Engineer", Role: "process engineer", Decision: "approve",
 			Rationale: "alarm shift understood", Time: time.Date(2025, 3, 14, 16, 0, 0, 0, time.UTC)}},
 	}
 	var signed bytes.Buffer
-	if _, err := AddSignOffs(&signed, bytes.NewReader(bundle.Bytes()), int64(bundle.Len()), a, testKey(3)); err != nil {
+	if _, err := bundle.AddSignOffs(&signed, bytes.NewReader(plain.Bytes()), int64(plain.Len()), a, testKey(3)); err != nil {
 		t.Fatal(err)
 	}
-	return bundle.Bytes(), signed.Bytes()
+	return plain.Bytes(), signed.Bytes()
 }
 
 // goldenSums lists the SHA-256 of the whole bundle, of the bundle with its sign-off addendum,
 // and of every file in the bundle (to name the file that changed).
-func goldenSums(t *testing.T, bundle, signed []byte) string {
+func goldenSums(t *testing.T, plain, signed []byte) string {
 	var b strings.Builder
 	sum := func(d []byte) string { s := sha256.Sum256(d); return hex.EncodeToString(s[:]) }
-	fmt.Fprintf(&b, "%s  bundle\n%s  bundle+signoffs\n", sum(bundle), sum(signed))
+	fmt.Fprintf(&b, "%s  bundle\n%s  bundle+signoffs\n", sum(plain), sum(signed))
 	for _, f := range unzip(t, signed) {
 		fmt.Fprintf(&b, "%s  %s\n", sum(f.data), f.name)
 	}
@@ -54,8 +55,8 @@ func goldenSums(t *testing.T, bundle, signed []byte) string {
 // format, the rendering and the assembly became separate packages), and so is the bundle
 // with a sign-off addendum added.
 func TestGoldenBundle(t *testing.T) {
-	bundle, signed := goldenBundle(t)
-	got := goldenSums(t, bundle, signed)
+	plain, signed := goldenBundle(t)
+	got := goldenSums(t, plain, signed)
 	const golden = "testdata/golden-bundle.sha256"
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
@@ -247,7 +248,7 @@ func changeRows(rec *verdict.Record) [][2]string {
 	}
 	add("tool version", rec.ToolVersion)
 	if k, err := hex.DecodeString(rec.SignerPublicKey); err == nil && len(k) == ed25519.PublicKeySize {
-		add("signer fingerprint", Fingerprint(ed25519.PublicKey(k)))
+		add("signer fingerprint", bundle.Fingerprint(ed25519.PublicKey(k)))
 	}
 	return rows
 }
