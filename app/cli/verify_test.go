@@ -48,9 +48,9 @@ func bundleFiles(t *testing.T) (bundlePath, pub, otherPub string) {
 	}
 	bundlePath, pub, otherPub = filepath.Join(dir, "evidence.zip"), filepath.Join(dir, "pub.pem"), filepath.Join(dir, "other.pem")
 	for name, data := range map[string][]byte{
-		bundlePath:   buf.Bytes(),
-		pub:      bundle.MarshalPublicKey(key.Public().(ed25519.PublicKey)),
-		otherPub: bundle.MarshalPublicKey(other.Public().(ed25519.PublicKey)),
+		bundlePath: buf.Bytes(),
+		pub:        bundle.MarshalPublicKey(key.Public().(ed25519.PublicKey)),
+		otherPub:   bundle.MarshalPublicKey(other.Public().(ed25519.PublicKey)),
 	} {
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/export"
+	"github.com/patchgate/patchgate/harness/report"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -53,17 +54,11 @@ const (
 var toolRuntime = struct{ Go, OS, Arch string }{runtime.Version(), runtime.GOOS, runtime.GOARCH}
 
 // File is a file as it was used in the run.
-type File struct {
-	Name string // base name; a path is reduced to its last element
-	Data []byte
-}
+type File = report.File
 
 // Timing holds the samples of one timing criterion, in seconds; NaN or infinite values
 // (a condition never seen) are counted, not plotted.
-type Timing struct {
-	Before []float64
-	After  []float64
-}
+type Timing = report.Timing
 
 // Bundle is what goes into an evidence bundle.
 type Bundle struct {
@@ -154,13 +149,14 @@ func contents(b Bundle) ([]bundle.Entry, error) {
 		return nil, err
 	}
 
-	m := newModel(b)
+	m := report.New(report.Input{Record: b.Record, Before: b.Before, After: b.After,
+		Scenario: b.Scenario, PointMap: b.PointMap, Timing: b.Timing})
 	var html bytes.Buffer
-	if err := writeHTML(&html, m); err != nil {
+	if err := m.HTML(&html); err != nil {
 		return nil, fmt.Errorf("report.html: %w", err)
 	}
 	var pdf bytes.Buffer
-	if err := writePDF(&pdf, m); err != nil {
+	if err := m.PDF(&pdf); err != nil {
 		return nil, fmt.Errorf("report.pdf: %w", err)
 	}
 

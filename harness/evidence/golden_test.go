@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"github.com/patchgate/patchgate/harness/bundle"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // goldenBundle is the fixture with everything the bundle's bytes depend on held fixed: the
 // point map (the repository's own may change), the Go runtime named in tool.json, the key.

@@ -1,4 +1,4 @@
-package evidence
+package report
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func simBundle(t *testing.T, scData []byte, before, after string) Bundle {
 		return res.Trace
 	}
 	b := Bundle{Before: []*trace.Trace{run(before, 1)}, After: []*trace.Trace{run(after, 2)},
-		Scenario: File{Name: "scenario.yaml", Data: scData}, PointMap: File{Name: "tank.yaml", Data: pmData}, ToolVersion: "0.1.0-test"}
+		Scenario: File{Name: "scenario.yaml", Data: scData}, PointMap: File{Name: "tank.yaml", Data: pmData}}
 	crit := compare.Compare(sc, b.Before, b.After, compare.Patch{})
 	outcome, reasons := verdict.Decide(crit, sc.MajorIsNoGo)
 	b.Record = verdict.Record{Verdict: outcome, Reasons: reasons, Scenario: sc.Name, PointMap: "tank", Criteria: crit,
