@@ -76,8 +76,8 @@ func TestDecimateKeepsExtremes(t *testing.T) {
 	s := decimate(tr, "Level", 0, lastT(tr, "Level"), 200, nil)
 	top, n := 0.0, 0
 	for _, c := range s.cols {
-		top = max(top, c.max)
-		n += c.n
+		top = max(top, c.Max)
+		n += c.N
 	}
 	if top != 1e6 {
 		t.Errorf("spike lost: max %v", top)
