@@ -95,6 +95,23 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		}
+		if rel == "harness/bundle" {
+			// the signed container knows no renderer and no record (docs/architecture.md#evidence)
+			for _, imp := range deps(t, p.ImportPath) {
+				if imp == module+"harness/report" || imp == module+"harness/evidence" || imp == module+"harness/verdict" ||
+					imp == "html/template" || strings.HasPrefix(imp, "github.com/go-pdf/") {
+					t.Errorf("%s depends on %s: the bundle's format imports no renderer and no record", rel, imp)
+				}
+			}
+		}
+		if rel == "harness/report" || rel == "harness/plotdata" {
+			for _, imp := range deps(t, p.ImportPath) {
+				if imp == "database/sql" || strings.HasPrefix(imp, "github.com/mattn/go-sqlite3") || strings.HasPrefix(imp, "fyne.io/") ||
+					(rel == "harness/plotdata" && imp == module+"harness/report") {
+					t.Errorf("%s depends on %s: rendering and plot data know neither SQL nor Fyne", rel, imp)
+				}
+			}
+		}
 		if rel == "harness/compare" || rel == "harness/verdict" {
 			for _, imp := range p.Imports {
 				if imp == "os" || imp == "net" || strings.HasPrefix(imp, "net/") || imp == "io/ioutil" || imp == "database/sql" {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/bundle"
 )
 
 // TestRegisterExportJointSignOff: an OEM joint session. The bench engineer validates a patch
@@ -52,13 +52,13 @@ func TestRegisterExportJointSignOff(t *testing.T) {
 		t.Errorf("the exported bundle does not begin with the first bundle's files byte for byte")
 	}
 
-	out := mustCLI(t, ExitOK, "verify", exported, "--key-dir", bench, "--trust", filepath.Join(desk, evidence.PubKeyFile))
-	benchKey, _ := os.ReadFile(filepath.Join(bench, evidence.PubKeyFile))
-	keys, err := evidence.ParsePublicKeys(benchKey)
+	out := mustCLI(t, ExitOK, "verify", exported, "--key-dir", bench, "--trust", filepath.Join(desk, bundle.PubKeyFile))
+	benchKey, _ := os.ReadFile(filepath.Join(bench, bundle.PubKeyFile))
+	keys, err := bundle.ParsePublicKeys(benchKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"verdict GO, signed by " + evidence.Fingerprint(keys[0]), "decision: GO",
+	for _, want := range []string{"verdict GO, signed by " + bundle.Fingerprint(keys[0]), "decision: GO",
 		"validation " + id + " of patch " + patch + ": Acme Automation Tank PLC T100 3.2.0 → 3.2.1 (CVE-2026-10001)",
 		"run by jd on bench-laptop-3", "bench vs production: I/O simulated on the bench",
 		"sign-offs of " + id + " (patch " + patch + "), exported by pm", "tester       approve     J. Doe",
@@ -68,7 +68,7 @@ func TestRegisterExportJointSignOff(t *testing.T) {
 		}
 	}
 	var vr verifyResult
-	if err := json.Unmarshal([]byte(mustCLI(t, ExitOK, "verify", exported, "--json", "--key-dir", bench, "--trust", filepath.Join(desk, evidence.PubKeyFile))), &vr); err != nil {
+	if err := json.Unmarshal([]byte(mustCLI(t, ExitOK, "verify", exported, "--json", "--key-dir", bench, "--trust", filepath.Join(desk, bundle.PubKeyFile))), &vr); err != nil {
 		t.Fatal(err)
 	}
 	if vr.SignOffs == nil || len(vr.SignOffs.SignOffs) != 2 || !vr.SignOffs.Trusted {

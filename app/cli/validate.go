@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/validation"
@@ -170,13 +170,13 @@ func runIDs(ids string) ([]int64, error) {
 // folder.
 func signingKey(keyDir string) ([]byte, error) {
 	if keyDir == "" {
-		d, err := evidence.DefaultKeyDir()
+		d, err := bundle.DefaultKeyDir()
 		if err != nil {
 			return nil, err
 		}
 		keyDir = d
 	}
-	key, _, err := evidence.LoadOrCreateKey(keyDir)
+	key, _, err := bundle.LoadOrCreateKey(keyDir)
 	if err != nil {
 		return nil, fmt.Errorf("signing key in %s: %w", keyDir, err)
 	}

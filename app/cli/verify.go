@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/evidence"
 )
 
@@ -37,7 +38,7 @@ type verifyResult struct {
 	Files       int    `json:"files,omitempty"`
 	// SignOffs is the bundle's sign-off addendum: who signed, in which role, what they
 	// decided, and the key that signed the addendum.
-	SignOffs *evidence.SignOffsReport `json:"signoffs,omitempty"`
+	SignOffs *bundle.SignOffsReport `json:"signoffs,omitempty"`
 }
 
 // runVerify checks an evidence bundle offline. It is strict: exit 0 only if every byte is as
@@ -73,7 +74,7 @@ func runVerify(_ context.Context, env Env, args []string) error {
 		if err != nil {
 			return badInput("--trust %s: %v", p, err)
 		}
-		keys, err := evidence.ParsePublicKeys(data)
+		keys, err := bundle.ParsePublicKeys(data)
 		if err != nil {
 			return badInput("--trust %s: %v", p, err)
 		}
@@ -110,9 +111,9 @@ func runVerify(_ context.Context, env Env, args []string) error {
 		switch {
 		case *anySigner:
 		case !rep.Trusted:
-			verr = fmt.Errorf("%w %s: trust it with --trust SIGNER.pub.pem once you know whose it is, or check integrity only with --any-signer", evidence.ErrUnknownKey, rep.Fingerprint)
+			verr = fmt.Errorf("%w %s: trust it with --trust SIGNER.pub.pem once you know whose it is, or check integrity only with --any-signer", bundle.ErrUnknownKey, rep.Fingerprint)
 		case rep.SignOffs != nil && !rep.SignOffs.Trusted:
-			verr = fmt.Errorf("sign-off addendum %w %s: trust it with --trust EXPORTER.pub.pem once you know whose it is, or check integrity only with --any-signer", evidence.ErrUnknownKey, rep.SignOffs.Fingerprint)
+			verr = fmt.Errorf("sign-off addendum %w %s: trust it with --trust EXPORTER.pub.pem once you know whose it is, or check integrity only with --any-signer", bundle.ErrUnknownKey, rep.SignOffs.Fingerprint)
 		}
 	}
 	if *asJSON {
@@ -193,22 +194,22 @@ func printSignOffs(w io.Writer, rep *evidence.Report) {
 // key folder), none when there is no key yet. It never creates one.
 func workstationKeys(keyDir string) ([]ed25519.PublicKey, error) {
 	if keyDir == "" {
-		d, err := evidence.DefaultKeyDir()
+		d, err := bundle.DefaultKeyDir()
 		if err != nil {
 			return nil, nil // no config dir: no workstation key
 		}
 		keyDir = d
 	}
-	data, err := os.ReadFile(filepath.Join(keyDir, evidence.PubKeyFile))
+	data, err := os.ReadFile(filepath.Join(keyDir, bundle.PubKeyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("workstation key: %w", err)
 	}
-	keys, err := evidence.ParsePublicKeys(data)
+	keys, err := bundle.ParsePublicKeys(data)
 	if err != nil {
-		return nil, badInput("workstation key %s: %v", filepath.Join(keyDir, evidence.PubKeyFile), err)
+		return nil, badInput("workstation key %s: %v", filepath.Join(keyDir, bundle.PubKeyFile), err)
 	}
 	return keys, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/trace"
@@ -18,7 +19,7 @@ import (
 )
 
 // bundleFiles writes a small signed bundle, its signer's pub.pem and another key's pub.pem.
-func bundleFiles(t *testing.T) (bundle, pub, otherPub string) {
+func bundleFiles(t *testing.T) (bundlePath, pub, otherPub string) {
 	t.Helper()
 	dir := t.TempDir()
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))
@@ -45,25 +46,25 @@ func bundleFiles(t *testing.T) (bundle, pub, otherPub string) {
 	if _, err := evidence.Write(&buf, b, key); err != nil {
 		t.Fatal(err)
 	}
-	bundle, pub, otherPub = filepath.Join(dir, "evidence.zip"), filepath.Join(dir, "pub.pem"), filepath.Join(dir, "other.pem")
+	bundlePath, pub, otherPub = filepath.Join(dir, "evidence.zip"), filepath.Join(dir, "pub.pem"), filepath.Join(dir, "other.pem")
 	for name, data := range map[string][]byte{
-		bundle:   buf.Bytes(),
-		pub:      evidence.MarshalPublicKey(key.Public().(ed25519.PublicKey)),
-		otherPub: evidence.MarshalPublicKey(other.Public().(ed25519.PublicKey)),
+		bundlePath: buf.Bytes(),
+		pub:        bundle.MarshalPublicKey(key.Public().(ed25519.PublicKey)),
+		otherPub:   bundle.MarshalPublicKey(other.Public().(ed25519.PublicKey)),
 	} {
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return bundle, pub, otherPub
+	return bundlePath, pub, otherPub
 }
 
 func TestVerifyCommand(t *testing.T) {
-	bundle, pub, otherPub := bundleFiles(t)
+	bundlePath, pub, otherPub := bundleFiles(t)
 	keys, _ := os.ReadFile(pub)
-	k, _ := evidence.ParsePublicKeys(keys)
-	fp := evidence.Fingerprint(k[0])
-	data, _ := os.ReadFile(bundle)
+	k, _ := bundle.ParsePublicKeys(keys)
+	fp := bundle.Fingerprint(k[0])
+	data, _ := os.ReadFile(bundlePath)
 	tampered := filepath.Join(t.TempDir(), "tampered.zip")
 	bad := bytes.Clone(data)
 	bad[len(bad)/2] ^= 0x20
@@ -71,9 +72,9 @@ func TestVerifyCommand(t *testing.T) {
 	both := filepath.Join(t.TempDir(), "both.pem")
 	os.WriteFile(both, append(mustRead(t, otherPub), mustRead(t, pub)...), 0o644)
 
-	own := t.TempDir() // a workstation whose own key signed the bundle
-	os.WriteFile(filepath.Join(own, evidence.PubKeyFile), mustRead(t, pub), 0o644)
-	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\ndecision: NO-GO\n" // a bundle without a change request: no sign-offs to list
+	own := t.TempDir() // a workstation whose own key signed the bundlePath
+	os.WriteFile(filepath.Join(own, bundle.PubKeyFile), mustRead(t, pub), 0o644)
+	okLine := "OK: 11 files, verdict NO-GO, signed by " + fp + "\ndecision: NO-GO\n" // a bundlePath without a change request: no sign-offs to list
 	cases := []struct {
 		name      string
 		args      []string
@@ -82,27 +83,27 @@ func TestVerifyCommand(t *testing.T) {
 		stderr    string // a part
 		notStderr string
 	}{
-		{"intact, unknown signer", []string{bundle}, ExitNoGo, "", "REFUSED: signed by an unknown key " + fp, ""},
-		{"intact, any signer", []string{bundle, "--any-signer"}, ExitOK, okLine, "--any-signer: the bundle is intact, but its signer " + fp, ""},
-		{"workstation's own key", []string{bundle, "--key-dir", own}, ExitOK, okLine, "", "note"},
-		{"any signer, trusted", []string{bundle, "--any-signer", "--trust", pub}, ExitOK, okLine, "", "note"},
-		{"intact, trusted", []string{bundle, "--trust", pub}, ExitOK, okLine, "", "note"},
-		{"trust before the bundle", []string{"--trust", otherPub, "--trust", pub, bundle}, ExitOK, okLine, "", "note"},
-		{"two keys in one file", []string{bundle, "--trust=" + both}, ExitOK, okLine, "", ""},
+		{"intact, unknown signer", []string{bundlePath}, ExitNoGo, "", "REFUSED: signed by an unknown key " + fp, ""},
+		{"intact, any signer", []string{bundlePath, "--any-signer"}, ExitOK, okLine, "--any-signer: the bundle is intact, but its signer " + fp, ""},
+		{"workstation's own key", []string{bundlePath, "--key-dir", own}, ExitOK, okLine, "", "note"},
+		{"any signer, trusted", []string{bundlePath, "--any-signer", "--trust", pub}, ExitOK, okLine, "", "note"},
+		{"intact, trusted", []string{bundlePath, "--trust", pub}, ExitOK, okLine, "", "note"},
+		{"trust before the bundle", []string{"--trust", otherPub, "--trust", pub, bundlePath}, ExitOK, okLine, "", "note"},
+		{"two keys in one file", []string{bundlePath, "--trust=" + both}, ExitOK, okLine, "", ""},
 		{"tampered", []string{tampered, "--trust", pub}, ExitNoGo, "", "REFUSED", ""},
 		{"tampered, any signer", []string{tampered, "--any-signer"}, ExitNoGo, "", "REFUSED", ""},
-		{"unknown signer", []string{bundle, "--trust", otherPub}, ExitNoGo, "", "signed by an unknown key " + fp, ""},
+		{"unknown signer", []string{bundlePath, "--trust", otherPub}, ExitNoGo, "", "signed by an unknown key " + fp, ""},
 		{"not a bundle", []string{pub}, ExitNoGo, "", "not a readable ZIP file", ""},
-		{"json", []string{"--json", bundle, "--trust", pub}, ExitOK, `"ok": true`, "", ""},
+		{"json", []string{"--json", bundlePath, "--trust", pub}, ExitOK, `"ok": true`, "", ""},
 		{"json refused", []string{tampered, "--json"}, ExitNoGo, `"ok": false`, "REFUSED", ""},
-		{"json unknown signer", []string{bundle, "--json"}, ExitNoGo, `"fingerprint": "` + fp, "REFUSED", ""},
+		{"json unknown signer", []string{bundlePath, "--json"}, ExitNoGo, `"fingerprint": "` + fp, "REFUSED", ""},
 		{"no bundle", nil, ExitBadInput, "", "want one bundle file, got 0", ""},
-		{"two bundles", []string{bundle, bundle}, ExitBadInput, "", "want one bundle file, got 2", ""},
+		{"two bundles", []string{bundlePath, bundlePath}, ExitBadInput, "", "want one bundle file, got 2", ""},
 		{"missing bundle", []string{filepath.Join(t.TempDir(), "nope.zip")}, ExitBadInput, "", "no such file", ""},
 		{"folder", []string{t.TempDir()}, ExitBadInput, "", "is a folder", ""},
-		{"missing key file", []string{bundle, "--trust", "nope.pem"}, ExitBadInput, "", "--trust nope.pem", ""},
-		{"key file not a key", []string{bundle, "--trust", bundle}, ExitBadInput, "", "no PEM \"PUBLIC KEY\" block", ""},
-		{"unknown flag", []string{bundle, "--frobnicate"}, ExitBadInput, "", "flag provided but not defined", ""},
+		{"missing key file", []string{bundlePath, "--trust", "nope.pem"}, ExitBadInput, "", "--trust nope.pem", ""},
+		{"key file not a key", []string{bundlePath, "--trust", bundlePath}, ExitBadInput, "", "no PEM \"PUBLIC KEY\" block", ""},
+		{"unknown flag", []string{bundlePath, "--frobnicate"}, ExitBadInput, "", "flag provided but not defined", ""},
 		{"help", []string{"-h"}, ExitOK, "usage:\n  patchgate verify BUNDLE", "", ""},
 	}
 	for _, tc := range cases {
@@ -124,7 +125,7 @@ func TestVerifyCommand(t *testing.T) {
 		})
 	}
 
-	_, out, _ := runCLI(t, "verify", "--json", bundle, "--trust", pub, "--key-dir", t.TempDir())
+	_, out, _ := runCLI(t, "verify", "--json", bundlePath, "--trust", pub, "--key-dir", t.TempDir())
 	var res verifyResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)

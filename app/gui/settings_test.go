@@ -18,7 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/bundle"
 )
 
 func TestAppThemeScalesAndHoldsVariant(t *testing.T) {
@@ -58,11 +58,11 @@ func TestAppThemeScalesAndHoldsVariant(t *testing.T) {
 func keyFolder(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	key, _, err := evidence.LoadOrCreateKey(dir)
+	key, _, err := bundle.LoadOrCreateKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, evidence.Fingerprint(key.Public().(ed25519.PublicKey))
+	return dir, bundle.Fingerprint(key.Public().(ed25519.PublicKey))
 }
 
 // TestSettingsStoredAndRestored: what the handlers store is what a fresh Settings view and
@@ -178,7 +178,7 @@ func TestSettingsKeyFolderWithoutKey(t *testing.T) {
 		t.Errorf("a new workspace's key shows %q, want that the first export makes one", v.keyInfo.Text)
 	}
 	garbage := t.TempDir()
-	if err := os.WriteFile(filepath.Join(garbage, evidence.PrivateKeyFile), []byte("not a key"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(garbage, bundle.PrivateKeyFile), []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ name, dir, want string }{
@@ -197,12 +197,12 @@ func TestSettingsKeyFolderWithoutKey(t *testing.T) {
 		}
 	}
 	// the first export makes the key in the default folder; Reload shows it
-	key, _, err := evidence.LoadOrCreateKey(before)
+	key, _, err := bundle.LoadOrCreateKey(before)
 	if err != nil {
 		t.Fatal(err)
 	}
 	test.Tap(v.reload)
-	if fp := evidence.Fingerprint(key.Public().(ed25519.PublicKey)); !strings.Contains(v.keyInfo.Text, fp) {
+	if fp := bundle.Fingerprint(key.Public().(ed25519.PublicKey)); !strings.Contains(v.keyInfo.Text, fp) {
 		t.Errorf("after Reload the key shows %q, want fingerprint %s", v.keyInfo.Text, fp)
 	}
 	keys, fp := keyFolder(t)

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
+	"github.com/patchgate/patchgate/harness/plotdata"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -189,20 +190,9 @@ func fmtMsAuto(sec float64) string {
 	return fmt.Sprintf("%.2g", ms)
 }
 
-// niceStep is a 1, 2 or 5 x 10^k step that divides span into about n parts.
-func niceStep(span float64, n int) float64 {
-	if span <= 0 || n < 1 {
-		return 1
-	}
-	raw := span / float64(n)
-	e := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5} {
-		if m*e >= raw {
-			return m * e
-		}
-	}
-	return 10 * e
-}
+// niceStep is a 1, 2 or 5 x 10^k step that divides span into about n parts (plotdata.Step,
+// the reports' tick step).
+func niceStep(span float64, n int) float64 { return plotdata.Step(span, n) }
 
 // buildHistogram builds the canvas objects of p's histogram at size.
 func buildHistogram(p *histPlot, size fyne.Size) []fyne.CanvasObject {

@@ -1,8 +1,9 @@
-// Package evidence writes and checks evidence bundles: the one file attached to a change
-// request that lets anyone see, offline, what was validated and how it came out, and prove
-// that nothing in it was changed since it was signed (docs/architecture.md#evidence).
-//
-// A bundle is a ZIP file holding, in this order:
+// Package evidence assembles a validation's evidence bundle: the one file attached to a
+// change request that lets anyone see, offline, what was validated and how it came out, and
+// prove that nothing in it was changed since it was signed (docs/architecture.md#evidence).
+// The container, its manifest, signature, keys and sign-off addendum are harness/bundle's;
+// the reports harness/report's. This package decides what a bundle holds, in the
+// container's order:
 //
 //	record.json              the verdict record (verdict.Record), indented
 //	report.html              the human report: self-contained, inline CSS and SVG plots
@@ -15,85 +16,49 @@
 //	traces/before-<run>.csv  samples of each before run (harness/export CSV)
 //	traces/before-<run>-events.csv
 //	traces/after-<run>.csv, traces/after-<run>-events.csv
-//	manifest.json            path, SHA-256 and size of every file above, sorted by path
-//	manifest.sig             ed25519 signature of the exact bytes of manifest.json (64 bytes)
-//	pubkey.pem               the signer's public key (PEM "PUBLIC KEY", PKIX)
 //
-// Every file is stored uncompressed, with fixed timestamps and fixed header fields, so the
-// same inputs give the same bytes, and Verify can demand that every byte of the container is
-// the one Write would have produced: a change anywhere (content, header, directory, comment,
-// bytes added or removed) is refused. Contents are covered by their hashes in the manifest,
-// the manifest by the signature.
-//
-// The signature proves integrity, and authorship only against keys the checker already
-// trusts: anyone can re-sign a changed bundle with a key of their own and put that key in
-// pubkey.pem. Verify with trusted keys (patchgate verify --trust) refuses such a bundle; without
-// them it reports the signer's fingerprint for a human to compare.
-//
-// Without patchgate, the signature can be checked with OpenSSL 3:
-//
-//	openssl pkeyutl -verify -pubin -inkey pubkey.pem -rawin -in manifest.json -sigfile manifest.sig
-//
-// and the hashes with sha256sum against manifest.json.
+// followed by the manifest, its signature and the signer's key (harness/bundle).
 package evidence
 
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path"
 	"runtime"
-	"sort"
 	"strings"
-	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/export"
+	"github.com/patchgate/patchgate/harness/report"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// Names of the files with a fixed place in a bundle.
+// Names of the content files with a fixed place in a bundle (harness/bundle orders them).
 const (
-	RecordFile     = "record.json"
+	RecordFile     = bundle.RecordFile
 	HTMLFile       = "report.html"
 	PDFFile        = "report.pdf"
 	IdentitiesFile = "identities.json"
 	ToolFile       = "tool.json"
 	TimingFile     = "timing.json"
-	ManifestFile   = "manifest.json"
-	SignatureFile  = "manifest.sig"
-	PublicKeyFile  = "pubkey.pem"
 )
 
-// Format and FormatVersion name the manifest layout.
-const (
-	Format        = "patchgate.evidence"
-	FormatVersion = 1
-)
-
-// fixedTime is the time written wherever a format wants one (the PDF's dates when the
-// record has no decision time); the ZIP headers hold 1980-01-01, the earliest they can.
-var fixedTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+// toolRuntime is what tool.json says of the Go runtime that wrote the bundle; a variable so
+// that the golden-bundle test can hold it fixed across Go releases and machines.
+var toolRuntime = struct{ Go, OS, Arch string }{runtime.Version(), runtime.GOOS, runtime.GOARCH}
 
 // File is a file as it was used in the run.
-type File struct {
-	Name string // base name; a path is reduced to its last element
-	Data []byte
-}
+type File = report.File
 
 // Timing holds the samples of one timing criterion, in seconds; NaN or infinite values
 // (a condition never seen) are counted, not plotted.
-type Timing struct {
-	Before []float64
-	After  []float64
-}
+type Timing = report.Timing
 
 // Bundle is what goes into an evidence bundle.
 type Bundle struct {
@@ -111,72 +76,25 @@ type Bundle struct {
 	Timing map[string]Timing
 }
 
-// manifest is manifest.json.
-type manifest struct {
-	Format  string         `json:"format"`
-	Version int            `json:"version"`
-	Files   []manifestFile `json:"files"`
-}
-
-type manifestFile struct {
-	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
-}
-
-// entry is one content file of a bundle before it is written.
-type entry struct {
-	name string
-	fill func(io.Writer) error
-}
-
 // Write writes the bundle b to w as one ZIP file signed with key, and returns the SHA-256
 // of the whole file (hex). The same bundle and key give the same bytes.
 func Write(w io.Writer, b Bundle, key ed25519.PrivateKey) (string, error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return "", fmt.Errorf("evidence: signing key has %d bytes, want an ed25519 private key (%d)", len(key), ed25519.PrivateKeySize)
+	if err := bundle.CheckKey(key); err != nil {
+		return "", fmt.Errorf("evidence: %w", err)
 	}
 	entries, err := contents(b)
 	if err != nil {
 		return "", fmt.Errorf("evidence: %w", err)
 	}
-	sort.SliceStable(entries, func(i, j int) bool { return entryLess(entries[i].name, entries[j].name) })
-
-	sum := sha256.New()
-	z := &zipWriter{w: io.MultiWriter(w, sum)}
-	m := manifest{Format: Format, Version: FormatVersion}
-	for _, e := range entries {
-		h := sha256.New()
-		n, err := z.entry(e.name, h, e.fill)
-		if err != nil {
-			return "", fmt.Errorf("evidence: %w", err)
-		}
-		m.Files = append(m.Files, manifestFile{Path: e.name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n})
-	}
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	mb, err := json.MarshalIndent(m, "", "  ")
+	sum, err := bundle.Write(w, entries, key)
 	if err != nil {
-		return "", err
-	}
-	mb = append(mb, '\n')
-	sig := ed25519.Sign(key, mb)
-	pub := MarshalPublicKey(key.Public().(ed25519.PublicKey))
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{ManifestFile, mb}, {SignatureFile, sig}, {PublicKeyFile, pub}} {
-		if _, err := z.entry(f.name, nil, bytesFill(f.data)); err != nil {
-			return "", fmt.Errorf("evidence: %w", err)
-		}
-	}
-	if err := z.close(); err != nil {
 		return "", fmt.Errorf("evidence: %w", err)
 	}
-	return hex.EncodeToString(sum.Sum(nil)), nil
+	return sum, nil
 }
 
 // contents lists the content files of b (everything the manifest covers).
-func contents(b Bundle) ([]entry, error) {
+func contents(b Bundle) ([]bundle.Entry, error) {
 	scName, err := baseName("scenario", b.Scenario.Name)
 	if err != nil {
 		return nil, err
@@ -191,7 +109,7 @@ func contents(b Bundle) ([]entry, error) {
 	}
 	rec = append(rec, '\n')
 
-	var traces []entry
+	var traces []bundle.Entry
 	for _, side := range []struct {
 		name string
 		trs  []*trace.Trace
@@ -207,8 +125,8 @@ func contents(b Bundle) ([]entry, error) {
 			seen[tr.Run.ID] = true
 			base := fmt.Sprintf("traces/%s-%d", side.name, tr.Run.ID)
 			traces = append(traces,
-				entry{base + ".csv", func(w io.Writer) error { return export.CSV(w, tr) }},
-				entry{base + "-events.csv", func(w io.Writer) error { return export.EventsCSV(w, tr) }})
+				bundle.Entry{Name: base + ".csv", Fill: func(w io.Writer) error { return export.CSV(w, tr) }},
+				bundle.Entry{Name: base + "-events.csv", Fill: func(w io.Writer) error { return export.EventsCSV(w, tr) }})
 		}
 	}
 
@@ -222,7 +140,7 @@ func contents(b Bundle) ([]entry, error) {
 		Go      string `json:"go"`
 		OS      string `json:"os"`
 		Arch    string `json:"arch"`
-	}{"patchgate", tool, runtime.Version(), runtime.GOOS, runtime.GOARCH})
+	}{"patchgate", tool, toolRuntime.Go, toolRuntime.OS, toolRuntime.Arch})
 	if err != nil {
 		return nil, err
 	}
@@ -231,78 +149,34 @@ func contents(b Bundle) ([]entry, error) {
 		return nil, err
 	}
 
-	m := newModel(b)
+	m := report.New(report.Input{Record: b.Record, Before: b.Before, After: b.After,
+		Scenario: b.Scenario, PointMap: b.PointMap, Timing: b.Timing})
 	var html bytes.Buffer
-	if err := writeHTML(&html, m); err != nil {
+	if err := m.HTML(&html); err != nil {
 		return nil, fmt.Errorf("report.html: %w", err)
 	}
 	var pdf bytes.Buffer
-	if err := writePDF(&pdf, m); err != nil {
+	if err := m.PDF(&pdf); err != nil {
 		return nil, fmt.Errorf("report.pdf: %w", err)
 	}
 
-	out := []entry{
-		{RecordFile, bytesFill(rec)},
-		{HTMLFile, bytesFill(html.Bytes())},
-		{PDFFile, bytesFill(pdf.Bytes())},
-		{IdentitiesFile, bytesFill(idJSON)},
-		{ToolFile, bytesFill(toolJSON)},
-		{"scenario/" + scName, bytesFill(b.Scenario.Data)},
-		{"pointmap/" + pmName, bytesFill(b.PointMap.Data)},
+	out := []bundle.Entry{
+		bundle.Bytes(RecordFile, rec),
+		bundle.Bytes(HTMLFile, html.Bytes()),
+		bundle.Bytes(PDFFile, pdf.Bytes()),
+		bundle.Bytes(IdentitiesFile, idJSON),
+		bundle.Bytes(ToolFile, toolJSON),
+		bundle.Bytes("scenario/"+scName, b.Scenario.Data),
+		bundle.Bytes("pointmap/"+pmName, b.PointMap.Data),
 	}
 	if len(b.Timing) > 0 {
 		tj, err := indentJSON(timingJSON(b.Timing))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, entry{TimingFile, bytesFill(tj)})
+		out = append(out, bundle.Bytes(TimingFile, tj))
 	}
 	return append(out, traces...), nil
-}
-
-// entryRank orders a bundle's files: the record and the reports first, the raw data after,
-// the manifest, its signature and the key, then the sign-off addendum, last.
-func entryRank(name string) int {
-	switch name {
-	case RecordFile:
-		return 0
-	case HTMLFile:
-		return 1
-	case PDFFile:
-		return 2
-	case IdentitiesFile:
-		return 3
-	case ToolFile:
-		return 4
-	case TimingFile:
-		return 5
-	case ManifestFile:
-		return 10
-	case SignatureFile:
-		return 11
-	case PublicKeyFile:
-		return 12
-	case SignOffsFile: // the sign-off addendum (signoffs.go) after the signed bundle
-		return 13
-	case SignOffsSignatureFile:
-		return 14
-	case SignOffsKeyFile:
-		return 15
-	}
-	switch {
-	case strings.HasPrefix(name, "scenario/"):
-		return 6
-	case strings.HasPrefix(name, "pointmap/"):
-		return 7
-	}
-	return 8
-}
-
-func entryLess(a, b string) bool {
-	if ra, rb := entryRank(a), entryRank(b); ra != rb {
-		return ra < rb
-	}
-	return a < b
 }
 
 // baseName reduces a file name to its last element and checks that it makes a clean entry.
@@ -311,39 +185,10 @@ func baseName(what, name string) (string, error) {
 	if name == "" || name == "." || name == ".." || name == "/" {
 		return "", fmt.Errorf("the %s file needs a name", what)
 	}
-	if err := checkPath(name); err != nil {
+	if err := bundle.CheckPath(name); err != nil {
 		return "", fmt.Errorf("%s file name: %w", what, err)
 	}
 	return name, nil
-}
-
-// checkPath refuses entry names that are not clean relative slash paths.
-func checkPath(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty name")
-	case strings.HasPrefix(name, "/") || (len(name) > 1 && name[1] == ':'):
-		return fmt.Errorf("%q is an absolute path", name)
-	case strings.Contains(name, `\`):
-		return fmt.Errorf("%q holds a backslash; bundle paths use slashes", name)
-	case path.Clean(name) != name:
-		return fmt.Errorf("%q is not a clean path", name)
-	case name == ".." || strings.HasPrefix(name, "../"):
-		return fmt.Errorf("%q points outside the bundle", name)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%q holds a control character", name)
-		}
-	}
-	return nil
-}
-
-func bytesFill(b []byte) func(io.Writer) error {
-	return func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	}
 }
 
 func indentJSON(v any) ([]byte, error) {

@@ -9,8 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"io"
-	"math"
 	"math/rand"
 	"slices"
 	"sort"
@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/scenario"
-	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -55,13 +53,11 @@ func unzip(t testing.TB, data []byte) []zfile {
 func rezip(t testing.TB, files []zfile) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	z := &zipWriter{w: &buf}
+	var entries []bundle.Entry
 	for _, f := range files {
-		if _, err := z.entry(f.name, nil, bytesFill(f.data)); err != nil {
-			t.Fatal(err)
-		}
+		entries = append(entries, bundle.Bytes(f.name, f.data))
 	}
-	if err := z.close(); err != nil {
+	if err := bundle.WriteContainer(&buf, entries); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -71,14 +67,14 @@ func rezip(t testing.TB, files []zfile) []byte {
 // content files, signed, with their public key in pubkey.pem.
 func resign(t testing.TB, files []zfile, key ed25519.PrivateKey) []zfile {
 	t.Helper()
-	m := manifest{Format: Format, Version: FormatVersion}
+	m := testManifest{Format: bundle.Format, Version: bundle.FormatVersion}
 	var out []zfile
 	for _, f := range files {
 		if isControl(f.name) {
 			continue
 		}
 		sum := sha256.Sum256(f.data)
-		m.Files = append(m.Files, manifestFile{f.name, hex.EncodeToString(sum[:]), int64(len(f.data))})
+		m.Files = append(m.Files, testManifestFile{f.name, hex.EncodeToString(sum[:]), int64(len(f.data))})
 		out = append(out, f)
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
@@ -88,9 +84,17 @@ func resign(t testing.TB, files []zfile, key ed25519.PrivateKey) []zfile {
 	}
 	mb = append(mb, '\n')
 	return append(out,
-		zfile{ManifestFile, mb},
-		zfile{SignatureFile, ed25519.Sign(key, mb)},
-		zfile{PublicKeyFile, MarshalPublicKey(key.Public().(ed25519.PublicKey))})
+		zfile{bundle.ManifestFile, mb},
+		zfile{bundle.SignatureFile, ed25519.Sign(key, mb)},
+		zfile{bundle.PublicKeyFile, bundle.MarshalPublicKey(key.Public().(ed25519.PublicKey))})
+}
+
+func isControl(name string) bool {
+	return name == bundle.ManifestFile || name == bundle.SignatureFile || name == bundle.PublicKeyFile
+}
+
+func isAddendum(name string) bool {
+	return name == bundle.SignOffsFile || name == bundle.SignOffsSignatureFile || name == bundle.SignOffsKeyFile
 }
 
 func replace(files []zfile, name string, data []byte) []zfile {
@@ -148,7 +152,7 @@ func TestWriteVerify(t *testing.T) {
 			t.Fatalf("trusted %d keys: %v", len(trusted), err)
 		}
 		if rep.Verdict != verdict.NoGo || rep.Scenario != "tank-alarm-trip" || rep.Files != len(want)-3 ||
-			rep.Fingerprint != Fingerprint(pubOf(key)) || len(rep.Fingerprint) != 16 || rep.Trusted != (trusted != nil) {
+			rep.Fingerprint != bundle.Fingerprint(pubOf(key)) || len(rep.Fingerprint) != 16 || rep.Trusted != (trusted != nil) {
 			t.Errorf("report %+v", rep)
 		}
 		if len(rep.Record.Criteria) != len(b.Record.Criteria) {
@@ -179,8 +183,8 @@ func TestWriteVerify(t *testing.T) {
 	if err := json.Unmarshal(find(files, IdentitiesFile), &ids); err != nil || ids.Before.Firmware != "1.0.0" || ids.After.Firmware != "1.0.1" || len(ids.Runs) != 4 {
 		t.Errorf("identities.json %+v %v", ids, err)
 	}
-	var m manifest
-	if err := json.Unmarshal(find(files, ManifestFile), &m); err != nil {
+	var m testManifest
+	if err := json.Unmarshal(find(files, bundle.ManifestFile), &m); err != nil {
 		t.Fatal(err)
 	}
 	if !sort.SliceIsSorted(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path }) || len(m.Files) != len(want)-3 {
@@ -192,7 +196,7 @@ func TestWriteVerify(t *testing.T) {
 			t.Errorf("manifest entry %s does not match the file", mf.Path)
 		}
 	}
-	keys, err := ParsePublicKeys(find(files, PublicKeyFile))
+	keys, err := bundle.ParsePublicKeys(find(files, bundle.PublicKeyFile))
 	if err != nil || !keys[0].Equal(pubOf(key)) {
 		t.Errorf("pubkey.pem: %v", err)
 	}
@@ -289,19 +293,19 @@ func tamperRandomBytes(t *testing.T, data []byte, trusted ...ed25519.PublicKey) 
 		}
 		msg := err.Error()
 		switch name := in(off); {
-		case name == ManifestFile || name == SignatureFile:
+		case name == bundle.ManifestFile || name == bundle.SignatureFile:
 			counts["signature"]++
 			if !strings.Contains(msg, "signature does not match") {
 				t.Errorf("byte %d of %s changed: %v; want the signature to catch it", off, name, err)
 			}
-		case name == PublicKeyFile:
+		case name == bundle.PublicKeyFile:
 			counts["key"]++
-			if !strings.Contains(msg, PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
+			if !strings.Contains(msg, bundle.PublicKeyFile) && !strings.Contains(msg, "signature does not match") {
 				t.Errorf("byte %d of pubkey.pem changed: %v", off, err)
 			}
 		case isAddendum(name):
 			counts["signoffs"]++
-			if !strings.Contains(msg, SignOffsKeyFile) && !strings.Contains(msg, "the sign-offs, their signature or the key was changed") {
+			if !strings.Contains(msg, bundle.SignOffsKeyFile) && !strings.Contains(msg, "the sign-offs, their signature or the key was changed") {
 				t.Errorf("byte %d of %s changed: %v; want the addendum's signature to catch it", off, name, err)
 			}
 		case name != "":
@@ -348,8 +352,8 @@ func TestTamperFiles(t *testing.T) {
 	swapped := replace(replace(files, "traces/before-1.csv", find(files, "traces/before-2.csv")),
 		"traces/before-2.csv", find(files, "traces/before-1.csv"))
 	// a manifest edited to match a changed record: the signature no longer fits
-	var m manifest
-	json.Unmarshal(find(files, ManifestFile), &m)
+	var m testManifest
+	json.Unmarshal(find(files, bundle.ManifestFile), &m)
 	for i := range m.Files {
 		if m.Files[i].Path == RecordFile {
 			sum := sha256.Sum256(goRecord)
@@ -357,8 +361,8 @@ func TestTamperFiles(t *testing.T) {
 		}
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
-	editedManifest := replace(replace(files, RecordFile, goRecord), ManifestFile, append(mb, '\n'))
-	sigByOther := replace(files, SignatureFile, ed25519.Sign(attacker, find(files, ManifestFile)))
+	editedManifest := replace(replace(files, RecordFile, goRecord), bundle.ManifestFile, append(mb, '\n'))
+	sigByOther := replace(files, bundle.SignatureFile, ed25519.Sign(attacker, find(files, bundle.ManifestFile)))
 
 	cases := []struct {
 		name    string
@@ -374,9 +378,9 @@ func TestTamperFiles(t *testing.T) {
 		{"signed by another key, original key left", rezip(t, sigByOther), nil, "manifest.sig: the signature does not match"},
 		{"trace removed", rezip(t, without("traces/after-11.csv")), nil, "traces/after-11.csv: listed in the signed manifest but missing"},
 		{"report removed", rezip(t, without(HTMLFile)), nil, "report.html: listed in the signed manifest but missing"},
-		{"signature removed", rezip(t, without(SignatureFile)), nil, "manifest.sig: missing"},
-		{"manifest removed", rezip(t, without(ManifestFile)), nil, "manifest.json: missing"},
-		{"key removed", rezip(t, without(PublicKeyFile)), nil, "pubkey.pem: missing"},
+		{"signature removed", rezip(t, without(bundle.SignatureFile)), nil, "manifest.sig: missing"},
+		{"manifest removed", rezip(t, without(bundle.ManifestFile)), nil, "manifest.json: missing"},
+		{"key removed", rezip(t, without(bundle.PublicKeyFile)), nil, "pubkey.pem: missing"},
 		{"contents swapped", rezip(t, swapped), nil, "traces/before-1.csv: "},
 		{"file added", rezip(t, extra), nil, "notes.txt: in the bundle but not in the signed manifest"},
 		{"file added out of order", rezip(t, append(slices.Clone(files), zfile{"zz.txt", nil})), nil, "zz.txt: out of order"},
@@ -386,9 +390,9 @@ func TestTamperFiles(t *testing.T) {
 		{"dot path", rezip(t, append(slices.Clone(files[:1]), zfile{"traces/./x.csv", []byte("x")})), nil, "is not a clean path"},
 		{"backslash path", rezip(t, append(slices.Clone(files[:1]), zfile{`traces\..\x`, []byte("x")})), nil, "holds a backslash"},
 		{"changed and re-signed by another key", rezip(t, resign(t, replace(files, RecordFile, goRecord), attacker)),
-			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + bundle.Fingerprint(pubOf(attacker))},
 		{"re-signed by another key", rezip(t, resign(t, files, attacker)),
-			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + Fingerprint(pubOf(attacker))},
+			[]ed25519.PublicKey{pubOf(key)}, "signed by an unknown key " + bundle.Fingerprint(pubOf(attacker))},
 		{"re-zipped, compressed", zipped(zip.Deflate), nil, "record.json: compressed"},
 		{"re-zipped, stored", zipped(zip.Store), nil, "record.json: its ZIP header differs from the canonical one at byte"},
 		{"bytes appended", append(slices.Clone(data), 0), nil, "the bundle's ZIP structure ends at"},
@@ -406,7 +410,7 @@ func TestTamperFiles(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q\nwant it to say %q", err, tc.want)
 			}
-			if strings.Contains(tc.want, "unknown key") && !errors.Is(err, ErrUnknownKey) {
+			if strings.Contains(tc.want, "unknown key") && !errors.Is(err, bundle.ErrUnknownKey) {
 				t.Errorf("%v is not ErrUnknownKey", err)
 			}
 		})
@@ -419,7 +423,7 @@ func TestTamperFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a consistently re-signed bundle without trusted keys: %v", err)
 	}
-	if rep.Trusted || rep.Fingerprint == Fingerprint(pubOf(key)) || rep.Verdict != verdict.Go {
+	if rep.Trusted || rep.Fingerprint == bundle.Fingerprint(pubOf(key)) || rep.Verdict != verdict.Go {
 		t.Errorf("re-signed bundle reported as %+v", rep)
 	}
 	if rep, err := verify(forged, pubOf(key), pubOf(attacker)); err != nil || !rep.Trusted {
@@ -460,63 +464,6 @@ func TestWriteRefuses(t *testing.T) {
 	}
 }
 
-func TestHTMLReport(t *testing.T) {
-	b := fixture(t, 400)
-	files := unzip(t, build(t, b, testKey(1)))
-	page := string(find(files, HTMLFile))
-	for _, bad := range []string{"http://", "https://", "<script", "src=", "<link", "@import", "url("} {
-		if strings.Contains(page, bad) {
-			i := strings.Index(page, bad)
-			t.Errorf("report.html holds %q: …%s…", bad, page[max(i-60, 0):min(i+60, len(page))])
-		}
-	}
-	for _, want := range []string{"<svg", `class="verdict nogo">NO-GO<`, "Content-Security-Policy",
-		"tolerance: ±0.5, shift 200ms", // the band from the scenario as run
-		"event timeline of run 1", "event timeline of run 11", `class="gap"`, `class="ev check-fail"`,
-		"Level 90.8 at the alarm", "FW 2.4.1 hotfix", "security_policy", "16.7 µs",
-		"the values the criterion judged", `class="setup"`, "time on the before run&#39;s clock (s)",
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("report.html lacks %q", want)
-		}
-	}
-	for _, c := range b.Record.Criteria {
-		if !strings.Contains(page, ">"+c.ID+"<") {
-			t.Errorf("criterion %s not in the table", c.ID)
-		}
-	}
-	// one overlay per signal criterion, one histogram per timing criterion, two timelines
-	if n := strings.Count(page, "<svg"); n != 2+3+2 {
-		t.Errorf("%d plots, want 7", n)
-	}
-	if strings.Contains(page, "NaN") {
-		t.Error("a NaN reached the page")
-	}
-
-	// without a scenario to compute them from, the timing plots show the samples given
-	b.Scenario.Data = []byte("version: [")
-	page = string(find(unzip(t, build(t, b, testKey(1))), HTMLFile))
-	for _, want := range []string{"samples as given to the bundle (timing.json)", "the runs are not aligned as the comparison aligns them"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("with an unreadable scenario, report.html lacks %q", want)
-		}
-	}
-}
-
-func TestPDFReport(t *testing.T) {
-	files := unzip(t, build(t, fixture(t, 400), testKey(1)))
-	pdf := find(files, PDFFile)
-	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf[len(pdf)-32:], []byte("%%EOF")) {
-		t.Fatalf("not a PDF: %q…", pdf[:min(len(pdf), 16)])
-	}
-	if len(pdf) < 8000 {
-		t.Errorf("PDF has %d bytes; a report with a plot has more", len(pdf))
-	}
-	if !bytes.Contains(pdf, []byte("/CreationDate (D:20250314100000")) {
-		t.Error("PDF creation date is not the decision time")
-	}
-}
-
 // TestLargeTrace: a million-sample trace makes a small report (plots are decimated) and a
 // bundle that verifies.
 func TestLargeTrace(t *testing.T) {
@@ -551,89 +498,4 @@ func TestLargeTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("verified in %v", time.Since(start).Round(time.Millisecond))
-}
-
-func TestDecimateKeepsExtremes(t *testing.T) {
-	tr := synthTrace(1, "before", 100_000, time.Millisecond, 0, 0)
-	// one spike among 100 000 readings must survive decimation
-	tr.Samples[3*50_000].Value = 1e6
-	s := decimate(tr, "Level", 0, lastT(tr, "Level"), 200, nil)
-	top, n := 0.0, 0
-	for _, c := range s.cols {
-		top = max(top, c.max)
-		n += c.n
-	}
-	if top != 1e6 {
-		t.Errorf("spike lost: max %v", top)
-	}
-	if want := 100_000 - 2_000; n != want { // the gap's readings are missing
-		t.Errorf("%d readings in the columns, want %d", n, want)
-	}
-	if path := linePath(s, frame{w: 300, h: 100, x0: 0, x1: 1, y0: 0, y1: 1e6}).svg(); strings.Count(path, "M") != 2 {
-		t.Errorf("the gap should break the line once: %d pieces", strings.Count(path, "M"))
-	}
-}
-
-func TestTicks(t *testing.T) {
-	cases := []struct {
-		lo, hi float64
-		n      int
-		want   []float64
-	}{
-		{0, 10, 5, []float64{0, 2, 4, 6, 8, 10}},
-		{-0.3, 0.7, 5, []float64{-0.2, 0, 0.2, 0.4, 0.6}},
-		{5, 5, 5, nil},
-	}
-	for _, tc := range cases {
-		got := ticks(tc.lo, tc.hi, tc.n)
-		if len(got) != len(tc.want) {
-			t.Errorf("ticks(%v,%v) = %v, want %v", tc.lo, tc.hi, got, tc.want)
-			continue
-		}
-		for i := range got {
-			if fmt.Sprintf("%.6g", got[i]) != fmt.Sprintf("%.6g", tc.want[i]) {
-				t.Errorf("ticks(%v,%v) = %v, want %v", tc.lo, tc.hi, got, tc.want)
-				break
-			}
-		}
-	}
-}
-
-// TestOverlayBand: the band is the envelope of every before run widened by
-// max(absolute, relative·|x|), and by the shift in time.
-func TestOverlayBand(t *testing.T) {
-	run := func(id int64, v func(i int64) float64) *trace.Trace {
-		tr := &trace.Trace{Run: trace.Run{ID: id, Period: 10 * time.Millisecond, Tags: []string{"x"}}}
-		for i := range int64(1000) {
-			tr.Samples = append(tr.Samples, trace.Sample{Slot: i, T: i * 1e7, Value: v(i)})
-		}
-		return tr
-	}
-	b1 := run(1, func(int64) float64 { return 10 })
-	b2 := run(2, func(i int64) float64 { // 12, and 20 from slot 500 (5 s) on
-		if i >= 500 {
-			return 20
-		}
-		return 12
-	})
-	a := run(3, func(int64) float64 { return 11 })
-	tol := &scenario.Tolerance{Absolute: 0.5, Relative: 0.1, Shift: time.Second}
-	o := newOverlay(nil, "x", b1, a, []*trace.Trace{b1, b2}, tol, nil, nil, 100) // 0.1 s per column
-	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
-	if !near(o.hi[10], 12+1.2) || !near(o.lo[10], 10-1.0) {
-		t.Errorf("band at 1 s [%v, %v], want [9, 13.2]", o.lo[10], o.hi[10])
-	}
-	// the step at 5 s reaches back by the 1 s shift: at 4.2 s the band already covers 20
-	if !near(o.hi[42], 20+2) || !near(o.hi[38], 12+1.2) {
-		t.Errorf("band top at 3.8 s %v, at 4.2 s %v; want 13.2 and 22", o.hi[38], o.hi[42])
-	}
-	if o.ymin > 9 || o.ymax < 22 {
-		t.Errorf("y range [%v, %v] does not hold the band", o.ymin, o.ymax)
-	}
-	if o := newOverlay(nil, "x", b1, a, []*trace.Trace{b1}, nil, nil, nil, 100); o.band || !strings.Contains(o.bandNote, "no tolerance") {
-		t.Errorf("no tolerance: band %v, note %q", o.band, o.bandNote)
-	}
-	if got := toleranceText(*tol); got != "±max(0.5, 10 % of before), shift 1s" {
-		t.Errorf("tolerance text %q", got)
-	}
 }

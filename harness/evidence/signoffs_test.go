@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +14,21 @@ import (
 
 // jointBundle is a bundle of validation V-2025-004 of patch P-2025-001, signed by the bench's
 // key (1), with the sign-offs of an OEM joint session added by the patch manager's key (2).
-func jointBundle(t *testing.T) (original, signed []byte, a Addendum) {
+func jointBundle(t *testing.T) (original, signed []byte, a bundle.Addendum) {
 	t.Helper()
 	b := fixture(t, 200)
 	b.Record.Patch = "P-2025-001"
 	b.Record.ChangeRequest = &verdict.ChangeRequest{Validation: "V-2025-004", Operator: "jd", Workstation: "bench-3",
 		Patch: verdict.PatchFacts{ID: "P-2025-001", Supplier: "Acme"}}
 	original = build(t, b, testKey(1))
-	a = Addendum{Validation: "V-2025-004", Patch: "P-2025-001", Exported: t0.Add(48 * time.Hour), ExportedBy: "pm",
+	a = bundle.Addendum{Validation: "V-2025-004", Patch: "P-2025-001", Exported: t0.Add(48 * time.Hour), ExportedBy: "pm",
 		AuditHead: strings.Repeat("c3", 32),
-		SignOffs: []SignOff{
+		SignOffs: []bundle.SignOff{
 			{Name: "J. Doe", Role: "engineer", Decision: "approve", Time: t0.Add(24 * time.Hour)},
 			{Name: "K. Vendor (Acme)", Role: "oem_witness", Decision: "approve", Rationale: "witnessed on the joint bench", Time: t0.Add(25 * time.Hour)},
 		}}
 	var buf bytes.Buffer
-	if _, err := AddSignOffs(&buf, bytes.NewReader(original), int64(len(original)), a, testKey(2)); err != nil {
+	if _, err := bundle.AddSignOffs(&buf, bytes.NewReader(original), int64(len(original)), a, testKey(2)); err != nil {
 		t.Fatal(err)
 	}
 	return original, buf.Bytes(), a
@@ -43,7 +44,7 @@ func TestSignOffsTravelWithTheBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	so := rep.SignOffs
-	if so == nil || !so.Trusted || so.Fingerprint != Fingerprint(pubOf(testKey(2))) || rep.Fingerprint != Fingerprint(pubOf(testKey(1))) {
+	if so == nil || !so.Trusted || so.Fingerprint != bundle.Fingerprint(pubOf(testKey(2))) || rep.Fingerprint != bundle.Fingerprint(pubOf(testKey(1))) {
 		t.Fatalf("report %+v, addendum %+v", rep, so)
 	}
 	if len(so.SignOffs) != 2 || so.SignOffs[1].Role != "oem_witness" || so.SignOffs[1].Rationale != a.SignOffs[1].Rationale ||
@@ -63,21 +64,21 @@ func TestSignOffsTravelWithTheBundle(t *testing.T) {
 		t.Errorf("the original's files are not the first %d bytes of the bundle with sign-offs", n)
 	}
 	// without the addendum signer trusted, the bundle is refused and says whose it is
-	if _, err := verify(signed, pubOf(testKey(1))); !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), SignOffsFile) {
+	if _, err := verify(signed, pubOf(testKey(1))); !errors.Is(err, bundle.ErrUnknownKey) || !strings.Contains(err.Error(), bundle.SignOffsFile) {
 		t.Errorf("addendum by an untrusted key: %v", err)
 	}
 	// a later export replaces the addendum: one addendum, every sign-off so far
-	a.SignOffs = append(a.SignOffs, SignOff{Name: "P. Manager", Role: "patch_manager", Decision: "approve", Time: t0.Add(49 * time.Hour)})
+	a.SignOffs = append(a.SignOffs, bundle.SignOff{Name: "P. Manager", Role: "patch_manager", Decision: "approve", Time: t0.Add(49 * time.Hour)})
 	var again bytes.Buffer
-	if _, err := AddSignOffs(&again, bytes.NewReader(signed), int64(len(signed)), a, testKey(2)); err != nil {
+	if _, err := bundle.AddSignOffs(&again, bytes.NewReader(signed), int64(len(signed)), a, testKey(2)); err != nil {
 		t.Fatal(err)
 	}
 	rep, err = verify(again.Bytes())
 	if err != nil || rep.SignOffs == nil || len(rep.SignOffs.SignOffs) != 3 || rep.Files != orig.Files {
 		t.Fatalf("second export: %v %+v", err, rep)
 	}
-	if c := strings.Count(string(again.Bytes()), SignOffsFile); c != 2 { // local header and directory
-		t.Errorf("%s named %d times, want once in the headers and once in the directory", SignOffsFile, c)
+	if c := strings.Count(string(again.Bytes()), bundle.SignOffsFile); c != 2 { // local header and directory
+		t.Errorf("%s named %d times, want once in the headers and once in the directory", bundle.SignOffsFile, c)
 	}
 }
 
@@ -101,14 +102,14 @@ func TestSignOffsRefused(t *testing.T) {
 	moved := append(unzip(t, build(t, other, testKey(1))), addendum(files)...)
 	var dropped []zfile
 	for _, f := range files {
-		if f.name != SignOffsSignatureFile {
+		if f.name != bundle.SignOffsSignatureFile {
 			dropped = append(dropped, f)
 		}
 	}
-	forged := replace(files, SignOffsFile, bytes.Replace(find(files, SignOffsFile), []byte("approve"), []byte("reject!"), 1))
+	forged := replace(files, bundle.SignOffsFile, bytes.Replace(find(files, bundle.SignOffsFile), []byte("approve"), []byte("reject!"), 1))
 	attacker := testKey(3)
-	reSigned := replace(replace(forged, SignOffsSignatureFile, ed25519.Sign(attacker, find(forged, SignOffsFile))),
-		SignOffsKeyFile, MarshalPublicKey(pubOf(attacker)))
+	reSigned := replace(replace(forged, bundle.SignOffsSignatureFile, ed25519.Sign(attacker, find(forged, bundle.SignOffsFile))),
+		bundle.SignOffsKeyFile, bundle.MarshalPublicKey(pubOf(attacker)))
 	for _, tc := range []struct {
 		name  string
 		files []zfile
@@ -124,16 +125,16 @@ func TestSignOffsRefused(t *testing.T) {
 		}
 	}
 	// re-signed by a stranger: intact, but the stranger is not trusted
-	if _, err := verify(rezip(t, reSigned), pubOf(testKey(1)), pubOf(testKey(2))); !errors.Is(err, ErrUnknownKey) {
+	if _, err := verify(rezip(t, reSigned), pubOf(testKey(1)), pubOf(testKey(2))); !errors.Is(err, bundle.ErrUnknownKey) {
 		t.Errorf("addendum re-signed by a stranger: %v", err)
 	}
 	// AddSignOffs refuses a bundle that does not verify, and sign-offs of another validation
 	bad := bytes.Clone(signed)
 	bad[100] ^= 1
-	if _, err := AddSignOffs(&bytes.Buffer{}, bytes.NewReader(bad), int64(len(bad)), Addendum{Validation: "V-2025-004"}, testKey(2)); err == nil {
+	if _, err := bundle.AddSignOffs(&bytes.Buffer{}, bytes.NewReader(bad), int64(len(bad)), bundle.Addendum{Validation: "V-2025-004"}, testKey(2)); err == nil {
 		t.Error("sign-offs added to a changed bundle")
 	}
-	if _, err := AddSignOffs(&bytes.Buffer{}, bytes.NewReader(signed), int64(len(signed)), Addendum{Validation: "V-2025-009"}, testKey(2)); err == nil ||
+	if _, err := bundle.AddSignOffs(&bytes.Buffer{}, bytes.NewReader(signed), int64(len(signed)), bundle.Addendum{Validation: "V-2025-009"}, testKey(2)); err == nil ||
 		!strings.Contains(err.Error(), "V-2025-004") {
 		t.Errorf("sign-offs of V-2025-009 added to V-2025-004's bundle: %v", err)
 	}

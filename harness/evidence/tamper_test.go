@@ -3,6 +3,7 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"slices"
 	"testing"
 )
@@ -65,8 +66,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
 	// the same bundle with a sign-off addendum, and one with a byte of the addendum changed
 	var signed bytes.Buffer
-	if _, err := AddSignOffs(&signed, bytes.NewReader(good), int64(len(good)), Addendum{Validation: "V-2025-004", ExportedBy: "pm",
-		SignOffs: []SignOff{{Name: "J. Doe", Role: "tester", Decision: "approve", Time: t0}}}, testKey(2)); err != nil {
+	if _, err := bundle.AddSignOffs(&signed, bytes.NewReader(good), int64(len(good)), bundle.Addendum{Validation: "V-2025-004", ExportedBy: "pm",
+		SignOffs: []bundle.SignOff{{Name: "J. Doe", Role: "tester", Decision: "approve", Time: t0}}}, testKey(2)); err != nil {
 		f.Fatal(err)
 	}
 	withSignOffs := signed.Bytes()

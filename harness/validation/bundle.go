@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/report"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -59,7 +60,7 @@ func writeJUnitFile(rec verdict.Record, path string) error {
 	if err != nil {
 		return badInput("JUnit %s: %v", path, err)
 	}
-	if err := evidence.JUnit(f, rec); err != nil {
+	if err := report.JUnit(f, rec); err != nil {
 		f.Close()
 		return fmt.Errorf("JUnit %s: %w", path, err)
 	}

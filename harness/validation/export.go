@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/evidence"
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/trace"
 )
@@ -157,13 +157,13 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 	if err != nil {
 		return out, err
 	}
-	a := evidence.Addendum{Validation: v.ID, Patch: v.PatchID, Exported: now.UTC(), ExportedBy: in.Actor, AuditHead: head}
+	a := bundle.Addendum{Validation: v.ID, Patch: v.PatchID, Exported: now.UTC(), ExportedBy: in.Actor, AuditHead: head}
 	for _, s := range signoffs {
-		a.SignOffs = append(a.SignOffs, evidence.SignOff{Name: s.Name, Role: string(s.Role), Decision: string(s.Decision), Rationale: s.Rationale, Time: s.Time.UTC()})
+		a.SignOffs = append(a.SignOffs, bundle.SignOff{Name: s.Name, Role: string(s.Role), Decision: string(s.Decision), Rationale: s.Rationale, Time: s.Time.UTC()})
 	}
 	out.SignOffs = len(a.SignOffs)
 	var buf bytes.Buffer
-	if out.SHA256, err = evidence.AddSignOffs(&buf, bytes.NewReader(original), int64(len(original)), a, key); err != nil {
+	if out.SHA256, err = bundle.AddSignOffs(&buf, bytes.NewReader(original), int64(len(original)), a, key); err != nil {
 		return out, err
 	}
 	if err := writeFileAtomic(path, buf.Bytes()); err != nil {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/ledger"
@@ -478,11 +479,11 @@ func TestBundleCarriesTheChangeRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	bundle := filepath.Join(t.TempDir(), "e.zip")
+	bundlePath := filepath.Join(t.TempDir(), "e.zip")
 	res, err := validation.Run(t.Context(), validation.Input{
 		Scenario: load(t, "tank-alarm-trip.yaml"), Before: sim("baseline"), After: sim("alarm-shift"), Repeat: 1,
 		Patch: validation.Patch{ID: "P-2026-007"}, Ledger: db, Actor: "jd", Workstation: "bench-laptop-3",
-		Bundle: bundle, Key: key, Differences: []string{"firmware 3.2.0 on the bench, 3.1.9 in production"}, Now: now, ToolVersion: "9.9.9",
+		Bundle: bundlePath, Key: key, Differences: []string{"firmware 3.2.0 on the bench, 3.1.9 in production"}, Now: now, ToolVersion: "9.9.9",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +496,7 @@ func TestBundleCarriesTheChangeRequest(t *testing.T) {
 	if d := res.Record.Decision(); !strings.HasPrefix(d, "NO-GO: check:alarm_high_threshold (critical)") || strings.Contains(d, "): ") {
 		t.Errorf("decision %q; want the verdict and the criteria that made it, without their reasons", d)
 	}
-	zr, err := zip.OpenReader(bundle)
+	zr, err := zip.OpenReader(bundlePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +511,7 @@ func TestBundleCarriesTheChangeRequest(t *testing.T) {
 		return string(b)
 	}
 	html := read("report.html")
-	fp := evidence.Fingerprint(key.Public().(ed25519.PublicKey))
+	fp := bundle.Fingerprint(key.Public().(ed25519.PublicKey))
 	for _, want := range []string{"Change request", "NO-GO: check:alarm_high_threshold (critical)", "Acme Automation TankPLC", "3.2.0 → 3.3.1",
 		"CVE-2026-1234", "ICSA-26-100-01", strings.Repeat("ab", 32), "checked by J. Doe with the vendor&#39;s key", "qualified",
 		"jd on bench-laptop-3", "firmware 3.2.0 on the bench, 3.1.9 in production", "9.9.9", fp} {
@@ -533,9 +534,9 @@ func TestBundleCarriesTheChangeRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, _ := sha256File(bundle)
-	if stored.Bundle != bundle || stored.BundleSHA256 != sum || stored.Record.BundleSHA256 != sum {
-		t.Errorf("register: bundle %q sha256 %q (record's %q), want %q %q", stored.Bundle, stored.BundleSHA256, stored.Record.BundleSHA256, bundle, sum)
+	sum, _ := sha256File(bundlePath)
+	if stored.Bundle != bundlePath || stored.BundleSHA256 != sum || stored.Record.BundleSHA256 != sum {
+		t.Errorf("register: bundle %q sha256 %q (record's %q), want %q %q", stored.Bundle, stored.BundleSHA256, stored.Record.BundleSHA256, bundlePath, sum)
 	}
 	// the register holds the record as bundled, and the bundle's hash beside it
 	stored.Record.BundleSHA256 = ""
@@ -598,7 +599,7 @@ func TestExportStoredKeepsTheFirstBundle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if rep.SignOffs == nil || len(rep.SignOffs.SignOffs) != 2 || rep.SignOffs.Fingerprint != evidence.Fingerprint(key.Public().(ed25519.PublicKey)) {
+		if rep.SignOffs == nil || len(rep.SignOffs.SignOffs) != 2 || rep.SignOffs.Fingerprint != bundle.Fingerprint(key.Public().(ed25519.PublicKey)) {
 			t.Errorf("%s: sign-offs %+v", name, rep.SignOffs)
 		}
 		if ex.Original != bytes.Equal(b[:directory], firstBytes[:directory]) {
@@ -616,7 +617,7 @@ func TestExportStoredKeepsTheFirstBundle(t *testing.T) {
 		t.Error("rebuilt with the first key, the bundle differs from the first")
 	}
 	ex, rep := export("signed-anew.zip", desk)
-	if ex.Original || rep.Fingerprint != evidence.Fingerprint(desk.Public().(ed25519.PublicKey)) {
+	if ex.Original || rep.Fingerprint != bundle.Fingerprint(desk.Public().(ed25519.PublicKey)) {
 		t.Errorf("rebuilt with another key: original %v, signed by %s", ex.Original, rep.Fingerprint)
 	}
 	if n, err := db.VerifyAudit(ctx); err != nil || n == 0 {

@@ -5,89 +5,27 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate/harness/compare"
+	"github.com/patchgate/patchgate/harness/plotdata"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
-// Series is one tag of one run: sample times (ns since run start) and values, good samples
-// only, in time order.
-type Series struct {
-	T []int64
-	V []float64
-}
+// Series is one tag of one run: good samples in time order, and where they must not be
+// joined (harness/plotdata, which the evidence reports draw from too).
+type Series = plotdata.Series
 
-// TagSeries extracts tag from tr (good, numeric samples only).
-func TagSeries(tr *trace.Trace, tag string) Series {
-	var s Series
-	if tr == nil {
-		return s
-	}
-	idx := -1
-	for i, t := range tr.Run.Tags {
-		if t == tag {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return s
-	}
-	n := len(tr.Samples)/len(tr.Run.Tags) + 1 // one a sampling slot, about
-	s.T, s.V = make([]int64, 0, n), make([]float64, 0, n)
-	for _, x := range tr.Samples {
-		if int(x.Tag) != idx || x.Missing() || math.IsNaN(x.Value) {
-			continue
-		}
-		s.T = append(s.T, x.T)
-		s.V = append(s.V, x.Value)
-	}
-	return s
-}
+// TagSeries extracts tag from tr (good, finite numeric samples only).
+func TagSeries(tr *trace.Trace, tag string) Series { return plotdata.TagSeries(tr, tag) }
 
 // Column is one pixel column of a decimated series: the smallest and largest value of the
-// samples that fall in it. N is 0 for a column no sample falls in (Min and Max are then
-// meaningless).
-type Column struct {
-	Min, Max float64
-	N        int
-}
+// samples that fall in it; N is 0 for a column no sample falls in.
+type Column = plotdata.Column
 
-// Decimate reduces the samples of s that lie in [from, to) to width columns, keeping the
-// minimum and maximum of each column, so that a plot of millions of samples draws as fast
-// as one of width samples and still shows every spike. s.T must be sorted.
+// Decimate reduces the samples of s in [from, to] to width columns keeping each one's
+// minimum and maximum (plotdata.Decimate: the reports' decimation).
 func Decimate(s Series, from, to int64, width int) []Column {
-	if width <= 0 || to <= from {
-		return nil
-	}
-	cols := make([]Column, width)
-	span := float64(to - from)
-	// binary search for the first sample in range
-	lo, hi := 0, len(s.T)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.T[m] < from {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	for i := lo; i < len(s.T) && s.T[i] < to; i++ {
-		c := int(float64(s.T[i]-from) / span * float64(width))
-		if c >= width {
-			c = width - 1
-		}
-		v := s.V[i]
-		col := &cols[c]
-		if col.N == 0 {
-			col.Min, col.Max = v, v
-		} else if v < col.Min {
-			col.Min = v
-		} else if v > col.Max {
-			col.Max = v
-		}
-		col.N++
-	}
-	return cols
+	return plotdata.Decimate(s, from, to, width)
 }
 
 // Overlay is what the Compare view plots for one criterion: the before and after traces

@@ -38,7 +38,7 @@ func TestDecimateKeepsMinMaxPerColumn(t *testing.T) {
 			// brute force
 			want := make([]Column, tc.width)
 			for i, ts := range s.T {
-				if ts < tc.from || ts >= tc.to {
+				if ts < tc.from || ts > tc.to {
 					continue
 				}
 				c := int(float64(ts-tc.from) / float64(tc.to-tc.from) * float64(tc.width))
@@ -50,7 +50,7 @@ func TestDecimateKeepsMinMaxPerColumn(t *testing.T) {
 				w.N++
 			}
 			for i := range want {
-				if got[i] != want[i] {
+				if g := got[i]; g.Min != want[i].Min || g.Max != want[i].Max || g.N != want[i].N {
 					t.Fatalf("column %d: %+v, want %+v", i, got[i], want[i])
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/validation"
@@ -58,7 +59,7 @@ func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum 
 	if err != nil {
 		return "", "", err
 	}
-	key, _, err := evidence.LoadOrCreateKey(w.KeyDir())
+	key, _, err := bundle.LoadOrCreateKey(w.KeyDir())
 	if err != nil {
 		return "", "", fmt.Errorf("signing key in %s: %w", w.KeyDir(), err)
 	}

@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver/opcua"
-	"github.com/patchgate/patchgate/harness/evidence"
 )
 
 // KeyDir is the folder of the workstation signing key: Config.KeyDir, by default Dir/keys,
@@ -43,7 +43,7 @@ var ErrNoKey = errors.New("no signing key")
 // KeyInfo is the signing key of a key folder, as people compare it.
 type KeyInfo struct {
 	Dir         string
-	Fingerprint string // evidence.Fingerprint: what `patchgate verify` prints as "signed by"
+	Fingerprint string // bundle.Fingerprint: what `patchgate verify` prints as "signed by"
 	PubFile     string // the public key (pub.pem) to hand to whoever checks bundles
 }
 
@@ -52,24 +52,24 @@ type KeyInfo struct {
 // pub.pem beside it does not match. It uses the loader Export uses, so a folder it accepts
 // is one Export signs with; like Export, it writes a missing pub.pem.
 func InspectKey(dir string) (KeyInfo, error) {
-	keyPath := filepath.Join(dir, evidence.PrivateKeyFile)
+	keyPath := filepath.Join(dir, bundle.PrivateKeyFile)
 	fi, err := os.Stat(keyPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return KeyInfo{}, fmt.Errorf("%w in %s: it holds no %s", ErrNoKey, dir, evidence.PrivateKeyFile)
+		return KeyInfo{}, fmt.Errorf("%w in %s: it holds no %s", ErrNoKey, dir, bundle.PrivateKeyFile)
 	case err != nil:
 		return KeyInfo{}, fmt.Errorf("signing key: %w", err)
 	case fi.IsDir():
 		return KeyInfo{}, fmt.Errorf("signing key: %s is a folder", keyPath)
 	}
-	key, _, err := evidence.LoadOrCreateKey(dir)
+	key, _, err := bundle.LoadOrCreateKey(dir)
 	if err != nil {
 		return KeyInfo{}, fmt.Errorf("signing key in %s is not usable: %w", dir, err)
 	}
 	return KeyInfo{
 		Dir:         dir,
-		Fingerprint: evidence.Fingerprint(key.Public().(ed25519.PublicKey)),
-		PubFile:     filepath.Join(dir, evidence.PubKeyFile),
+		Fingerprint: bundle.Fingerprint(key.Public().(ed25519.PublicKey)),
+		PubFile:     filepath.Join(dir, bundle.PubKeyFile),
 	}, nil
 }
 

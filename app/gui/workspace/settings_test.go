@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
-	"github.com/patchgate/patchgate/harness/evidence"
 )
 
 func TestKeyDirFromConfig(t *testing.T) {
@@ -55,7 +55,7 @@ func TestInspectKey(t *testing.T) {
 		if !errors.Is(err, ErrNoKey) {
 			t.Fatalf("InspectKey(empty folder) = %v, want ErrNoKey", err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, evidence.PrivateKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, bundle.PrivateKeyFile)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("InspectKey made a key: %v", err)
 		}
 	})
@@ -66,7 +66,7 @@ func TestInspectKey(t *testing.T) {
 	})
 	t.Run("key", func(t *testing.T) {
 		dir := t.TempDir()
-		key, _, err := evidence.LoadOrCreateKey(dir)
+		key, _, err := bundle.LoadOrCreateKey(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,16 +74,16 @@ func TestInspectKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := evidence.Fingerprint(key.Public().(ed25519.PublicKey)); k.Fingerprint != want {
+		if want := bundle.Fingerprint(key.Public().(ed25519.PublicKey)); k.Fingerprint != want {
 			t.Errorf("fingerprint %s, want %s", k.Fingerprint, want)
 		}
-		if k.PubFile != filepath.Join(dir, evidence.PubKeyFile) {
+		if k.PubFile != filepath.Join(dir, bundle.PubKeyFile) {
 			t.Errorf("pub file %s", k.PubFile)
 		}
 	})
 	t.Run("not a key", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, evidence.PrivateKeyFile), []byte("hello"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, bundle.PrivateKeyFile), []byte("hello"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		_, err := InspectKey(dir)
@@ -94,12 +94,12 @@ func TestInspectKey(t *testing.T) {
 	t.Run("pub.pem of another key", func(t *testing.T) {
 		dir, other := t.TempDir(), t.TempDir()
 		for _, d := range []string{dir, other} {
-			if _, _, err := evidence.LoadOrCreateKey(d); err != nil {
+			if _, _, err := bundle.LoadOrCreateKey(d); err != nil {
 				t.Fatal(err)
 			}
 		}
-		pub, _ := os.ReadFile(filepath.Join(other, evidence.PubKeyFile))
-		if err := os.WriteFile(filepath.Join(dir, evidence.PubKeyFile), pub, 0o644); err != nil {
+		pub, _ := os.ReadFile(filepath.Join(other, bundle.PubKeyFile))
+		if err := os.WriteFile(filepath.Join(dir, bundle.PubKeyFile), pub, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := InspectKey(dir); err == nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/runner"
@@ -202,7 +203,7 @@ func progressTo(progress func(Progress)) func(validation.Progress) {
 // Export writes the signed evidence bundle of res into the workspace's bundles folder and
 // returns its path and SHA-256.
 func (w *Workspace) Export(res *Result) (string, string, error) {
-	key, _, err := evidence.LoadOrCreateKey(w.KeyDir())
+	key, _, err := bundle.LoadOrCreateKey(w.KeyDir())
 	if err != nil {
 		return "", "", fmt.Errorf("signing key in %s: %w", w.KeyDir(), err)
 	}

@@ -1,4 +1,4 @@
-package evidence
+package report
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate/harness/compare"
+	"github.com/patchgate/patchgate/harness/plotdata"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -18,15 +19,8 @@ import (
 // each pixel column, so the size of a plot depends on its width, not on the trace length,
 // and no spike is lost.
 
-// column is one pixel column of a decimated series.
-type column struct {
-	n        int
-	min, max float64
-	minFirst bool // the minimum came before the maximum
-	// brk: the line must not be drawn into this column from the previous one (a missing
-	// reading, or a silence longer than three sampling periods, came in between).
-	brk bool
-}
+// column is one pixel column of a decimated series (harness/plotdata).
+type column = plotdata.Column
 
 // series is one tag of one run, decimated.
 type series struct {
@@ -75,65 +69,24 @@ func firstT(tr *trace.Trace, tag string) int64 {
 }
 
 // decimate reduces the numeric readings of tag in tr to cols columns over [t0, t1] of the
-// plot's time axis; at maps a reading's time onto it (nil: as it is). at must not decrease.
+// plot's time axis (plotdata.Decimate); at maps a reading's time onto it (nil: as it is). at
+// must not decrease.
 func decimate(tr *trace.Trace, tag string, t0, t1 int64, cols int, at func(int64) int64) series {
-	s := series{cols: make([]column, cols), empty: true}
-	idx := tagIndex(tr, tag)
-	if idx < 0 || t1 <= t0 {
-		return s
+	ts := plotdata.TagSeries(tr, tag)
+	if at != nil {
+		for i, t := range ts.T {
+			ts.T[i] = at(t)
+		}
 	}
-	span := float64(t1 - t0)
-	maxGap := 3 * int64(tr.Run.Period)
-	var (
-		prevT   int64
-		started bool
-		broken  bool
-		seq     int
-		minSeq  = make([]int, cols)
-		maxSeq  = make([]int, cols)
-		lastCol = -1
-	)
-	for _, sm := range tr.Samples {
-		if int(sm.Tag) != idx {
-			continue
+	s := series{cols: plotdata.Decimate(ts, t0, t1, cols), empty: true}
+	if s.cols == nil {
+		s.cols = make([]column, cols)
+	}
+	for _, c := range s.cols {
+		if c.N > 0 {
+			s.empty = false
+			break
 		}
-		t := sm.T
-		if at != nil {
-			t = at(t)
-		}
-		if t < t0 || t > t1 {
-			continue
-		}
-		v := sm.Value
-		if sm.Missing() || sm.Text != "" || math.IsNaN(v) || math.IsInf(v, 0) {
-			broken = true
-			continue
-		}
-		if started && maxGap > 0 && sm.T-prevT > maxGap {
-			broken = true
-		}
-		i := int(float64(t-t0) / span * float64(cols))
-		i = min(max(i, 0), cols-1)
-		c := &s.cols[i]
-		seq++
-		if c.n == 0 {
-			c.min, c.max = v, v
-			minSeq[i], maxSeq[i] = seq, seq
-			if broken && i != lastCol {
-				c.brk = true
-			}
-		} else {
-			if v < c.min {
-				c.min, minSeq[i] = v, seq
-			}
-			if v > c.max {
-				c.max, maxSeq[i] = v, seq
-			}
-		}
-		c.n++
-		c.minFirst = minSeq[i] <= maxSeq[i]
-		prevT, started, broken, lastCol = sm.T, true, false, i
-		s.empty = false
 	}
 	return s
 }
@@ -262,13 +215,13 @@ func newOverlay(sc *scenario.Scenario, tag string, b, a *trace.Trace, allBefore 
 			for _, s := range env {
 				for j := max(i-k, 0); j <= min(i+k, cols-1); j++ {
 					c := s.cols[j]
-					if c.n == 0 {
+					if c.N == 0 {
 						continue
 					}
-					if h := c.max + width(c.max); math.IsNaN(o.hi[i]) || h > o.hi[i] {
+					if h := c.Max + width(c.Max); math.IsNaN(o.hi[i]) || h > o.hi[i] {
 						o.hi[i] = h
 					}
-					if l := c.min - width(c.min); math.IsNaN(o.lo[i]) || l < o.lo[i] {
+					if l := c.Min - width(c.Min); math.IsNaN(o.lo[i]) || l < o.lo[i] {
 						o.lo[i] = l
 					}
 				}
@@ -283,9 +236,9 @@ func newOverlay(sc *scenario.Scenario, tag string, b, a *trace.Trace, allBefore 
 	}
 	for i := range cols {
 		for _, c := range []column{o.before.cols[i], o.after.cols[i]} {
-			if c.n > 0 {
-				widen(c.min)
-				widen(c.max)
+			if c.N > 0 {
+				widen(c.Min)
+				widen(c.Max)
 			}
 		}
 		widen(o.hi[i])
@@ -325,28 +278,7 @@ func padRange(lo, hi float64) (float64, float64) {
 }
 
 // ticks returns about n round values covering [lo, hi].
-func ticks(lo, hi float64, n int) []float64 {
-	if hi <= lo || n < 1 {
-		return nil
-	}
-	raw := (hi - lo) / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	var out []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		if math.Abs(v) < step*1e-9 {
-			v = 0
-		}
-		out = append(out, v)
-	}
-	return out
-}
+func ticks(lo, hi float64, n int) []float64 { return plotdata.Ticks(lo, hi, n) }
 
 // short formats a value for a label beside a mark: four significant digits.
 func short(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
@@ -408,18 +340,18 @@ func linePath(s series, f frame) *pathD {
 	n := len(s.cols)
 	pen := false
 	for i, c := range s.cols {
-		if c.n == 0 {
+		if c.N == 0 {
 			continue
 		}
-		if c.brk {
+		if c.Break {
 			pen = false
 		}
 		x := f.x(f.x0 + (float64(i)+0.5)/float64(n)*(f.x1-f.x0))
-		vs := []float64{c.min, c.max}
-		if !c.minFirst {
-			vs[0], vs[1] = c.max, c.min
+		vs := []float64{c.Min, c.Max}
+		if !c.MinFirst {
+			vs[0], vs[1] = c.Max, c.Min
 		}
-		if c.min == c.max {
+		if c.Min == c.Max {
 			vs = vs[:1]
 		}
 		for _, v := range vs {

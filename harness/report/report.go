@@ -1,4 +1,10 @@
-package evidence
+// Package report renders a validation's reports: report.html (self-contained, inline CSS
+// and SVG plots), report.pdf (the same on A4, via go-pdf/fpdf with the Go fonts), both from
+// plots drawn once on a canvas (canvas.go: SVG, or PDF vector lines), and the JUnit XML of a
+// record. It neither signs nor packs: harness/evidence puts the reports in the bundle
+// (docs/architecture.md#evidence). Plot data is decimated and ticked by harness/plotdata,
+// as the desktop's plots are.
+package report
 
 import (
 	"cmp"
@@ -12,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/point"
@@ -19,6 +26,44 @@ import (
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
+
+// File is a file as it was used in the run.
+type File struct {
+	Name string // base name; a path is reduced to its last element
+	Data []byte
+}
+
+// Timing holds the samples of one timing criterion, in seconds; NaN or infinite values
+// (a condition never seen) are counted, not plotted.
+type Timing struct {
+	Before []float64
+	After  []float64
+}
+
+// Input is what the reports are made of.
+type Input struct {
+	Record   verdict.Record
+	Before   []*trace.Trace
+	After    []*trace.Trace
+	Scenario File // the scenario file as run
+	PointMap File // the point map as run
+	// Timing holds, per timing criterion ID, samples behind it; the report plots the values
+	// the criterion judged (compare.TimingValues of the scenario as run), these samples only
+	// when the scenario cannot be read.
+	Timing map[string]Timing
+}
+
+// Report is what both reports show, worked out once from an Input.
+type Report struct{ m *model }
+
+// New works out the reports of in.
+func New(in Input) *Report { return &Report{newModel(in)} }
+
+// HTML writes report.html.
+func (r *Report) HTML(w io.Writer) error { return writeHTML(w, r.m) }
+
+// PDF writes report.pdf; the same Input gives the same bytes.
+func (r *Report) PDF(w io.Writer) error { return writePDF(w, r.m) }
 
 // model is what both reports show, worked out once.
 type model struct {
@@ -31,7 +76,7 @@ type model struct {
 	notes         []string // what the reports cannot show, and why
 }
 
-func newModel(b Bundle) *model {
+func newModel(b Input) *model {
 	m := &model{rec: &b.Record, before: b.Before, after: b.After, timing: b.Timing}
 	sc, err := scenario.Parse(b.Scenario.Name, b.Scenario.Data, func(string) (*point.Map, error) {
 		return point.Parse(b.PointMap.Name, b.PointMap.Data)
@@ -247,7 +292,7 @@ func changeRows(rec *verdict.Record) [][2]string {
 	}
 	add("tool version", rec.ToolVersion)
 	if k, err := hex.DecodeString(rec.SignerPublicKey); err == nil && len(k) == ed25519.PublicKeySize {
-		add("signer fingerprint", Fingerprint(ed25519.PublicKey(k)))
+		add("signer fingerprint", bundle.Fingerprint(ed25519.PublicKey(k)))
 	}
 	return rows
 }

@@ -1,4 +1,4 @@
-package evidence
+package report
 
 import (
 	"fmt"
@@ -23,6 +23,10 @@ const pdfFont = "go"
 // pdfCols is how many columns a signal plot is decimated to in the PDF: about two per
 // millimetre of paper.
 const pdfCols = 360
+
+// fixedTime is the PDF's date when the record has no decision time: 1980-01-01, the date
+// the bundle's ZIP headers hold too.
+var fixedTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // writePDF writes report.pdf: the same sections, text and plots as report.html, on A4. The
 // PDF's dates are the decision time (or a fixed date), so the same record gives the same

@@ -1,4 +1,4 @@
-package evidence
+package bundle
 
 import (
 	"encoding/binary"
@@ -192,4 +192,18 @@ func (c *contentWriter) Write(p []byte) (int, error) {
 		c.z.err = err
 	}
 	return n, err
+}
+
+// WriteContainer writes entries, in the order given, in the bundle's canonical ZIP layout and
+// nothing else: no manifest, no signature. Write is how bundles are made; this is for tests
+// and tools that lay out a bundle by hand (a forged or reordered one, to see Verify refuse
+// it).
+func WriteContainer(w io.Writer, entries []Entry) error {
+	z := &zipWriter{w: w}
+	for _, e := range entries {
+		if _, err := z.entry(e.Name, nil, e.Fill); err != nil {
+			return err
+		}
+	}
+	return z.close()
 }

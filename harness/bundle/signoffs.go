@@ -1,4 +1,4 @@
-package evidence
+package bundle
 
 import (
 	"archive/zip"
@@ -85,8 +85,12 @@ func AddSignOffs(w io.Writer, r io.ReaderAt, size int64, a Addendum, key ed25519
 	if err != nil {
 		return "", fmt.Errorf("sign-off addendum: the bundle does not verify: %w", err)
 	}
-	if rc := rep.Record.ChangeRequest; rc != nil && rc.Validation != "" && a.Validation != rc.Validation {
-		return "", fmt.Errorf("sign-off addendum: the bundle is validation %s's, not %s's", rc.Validation, a.Validation)
+	subj, err := subjectOf(rep.RecordJSON)
+	if err != nil {
+		return "", fmt.Errorf("sign-off addendum: %s: %w", RecordFile, err)
+	}
+	if v := subj.validation(); v != "" && a.Validation != v {
+		return "", fmt.Errorf("sign-off addendum: the bundle is validation %s's, not %s's", v, a.Validation)
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -134,7 +138,7 @@ func AddSignOffs(w io.Writer, r io.ReaderAt, size int64, a Addendum, key ed25519
 
 // verifyAddendum checks the addendum's files, when the bundle has them: all three or none,
 // the signature with its key, the layout, and the chain to the bundle's manifest.
-func verifyAddendum(byName map[string]*zip.File, manifestSum string, rec func() (string, string)) (*SignOffsReport, map[string][]byte, error) {
+func verifyAddendum(byName map[string]*zip.File, manifestSum string, subj subject) (*SignOffsReport, map[string][]byte, error) {
 	present := 0
 	for _, n := range []string{SignOffsFile, SignOffsSignatureFile, SignOffsKeyFile} {
 		if byName[n] != nil {
@@ -184,7 +188,7 @@ func verifyAddendum(byName map[string]*zip.File, manifestSum string, rec func() 
 	if a.ManifestSHA256 != manifestSum {
 		return nil, nil, fmt.Errorf("%s: signed for the bundle whose manifest has SHA-256 %s, not this one (%s)", SignOffsFile, a.ManifestSHA256, manifestSum)
 	}
-	if v, p := rec(); (v != "" && a.Validation != v) || (p != "" && a.Patch != p) {
+	if v, p := subj.validation(), subj.Patch; (v != "" && a.Validation != v) || (p != "" && a.Patch != p) {
 		return nil, nil, fmt.Errorf("%s: sign-offs of validation %s (patch %s), but the record is validation %s of patch %s", SignOffsFile, a.Validation, a.Patch, v, p)
 	}
 	return rep, map[string][]byte{SignOffsFile: ab, SignOffsSignatureFile: sig, SignOffsKeyFile: pubPEM}, nil

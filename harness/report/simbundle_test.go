@@ -1,4 +1,4 @@
-package evidence
+package report
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func simBundle(t *testing.T, scData []byte, before, after string) Bundle {
 		return res.Trace
 	}
 	b := Bundle{Before: []*trace.Trace{run(before, 1)}, After: []*trace.Trace{run(after, 2)},
-		Scenario: File{Name: "scenario.yaml", Data: scData}, PointMap: File{Name: "tank.yaml", Data: pmData}, ToolVersion: "0.1.0-test"}
+		Scenario: File{Name: "scenario.yaml", Data: scData}, PointMap: File{Name: "tank.yaml", Data: pmData}}
 	crit := compare.Compare(sc, b.Before, b.After, compare.Patch{})
 	outcome, reasons := verdict.Decide(crit, sc.MajorIsNoGo)
 	b.Record = verdict.Record{Verdict: outcome, Reasons: reasons, Scenario: sc.Name, PointMap: "tank", Criteria: crit,
@@ -173,14 +173,14 @@ func TestReportOverlayDrawsAfterInTheBeforeFrame(t *testing.T) {
 		}
 		i := min(int(float64(tb-o.t0)/float64(o.t1-o.t0)*cols), cols-1)
 		w := &want[i]
-		if w.n == 0 {
-			w.min, w.max = s.Value, s.Value
+		if w.N == 0 {
+			w.Min, w.Max = s.Value, s.Value
 		}
-		w.min, w.max, w.n = min(w.min, s.Value), max(w.max, s.Value), w.n+1
+		w.Min, w.Max, w.N = min(w.Min, s.Value), max(w.Max, s.Value), w.N+1
 	}
 	for i, w := range want {
-		if g := o.after.cols[i]; g.n != w.n || g.min != w.min || g.max != w.max {
-			t.Fatalf("after column %d: %d readings %v..%v, want %d %v..%v", i, g.n, g.min, g.max, w.n, w.min, w.max)
+		if g := o.after.cols[i]; g.N != w.N || g.Min != w.Min || g.Max != w.Max {
+			t.Fatalf("after column %d: %d readings %v..%v, want %d %v..%v", i, g.N, g.Min, g.Max, w.N, w.Min, w.Max)
 		}
 	}
 	// where compared the curves agree; and no band over the setup
@@ -193,8 +193,8 @@ func TestReportOverlayDrawsAfterInTheBeforeFrame(t *testing.T) {
 			}
 			continue
 		}
-		if bc.n > 0 && ac.n > 0 && (ac.max > bc.max+0.5 || ac.min < bc.min-0.5) {
-			t.Errorf("column %d: after %v..%v, before %v..%v: more than the tolerance apart", i, ac.min, ac.max, bc.min, bc.max)
+		if bc.N > 0 && ac.N > 0 && (ac.Max > bc.Max+0.5 || ac.Min < bc.Min-0.5) {
+			t.Errorf("column %d: after %v..%v, before %v..%v: more than the tolerance apart", i, ac.Min, ac.Max, bc.Min, bc.Max)
 		}
 	}
 	sec := section(t, string(find(unzip(t, build(t, b, testKey(1))), HTMLFile)), "signal:Level")
@@ -224,8 +224,8 @@ func TestReportMarksTheWorstPoint(t *testing.T) {
 		t.Fatalf("worst point %+v; the criterion says %v", w, n)
 	}
 	i := min(int(float64(w.t-o.t0)/float64(o.t1-o.t0)*cols), cols-1)
-	if ac := o.after.cols[i]; ac.n == 0 || w.v < ac.min || w.v > ac.max {
-		t.Errorf("the after curve misses the worst point: column %d holds %v..%v (%d), worst %v", i, ac.min, ac.max, ac.n, w.v)
+	if ac := o.after.cols[i]; ac.N == 0 || w.v < ac.Min || w.v > ac.Max {
+		t.Errorf("the after curve misses the worst point: column %d holds %v..%v (%d), worst %v", i, ac.Min, ac.Max, ac.N, w.v)
 	}
 	if w.t < o.look[0] || w.t > o.look[1] {
 		t.Errorf("highlighted %v, worst point at %d", o.look, w.t)
