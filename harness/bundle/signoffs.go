@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -152,28 +151,9 @@ func verifyAddendum(byName map[string]*zip.File, manifestSum string, subj subjec
 	default:
 		return nil, nil, fmt.Errorf("%s: the sign-off addendum is incomplete: it needs %s, %s and %s", SignOffsFile, SignOffsFile, SignOffsSignatureFile, SignOffsKeyFile)
 	}
-	ab, err := readSmall(byName, SignOffsFile, maxSignOffs)
+	ab, sig, pubPEM, pub, err := readSigned(byName, signedFile{SignOffsFile, SignOffsSignatureFile, SignOffsKeyFile, maxSignOffs, "the sign-offs, their signature"})
 	if err != nil {
 		return nil, nil, err
-	}
-	sig, err := readSmall(byName, SignOffsSignatureFile, ed25519.SignatureSize)
-	if err != nil {
-		return nil, nil, err
-	}
-	pubPEM, err := readSmall(byName, SignOffsKeyFile, maxKeyPEM)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := ParsePublicKeys(pubPEM)
-	if err == nil && (len(keys) != 1 || !bytes.Equal(MarshalPublicKey(keys[0]), pubPEM)) {
-		err = errors.New("not exactly one key in the canonical PEM form")
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", SignOffsKeyFile, err)
-	}
-	pub := keys[0]
-	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, ab, sig) {
-		return nil, nil, fmt.Errorf("%s: the signature does not match %s and key %s: the sign-offs, their signature or the key was changed", SignOffsSignatureFile, SignOffsFile, Fingerprint(pub))
 	}
 	rep := &SignOffsReport{Fingerprint: Fingerprint(pub), Key: pub}
 	dec := json.NewDecoder(bytes.NewReader(ab))

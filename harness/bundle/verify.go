@@ -72,33 +72,11 @@ func Verify(r io.ReaderAt, size int64, trusted []ed25519.PublicKey) (*Report, er
 	}
 
 	// the signature, over the exact bytes of manifest.json
-	mb, err := readSmall(byName, ManifestFile, maxManifest)
+	mb, sig, pubPEM, pub, err := readSigned(byName, signedFile{ManifestFile, SignatureFile, PublicKeyFile, maxManifest, "the manifest, the signature"})
 	if err != nil {
 		return nil, err
 	}
-	sig, err := readSmall(byName, SignatureFile, ed25519.SignatureSize)
-	if err != nil {
-		return nil, err
-	}
-	pubPEM, err := readSmall(byName, PublicKeyFile, maxKeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := ParsePublicKeys(pubPEM)
-	if err == nil && (len(keys) != 1 || !bytes.Equal(MarshalPublicKey(keys[0]), pubPEM)) {
-		err = errors.New("not exactly one key in the canonical PEM form")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", PublicKeyFile, err)
-	}
-	pub := keys[0]
 	fp := Fingerprint(pub)
-	if len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%s: %d bytes, an ed25519 signature has %d", SignatureFile, len(sig), ed25519.SignatureSize)
-	}
-	if !ed25519.Verify(pub, mb, sig) {
-		return nil, fmt.Errorf("%s: the signature does not match %s and key %s: the manifest, the signature or the key was changed", SignatureFile, ManifestFile, fp)
-	}
 	ms := sha256.Sum256(mb)
 	rep := &Report{Fingerprint: fp, Key: pub, ManifestSHA256: hex.EncodeToString(ms[:])}
 	if len(trusted) > 0 {
@@ -234,6 +212,43 @@ func isTrusted(trusted []ed25519.PublicKey, k ed25519.PublicKey) bool {
 
 func isControl(name string) bool {
 	return name == ManifestFile || name == SignatureFile || name == PublicKeyFile
+}
+
+// signedFile names a file of a bundle signed on its own (the manifest, the sign-off
+// addendum), its signature and its key.
+type signedFile struct {
+	data, sig, key string
+	max            int64  // the data file's largest size
+	what           string // what a signature that does not match says may have changed
+}
+
+// readSigned reads a signed file, its signature and its key (one, in the canonical PEM
+// form), and checks the signature.
+func readSigned(byName map[string]*zip.File, s signedFile) (data, sig, pubPEM []byte, pub ed25519.PublicKey, err error) {
+	if data, err = readSmall(byName, s.data, s.max); err != nil {
+		return
+	}
+	if sig, err = readSmall(byName, s.sig, ed25519.SignatureSize); err != nil {
+		return
+	}
+	if pubPEM, err = readSmall(byName, s.key, maxKeyPEM); err != nil {
+		return
+	}
+	keys, err := ParsePublicKeys(pubPEM)
+	if err == nil && (len(keys) != 1 || !bytes.Equal(MarshalPublicKey(keys[0]), pubPEM)) {
+		err = errors.New("not exactly one key in the canonical PEM form")
+	}
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%s: %w", s.key, err)
+	}
+	pub = keys[0]
+	if len(sig) != ed25519.SignatureSize {
+		return nil, nil, nil, nil, fmt.Errorf("%s: %d bytes, an ed25519 signature has %d", s.sig, len(sig), ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(pub, data, sig) {
+		return nil, nil, nil, nil, fmt.Errorf("%s: the signature does not match %s and key %s: %s or the key was changed", s.sig, s.data, Fingerprint(pub), s.what)
+	}
+	return data, sig, pubPEM, pub, nil
 }
 
 // readSmall reads a whole control file of at most max bytes.
