@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -116,7 +117,7 @@ func (f registerFlags) open(ctx context.Context, create bool) (*ledger.DB, error
 // registerErr makes the register's refusals (bad input, illegal transition, unknown id,
 // duplicate) exit 2.
 func registerErr(err error) error {
-	for _, e := range []error{ledger.ErrInvalid, ledger.ErrIllegalTransition, ledger.ErrNotFound, ledger.ErrExists} {
+	for _, e := range []error{register.ErrInvalid, register.ErrIllegalTransition, ledger.ErrNotFound, register.ErrExists} {
 		if errors.Is(err, e) {
 			return usageError{err}
 		}
@@ -170,18 +171,18 @@ func localTime(t time.Time) string {
 
 // patchView is a patch as the CLI prints it: with its clock and the states it may go to.
 type patchView struct {
-	ledger.Patch
-	Clock ledger.Clock   `json:"clock"`
-	Next  []ledger.State `json:"next"`
+	register.Patch
+	Clock register.Clock   `json:"clock"`
+	Next  []register.State `json:"next"`
 }
 
-func viewPatch(p ledger.Patch, now time.Time) patchView {
-	return patchView{Patch: p, Clock: p.Clock(now), Next: nonNilStates(ledger.Next(p.State))}
+func viewPatch(p register.Patch, now time.Time) patchView {
+	return patchView{Patch: p, Clock: p.Clock(now), Next: nonNilStates(register.Next(p.State))}
 }
 
-func nonNilStates(s []ledger.State) []ledger.State {
+func nonNilStates(s []register.State) []register.State {
 	if s == nil {
-		return []ledger.State{}
+		return []register.State{}
 	}
 	return s
 }
@@ -202,7 +203,7 @@ func (c *cveList) Set(s string) error {
 func registerAdd(ctx context.Context, env Env, args []string) error {
 	f := newRegisterFlags(env, "add")
 	fs := f.fs
-	var p ledger.Patch
+	var p register.Patch
 	var cves cveList
 	fs.StringVar(&p.ID, "id", "", "patch id (default: the next P-YEAR-NNN)")
 	fs.StringVar(&p.Supplier, "supplier", "", "supplier (required)")
@@ -222,7 +223,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
-	p.Type, p.Qualification, p.CVEs = ledger.PatchType(words(*typ)), ledger.Qualification(words(*qual)), cves
+	p.Type, p.Qualification, p.CVEs = register.PatchType(words(*typ)), register.Qualification(words(*qual)), cves
 	var err error
 	if p.Identified, err = parseWhen("identified", *identified); err != nil {
 		return err
@@ -252,7 +253,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-func fromTo(p ledger.Patch) string {
+func fromTo(p register.Patch) string {
 	from, to := p.FromVersion, p.ToVersion
 	if from == "" {
 		from = "?"
@@ -269,12 +270,12 @@ func registerList(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
-	var filter []ledger.State
+	var filter []register.State
 	for _, s := range strings.Split(*states, ",") {
 		if s = words(s); s == "" {
 			continue
 		}
-		st, err := ledger.ParseState(s)
+		st, err := register.ParseState(s)
 		if err != nil {
 			return usageError{fmt.Errorf("--state: %w", err)}
 		}
@@ -311,15 +312,15 @@ func registerList(ctx context.Context, env Env, args []string) error {
 
 // validationView is a validation with its sign-offs.
 type validationView struct {
-	ledger.Validation
-	SignOffs []ledger.SignOff `json:"signoffs"`
+	register.Validation
+	SignOffs []register.SignOff `json:"signoffs"`
 }
 
 // showView is what `register show --json` prints.
 type showView struct {
-	Patch       patchView         `json:"patch"`
-	Validations []validationView  `json:"validations"`
-	Audit       []ledger.AuditRow `json:"audit"`
+	Patch       patchView           `json:"patch"`
+	Validations []validationView    `json:"validations"`
+	Audit       []register.AuditRow `json:"audit"`
 }
 
 func registerShow(ctx context.Context, env Env, args []string) error {
@@ -348,7 +349,7 @@ func registerShow(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		if ss == nil {
-			ss = []ledger.SignOff{}
+			ss = []register.SignOff{}
 		}
 		sv.Validations = append(sv.Validations, validationView{Validation: v, SignOffs: ss})
 	}
@@ -417,7 +418,7 @@ func printShow(w io.Writer, sv showView) {
 		}
 		for _, s := range v.SignOffs {
 			fmt.Fprintf(w, "    signed          %s  %s (%s): %s%s\n", localTime(s.Time), s.Name, s.Role, s.Decision, prefixed(": ", s.Rationale))
-			if s.Decision == ledger.AcceptRisk {
+			if s.Decision == register.AcceptRisk {
 				fmt.Fprintf(w, "                    risk accepted; the computed verdict stays %s\n", v.Verdict)
 			}
 		}
@@ -442,7 +443,7 @@ func prefixed(prefix, s string) string {
 	return prefix + s
 }
 
-func statesText(ss []ledger.State) string {
+func statesText(ss []register.State) string {
 	var b []string
 	for _, s := range ss {
 		b = append(b, string(s))
@@ -475,11 +476,11 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	to, err := ledger.ParseState(words(pos[1]))
+	to, err := register.ParseState(words(pos[1]))
 	if err != nil {
 		return usageError{err}
 	}
-	d := ledger.StateDetail{MitigationPlan: *plan, SupersededBy: *by, Note: *note, At: time.Now()}
+	d := register.StateDetail{MitigationPlan: *plan, SupersededBy: *by, Note: *note, At: time.Now()}
 	for _, w := range []struct {
 		name string
 		s    string
@@ -507,14 +508,14 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "%s: %s -> %s\n", p.ID, before.State, p.State)
 	switch p.State {
-	case ledger.StateDeferred:
+	case register.StateDeferred:
 		fmt.Fprintf(env.Stdout, "  mitigation plan: %s (review %s)\n", p.MitigationPlan, localDate(p.ReviewDate))
-	case ledger.StateScheduled:
+	case register.StateScheduled:
 		fmt.Fprintf(env.Stdout, "  window: %s to %s\n", localTime(p.WindowStart), localTime(p.WindowEnd))
-	case ledger.StateSuperseded:
+	case register.StateSuperseded:
 		fmt.Fprintf(env.Stdout, "  superseded by %s\n", p.SupersededBy)
 	}
-	if next := ledger.Next(p.State); len(next) > 0 {
+	if next := register.Next(p.State); len(next) > 0 {
 		fmt.Fprintf(env.Stdout, "  next: %s\n", statesText(next))
 	}
 	return nil
@@ -522,14 +523,14 @@ func registerState(ctx context.Context, env Env, args []string) error {
 
 // signOffView is what `register signoff --json` prints.
 type signOffView struct {
-	ledger.SignOff
+	register.SignOff
 	Verdict verdict.Outcome `json:"verdict"` // the computed verdict, which a sign-off never changes
 }
 
 func registerSignOff(ctx context.Context, env Env, args []string) error {
 	f := newRegisterFlags(env, "signoff")
 	fs := f.fs
-	var s ledger.SignOff
+	var s register.SignOff
 	fs.StringVar(&s.ValidationID, "validation", "", "validation id (required)")
 	fs.StringVar(&s.Name, "name", "", "who signs (required)")
 	role := fs.String("role", "", "tester, oem_witness or approver (required)")
@@ -541,7 +542,7 @@ func registerSignOff(ctx context.Context, env Env, args []string) error {
 	if s.ValidationID == "" {
 		return badInput("--validation is required: the id of a validation (patchgate register show PATCH lists them)")
 	}
-	s.Role, s.Decision, s.Time = ledger.Role(words(*role)), ledger.Decision(words(*decision)), time.Now()
+	s.Role, s.Decision, s.Time = register.Role(words(*role)), register.Decision(words(*decision)), time.Now()
 	db, err := f.open(ctx, false)
 	if err != nil {
 		return err
@@ -559,7 +560,7 @@ func registerSignOff(ctx context.Context, env Env, args []string) error {
 		return printJSON(env.Stdout, signOffView{SignOff: s, Verdict: v.Verdict})
 	}
 	fmt.Fprintf(env.Stdout, "%s (%s) signed %s of patch %s: %s\n", s.Name, s.Role, s.ValidationID, v.PatchID, s.Decision)
-	if s.Decision == ledger.AcceptRisk {
+	if s.Decision == register.AcceptRisk {
 		fmt.Fprintf(env.Stdout, "  risk accepted: %s\n  the computed verdict stays %s\n", s.Rationale, v.Verdict)
 	}
 	return nil
@@ -586,7 +587,7 @@ func registerVerify(ctx context.Context, env Env, args []string) error {
 	}
 	defer db.Close()
 	n, verr := db.VerifyAudit(ctx)
-	var ae *ledger.AuditError
+	var ae *register.AuditError
 	if verr != nil && !errors.As(verr, &ae) {
 		return verr
 	}

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -279,7 +279,7 @@ func (v *validateView) reloadPatches() {
 }
 
 // setPatches offers ps (and "do not record"); the choice is kept, or the first patch.
-func (v *validateView) setPatches(ps []ledger.Patch, err error) {
+func (v *validateView) setPatches(ps []register.Patch, err error) {
 	opts := []string{noPatch}
 	for _, p := range ps {
 		opts = append(opts, p.ID)

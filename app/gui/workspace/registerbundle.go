@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate/harness/evidence"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/validation"
 )
@@ -151,7 +151,7 @@ type BundleCheck struct {
 	Report *evidence.Report
 	// Export is the audit row that recorded the export of this very file (same SHA-256);
 	// nil when the register has none (exported before exports were recorded, or copied in).
-	Export *ledger.AuditRow
+	Export *register.AuditRow
 	Text   string
 }
 
@@ -191,8 +191,8 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 		return fail(c, "%v", err)
 	}
 	for i := len(rows) - 1; i >= 0; i-- {
-		var d ledger.BundleExport
-		if rows[i].Action == ledger.ActionBundleExported && rows[i].Subject == id &&
+		var d register.BundleExport
+		if rows[i].Action == register.ActionBundleExported && rows[i].Subject == id &&
 			json.Unmarshal(rows[i].Detail, &d) == nil && d.SHA256 == sum {
 			c.Export = &rows[i]
 			break

@@ -19,6 +19,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/scenarios"
 	"github.com/patchgate/patchgate/simulators/fault"
@@ -409,19 +410,19 @@ func (w *Workspace) seed(ctx context.Context) error {
 	after := w.stations[1].Firmware()
 	base := w.stations[0].Firmware()
 	now := w.Now()
-	p, err := w.DB.AddPatch(ctx, ledger.Patch{
+	p, err := w.DB.AddPatch(ctx, register.Patch{
 		ID: DemoPatchID, Supplier: "Simulated Controls", Product: "Tank controller (simulated)",
-		FromVersion: base.Version, ToVersion: after.Version, Type: ledger.Security,
+		FromVersion: base.Version, ToVersion: after.Version, Type: register.Security,
 		CVEs: []string{"CVE-2026-0001"}, Advisory: "demo advisory: " + after.Description,
-		Qualification: ledger.QualificationUnknown,
+		Qualification: register.QualificationUnknown,
 		Notes:         "demo patch of the embedded workspace: validate it on the Validate tab",
 		Identified:    now.AddDate(0, 0, -12), Created: now,
 	}, w.actor)
 	if err != nil {
 		return fmt.Errorf("demo patch: %w", err)
 	}
-	for _, s := range []ledger.State{ledger.StateApplicable, ledger.StateInTest} {
-		if p, err = w.DB.SetState(ctx, p.ID, s, w.actor, ledger.StateDetail{At: now}); err != nil {
+	for _, s := range []register.State{register.StateApplicable, register.StateInTest} {
+		if p, err = w.DB.SetState(ctx, p.ID, s, w.actor, register.StateDetail{At: now}); err != nil {
 			return fmt.Errorf("demo patch: %w", err)
 		}
 	}
