@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -20,4 +21,17 @@ func TestRegisterSuite(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	})
+}
+
+func BenchmarkRegisterWrites(b *testing.B) {
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db, err := Open(context.Background(), filepath.Join(b.TempDir(), "r.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			registertest.BenchWrites(b, db, writers)
+		})
+	}
 }

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/patchgate/patchgate/harness/register"
@@ -42,5 +43,19 @@ func TestSetupRefusesTheAppRoleAsOwner(t *testing.T) {
 	}
 	if err := pgstore.Setup(context.Background(), owner, pgtest.App); err != nil {
 		t.Errorf("Setup twice: %v", err)
+	}
+}
+
+func BenchmarkRegisterWrites(b *testing.B) {
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			app, _ := pgtest.Fresh(b)
+			s, err := pgstore.Open(context.Background(), app)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			registertest.BenchWrites(b, s, writers)
+		})
 	}
 }
