@@ -15,6 +15,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/pgstore"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -28,8 +29,10 @@ subcommands:
   state    move a patch to another state: state ID NEWSTATE [--plan --review-date ...]
   signoff  sign a validation: --validation ID --name --role --decision [--rationale]
   verify   check the audit trail's hash chain (exit 1 when broken)
+  setup    create a shared register in PostgreSQL (run once, as its owner): --register URL --app-role ROLE
 
-Every subcommand takes --db FILE and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
+Every subcommand takes --db FILE or --register postgres://USER@HOST/DB (default: $PATCHGATE_REGISTER),
+and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
 Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 `
 
@@ -37,11 +40,12 @@ Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 func runRegister(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		io.WriteString(env.Stderr, registerUsage)
-		return badInput("expected a subcommand: add, list, show, state, signoff or verify")
+		return badInput("expected a subcommand: add, list, show, state, signoff, verify or setup")
 	}
 	sub := map[string]func(context.Context, Env, []string) error{
 		"add": registerAdd, "list": registerList, "show": registerShow,
 		"state": registerState, "signoff": registerSignOff, "verify": registerVerify,
+		"setup": registerSetup,
 	}[args[0]]
 	switch {
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
@@ -59,6 +63,7 @@ type registerFlags struct {
 	env    Env
 	fs     *flag.FlagSet
 	db     *string
+	reg    *string
 	asJSON *bool
 }
 
@@ -68,6 +73,7 @@ func newRegisterFlags(env Env, sub string) registerFlags {
 		env:    env,
 		fs:     fs,
 		db:     fs.String("db", "patchgate.db", "SQLite file holding traces and the register"),
+		reg:    registerFlag(fs),
 		asJSON: fs.Bool("json", false, "print JSON on stdout"),
 	}
 }
@@ -104,14 +110,70 @@ func (f registerFlags) parse(args []string, n int, names string) ([]string, erro
 	return pos, nil
 }
 
-// open opens the ledger; only add may create the file.
-func (f registerFlags) open(ctx context.Context, create bool) (*ledger.DB, error) {
+// registerFlag is --register, the shared register in PostgreSQL; its default is
+// $PATCHGATE_REGISTER.
+func registerFlag(fs *flag.FlagSet) *string {
+	return fs.String("register", "",
+		"PostgreSQL URL of a shared register, postgres://USER@HOST/DB (default $PATCHGATE_REGISTER); none: the register in --db")
+}
+
+// sharedURL is the --register value, else $PATCHGATE_REGISTER ("" for neither).
+func sharedURL(flagValue string) string { return cmp.Or(flagValue, os.Getenv("PATCHGATE_REGISTER")) }
+
+// openShared opens the shared register at rawURL: a URL that is not postgres:// is bad
+// input, a server that does not answer a tool error (exit 4).
+func openShared(ctx context.Context, rawURL string) (register.Store, error) {
+	if !pgstore.IsURL(rawURL) {
+		return nil, badInput("--register %s: expected a PostgreSQL URL, postgres://USER@HOST/DB", pgstore.Redact(rawURL))
+	}
+	return pgstore.Open(ctx, rawURL)
+}
+
+// open opens the register: the shared one with --register, else the ledger file, which
+// only add may create.
+func (f registerFlags) open(ctx context.Context, create bool) (register.Store, error) {
+	if u := sharedURL(*f.reg); u != "" {
+		return openShared(ctx, u)
+	}
 	if !create {
 		if _, err := os.Stat(*f.db); err != nil {
 			return nil, badInput("--db %s: %v", *f.db, err)
 		}
 	}
 	return ledger.Open(ctx, *f.db)
+}
+
+// where names the register opened, for messages: the URL without its password, or the file.
+func (f registerFlags) where() string {
+	if u := sharedURL(*f.reg); u != "" {
+		return pgstore.Redact(u)
+	}
+	return *f.db
+}
+
+// registerSetup is `register setup`: creates the shared register's tables in PostgreSQL,
+// owned by the role in the URL, and grants the application's role (--app-role) what the
+// benches need (read, add, change a patch's state; SELECT and INSERT only on the audit trail).
+func registerSetup(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "register setup")
+	reg := fs.String("register", "", "PostgreSQL URL as the owner role, postgres://OWNER@HOST/DB (default $PATCHGATE_REGISTER)")
+	app := fs.String("app-role", "", "the role benches connect as (must exist; it must not be the owner)")
+	if _, err := parseInterspersed(fs, env, args); err != nil {
+		return err
+	}
+	*reg = sharedURL(*reg)
+	if !pgstore.IsURL(*reg) {
+		return badInput("--register %q: expected the owner's PostgreSQL URL, postgres://OWNER@HOST/DB", pgstore.Redact(*reg))
+	}
+	if *app == "" {
+		return badInput("--app-role: name the role the benches connect as")
+	}
+	if err := pgstore.Setup(ctx, *reg, *app); err != nil {
+		return registerErr(err)
+	}
+	fmt.Fprintf(env.Stdout, "register ready at %s; benches connect as %s: patchgate register list --register postgres://%s@HOST/DB\n",
+		pgstore.Redact(*reg), *app, *app)
+	return nil
 }
 
 // registerErr makes the register's refusals (bad input, illegal transition, unknown id,
@@ -610,7 +672,7 @@ func registerVerify(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "audit trail BROKEN at row %d: %d rows before it verify\n", ae.Seq, n)
 	}
 	if ae != nil {
-		return codeError{ExitNoGo, fmt.Errorf("%s: %w", *f.db, verr)}
+		return codeError{ExitNoGo, fmt.Errorf("%s: %w", f.where(), verr)}
 	}
 	return nil
 }

@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate/harness/register/pgstore/pgtest"
+)
+
+// TestRegisterOnPostgres: the register commands on a shared register in PostgreSQL
+// (skipped without PATCHGATE_PG; `make test-pg` starts a throwaway server).
+func TestRegisterOnPostgres(t *testing.T) {
+	app, owner := pgtest.Fresh(t)
+	year := time.Now().Year()
+	p1 := fmt.Sprintf("P-%d-001", year)
+	// setup again as the owner only renews the grants; as the app role it is refused
+	out := mustCLI(t, ExitOK, "register", "setup", "--register", owner, "--app-role", pgtest.App)
+	if !strings.Contains(out, "register ready") {
+		t.Errorf("setup: %s", out)
+	}
+	mustCLI(t, ExitBadInput, "register", "setup", "--register", app, "--app-role", pgtest.App)
+	mustCLI(t, ExitBadInput, "register", "setup", "--register", owner)
+	out = mustCLI(t, ExitOK, "register", "add", "--register", app, "--actor", "jd", "--supplier", "Acme",
+		"--product", "Tank PLC", "--from", "3.2.0", "--to", "3.2.1", "--type", "security")
+	if !strings.Contains(out, p1) {
+		t.Errorf("add: %s", out)
+	}
+	mustCLI(t, ExitOK, "register", "state", p1, "assessed_applicable", "--register", app, "--actor", "jd")
+	mustCLI(t, ExitBadInput, "register", "state", p1, "go", "--register", app, "--actor", "jd")
+	out = mustCLI(t, ExitOK, "register", "list", "--register", app)
+	if !strings.Contains(out, "assessed_applicable") {
+		t.Errorf("list: %s", out)
+	}
+	out = mustCLI(t, ExitOK, "register", "verify", "--register", app)
+	if !strings.Contains(out, "audit trail intact: 2 rows") {
+		t.Errorf("verify: %s", out)
+	}
+	// a URL that is not PostgreSQL is bad input; a server that does not answer, a tool error
+	mustCLI(t, ExitBadInput, "register", "list", "--register", "mysql://x@127.0.0.1/r")
+	_, _, errOut := runCLI(t, "register", "list", "--register", "postgres://nobody:secret@127.0.0.1:1/r?connect_timeout=2")
+	if strings.Contains(errOut, "secret") {
+		t.Errorf("the password is in the message: %s", errOut)
+	}
+	mustCLI(t, ExitFault, "register", "list", "--register", "postgres://nobody@127.0.0.1:1/r?connect_timeout=2")
+}
