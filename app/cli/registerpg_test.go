@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,13 +35,29 @@ func TestRegisterOnPostgres(t *testing.T) {
 	if !strings.Contains(out, "assessed_applicable") {
 		t.Errorf("list: %s", out)
 	}
+	mustCLI(t, ExitOK, "register", "state", p1, "in_test", "--register", app, "--actor", "jd")
+	// validate: the runs go to the local file, the validation to the shared register
+	db := filepath.Join(t.TempDir(), "bench.db")
+	_, out, errOut := runCLI(t, "validate", "--fast", "--json", "--db", db, "--register", app, "--scenario", "../../scenarios/tank-alarm-trip.yaml",
+		"--before", "sim://tank", "--after", "sim://tank?firmware=alarm-shift", "--patch", p1)
+	var rec struct{ Verdict, Validation string }
+	if err := json.Unmarshal([]byte(out), &rec); err != nil || rec.Verdict != "NO-GO" || rec.Validation != fmt.Sprintf("V-%d-001", year) {
+		t.Fatalf("validate --register: %+v %v\n%s\n%s", rec, err, out, errOut)
+	}
+	out = mustCLI(t, ExitOK, "register", "show", p1, "--register", app)
+	if !strings.Contains(out, rec.Validation) {
+		t.Errorf("show on the shared register lacks %s:\n%s", rec.Validation, out)
+	}
+	if out := mustCLI(t, ExitOK, "register", "list", "--db", db); strings.Contains(out, p1) {
+		t.Errorf("the patch landed in the local file:\n%s", out)
+	}
 	out = mustCLI(t, ExitOK, "register", "verify", "--register", app)
-	if !strings.Contains(out, "audit trail intact: 2 rows") {
+	if !strings.Contains(out, "audit trail intact: 4 rows") {
 		t.Errorf("verify: %s", out)
 	}
 	// a URL that is not PostgreSQL is bad input; a server that does not answer, a tool error
 	mustCLI(t, ExitBadInput, "register", "list", "--register", "mysql://x@127.0.0.1/r")
-	_, _, errOut := runCLI(t, "register", "list", "--register", "postgres://nobody:secret@127.0.0.1:1/r?connect_timeout=2")
+	_, _, errOut = runCLI(t, "register", "list", "--register", "postgres://nobody:secret@127.0.0.1:1/r?connect_timeout=2")
 	if strings.Contains(errOut, "secret") {
 		t.Errorf("the password is in the message: %s", errOut)
 	}
