@@ -252,7 +252,7 @@ func (v *registerView) reload() {
 	v.listGen++
 	g := v.listGen
 	v.work(func(ctx context.Context) func() {
-		ps, err := v.ui.ws.DB.Patches(ctx)
+		ps, err := v.ui.ws.Reg.Patches(ctx)
 		rows, aerr := v.ui.ws.Audit(ctx, auditRows)
 		return func() {
 			if g != v.listGen {
@@ -658,7 +658,7 @@ func (d *signOffDialog) onSign() {
 	d.signing = true
 	d.sign.Disable()
 	d.reg.work(func(ctx context.Context) func() {
-		so, err := d.reg.ui.ws.DB.SignOff(ctx, s)
+		so, err := d.reg.ui.ws.Reg.SignOff(ctx, s)
 		return func() {
 			d.signing = false
 			if err != nil {

@@ -274,7 +274,7 @@ func (v *validateView) refreshTargets() {
 // before the window shows: later the Register tab hands the patches it read off the UI
 // goroutine to setPatches.
 func (v *validateView) reloadPatches() {
-	ps, err := v.ui.ws.DB.Patches(v.ui.ctx)
+	ps, err := v.ui.ws.Reg.Patches(v.ui.ctx)
 	v.setPatches(ps, err)
 }
 

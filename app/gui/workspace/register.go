@@ -34,7 +34,7 @@ func (w *Workspace) AddPatch(ctx context.Context, f PatchForm) (register.Patch, 
 		}
 		p.Identified = d
 	}
-	return w.DB.AddPatch(ctx, p, w.actor)
+	return w.Reg.AddPatch(ctx, p, w.actor)
 }
 
 // NextStates lists the states patch p may go to now.
@@ -72,7 +72,7 @@ func (w *Workspace) SetState(ctx context.Context, id string, f StateForm) (regis
 	if err != nil {
 		return register.Patch{}, err
 	}
-	return w.DB.SetState(ctx, id, f.To, w.actor, d)
+	return w.Reg.SetState(ctx, id, f.To, w.actor, d)
 }
 
 // AuditCheck is the outcome of verifying the audit chain.
@@ -85,7 +85,7 @@ type AuditCheck struct {
 
 // VerifyAudit recomputes the register's audit chain.
 func (w *Workspace) VerifyAudit(ctx context.Context) AuditCheck {
-	n, err := w.DB.VerifyAudit(ctx)
+	n, err := w.Reg.VerifyAudit(ctx)
 	if err == nil {
 		return AuditCheck{OK: true, Rows: n, Text: fmt.Sprintf("audit chain OK: %d rows verify", n)}
 	}
@@ -99,7 +99,7 @@ func (w *Workspace) VerifyAudit(ctx context.Context) AuditCheck {
 
 // Audit returns the last n rows of the audit trail, oldest first.
 func (w *Workspace) Audit(ctx context.Context, n int) ([]register.AuditRow, error) {
-	return w.DB.Audit(ctx, n)
+	return w.Reg.Audit(ctx, n)
 }
 
 // StoredRuns lists the recent finished runs of scenario (any when ""), newest first.

@@ -47,7 +47,7 @@ var ErrNotExportable = errors.New("cannot rebuild the evidence bundle from the r
 // the one the record names by SHA-256, gives ErrNotExportable. It reads SQLite: call it off
 // the UI goroutine.
 func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error) {
-	v, err := w.DB.Validation(ctx, id)
+	v, err := w.Reg.Validation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error
 	// from before change requests gets one from the register (its operator unknown)
 	cr := res.Record.ChangeRequest
 	if cr == nil {
-		p, err := w.DB.Patch(ctx, v.PatchID)
+		p, err := w.Reg.Patch(ctx, v.PatchID)
 		if err != nil {
 			return nil, fmt.Errorf("validation %s: %w", id, err)
 		}
@@ -118,7 +118,7 @@ func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum 
 // RecordExport records in the register's audit trail that this workspace's actor exported
 // bundle path (SHA-256 sum) of validation id.
 func (w *Workspace) RecordExport(ctx context.Context, id, path, sum string) error {
-	return w.DB.RecordBundle(ctx, id, path, sum, w.actor, w.Now())
+	return w.Reg.RecordBundle(ctx, id, path, sum, w.actor, w.Now())
 }
 
 // shippedScenario finds the shipped scenario a record names: by its SHA-256 when the record
@@ -164,7 +164,7 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 		return c
 	}
 	var c BundleCheck
-	v, err := w.DB.Validation(ctx, id)
+	v, err := w.Reg.Validation(ctx, id)
 	if err != nil {
 		return fail(c, "%v", err)
 	}
@@ -186,7 +186,7 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 	if err != nil {
 		return fail(c, "%v", err)
 	}
-	rows, err := w.DB.PatchAudit(ctx, v.PatchID)
+	rows, err := w.Reg.PatchAudit(ctx, v.PatchID)
 	if err != nil {
 		return fail(c, "%v", err)
 	}

@@ -34,22 +34,22 @@ type ValidationEntry struct {
 func (w *Workspace) PatchRecord(ctx context.Context, id string) (PatchRecord, error) {
 	var r PatchRecord
 	var err error
-	if r.Patch, err = w.DB.Patch(ctx, id); err != nil {
+	if r.Patch, err = w.Reg.Patch(ctx, id); err != nil {
 		return r, err
 	}
-	vals, err := w.DB.Validations(ctx, id)
+	vals, err := w.Reg.Validations(ctx, id)
 	if err != nil {
 		return r, err
 	}
 	for _, v := range vals {
-		sos, err := w.DB.SignOffs(ctx, v.ID)
+		sos, err := w.Reg.SignOffs(ctx, v.ID)
 		if err != nil {
 			return r, err
 		}
 		r.Validations = append(r.Validations, ValidationEntry{Validation: v, SignOffs: sos,
 			Signatures: SignatureStatus(sos), Bundles: w.Bundles(v.ID)})
 	}
-	rows, err := w.DB.PatchAudit(ctx, id)
+	rows, err := w.Reg.PatchAudit(ctx, id)
 	if err != nil {
 		return r, err
 	}
