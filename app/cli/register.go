@@ -30,6 +30,7 @@ subcommands:
   signoff  sign a validation: --validation ID --name --role --decision [--rationale]
   verify   check the audit trail's hash chain (exit 1 when broken)
   setup    create a shared register in PostgreSQL (run once, as its owner): --register URL --app-role ROLE
+  push     copy this bench's register (--db) into a shared one: --to URL (again: copies only what is new)
 
 Every subcommand takes --db FILE or --register postgres://USER@HOST/DB (default: $PATCHGATE_REGISTER),
 and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
@@ -40,12 +41,12 @@ Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 func runRegister(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		io.WriteString(env.Stderr, registerUsage)
-		return badInput("expected a subcommand: add, list, show, state, signoff, verify or setup")
+		return badInput("expected a subcommand: add, list, show, state, signoff, verify, setup or push")
 	}
 	sub := map[string]func(context.Context, Env, []string) error{
 		"add": registerAdd, "list": registerList, "show": registerShow,
 		"state": registerState, "signoff": registerSignOff, "verify": registerVerify,
-		"setup": registerSetup,
+		"setup": registerSetup, "push": registerPush,
 	}[args[0]]
 	switch {
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
@@ -173,6 +174,57 @@ func registerSetup(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "register ready at %s; benches connect as %s: patchgate register list --register postgres://%s@HOST/DB\n",
 		pgstore.Redact(*reg), *app, *app)
+	return nil
+}
+
+// registerPush is `register push`: copies the register in --db into the shared one at
+// --to (pgstore.Push): idempotent, one transaction, refused whole when the registers hold
+// different patches or validations under one id.
+func registerPush(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "push")
+	to := f.fs.String("to", "", "PostgreSQL URL of the shared register, postgres://USER@HOST/DB (default $PATCHGATE_REGISTER)")
+	actor := f.fs.String("actor", "", "who pushes, for the audit trail (default: the user logged in)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	*f.reg = "" // the source is the file
+	target := sharedURL(*to)
+	if target == "" {
+		return badInput("--to: name the shared register, postgres://USER@HOST/DB")
+	}
+	local, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	snap, err := register.ReadSnapshot(ctx, local)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *f.db, err)
+	}
+	shared, err := openShared(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer shared.Close()
+	rep, err := shared.(*pgstore.Store).Push(ctx, snap, cmp.Or(*actor, validation.Actor()))
+	if errors.Is(err, pgstore.ErrConflict) {
+		return usageError{err}
+	}
+	if err != nil {
+		return registerErr(err)
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, rep)
+	}
+	if rep.Rows == 0 && rep.Patches+rep.States+rep.Validation+rep.SignOffs+rep.Assets == 0 {
+		fmt.Fprintf(env.Stdout, "nothing new to push: %s is already in %s\n", *f.db, pgstore.Redact(target))
+	} else {
+		fmt.Fprintf(env.Stdout, "pushed %s into %s: %d patches, %d states, %d validations, %d sign-offs, %d assets, %d audit rows\n",
+			*f.db, pgstore.Redact(target), rep.Patches, rep.States, rep.Validation, rep.SignOffs, rep.Assets, rep.Rows)
+	}
+	for _, k := range rep.Kept {
+		fmt.Fprintf(env.Stderr, "both registers changed %s; the later change stays\n", k)
+	}
 	return nil
 }
 

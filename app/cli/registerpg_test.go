@@ -62,4 +62,21 @@ func TestRegisterOnPostgres(t *testing.T) {
 		t.Errorf("the password is in the message: %s", errOut)
 	}
 	mustCLI(t, ExitFault, "register", "list", "--register", "postgres://nobody@127.0.0.1:1/r?connect_timeout=2")
+
+	// push: the bench's own register into the shared one, twice changes nothing
+	local := filepath.Join(t.TempDir(), "own.db")
+	mustCLI(t, ExitOK, "register", "add", "--db", local, "--actor", "jd", "--supplier", "Beta", "--product", "RTU",
+		"--type", "bugfix", "--id", "P-BETA-1")
+	out = mustCLI(t, ExitOK, "register", "push", "--db", local, "--to", app, "--actor", "lead")
+	if !strings.Contains(out, "1 patches") || !strings.Contains(out, "1 audit rows") {
+		t.Errorf("push: %s", out)
+	}
+	if out := mustCLI(t, ExitOK, "register", "push", "--db", local, "--to", app, "--actor", "lead"); !strings.Contains(out, "nothing new") {
+		t.Errorf("second push: %s", out)
+	}
+	out = mustCLI(t, ExitOK, "register", "verify", "--register", app)
+	if !strings.Contains(out, "audit trail intact: 6 rows") {
+		t.Errorf("verify after push: %s", out)
+	}
+	mustCLI(t, ExitBadInput, "register", "push", "--db", local)
 }

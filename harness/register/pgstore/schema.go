@@ -142,6 +142,18 @@ CREATE TRIGGER signoffs_no_change BEFORE UPDATE OR DELETE ON signoffs FOR EACH R
 CREATE TRIGGER texts_no_change BEFORE UPDATE OR DELETE ON texts FOR EACH ROW
 	EXECUTE FUNCTION register_refuse('a stored text cannot be changed or deleted');
 
+-- pushed maps the audit rows copied from a bench's own register (register push) to the
+-- rows they became here: source is the hash of the bench's audit row 1, which names its
+-- chain. A row already in it is never copied again.
+CREATE TABLE pushed (
+	source     text   NOT NULL CHECK (length(source) = 64),
+	source_seq bigint NOT NULL,
+	seq        bigint NOT NULL REFERENCES audit (seq),
+	PRIMARY KEY (source, source_seq)
+);
+CREATE TRIGGER pushed_no_change BEFORE UPDATE OR DELETE ON pushed FOR EACH ROW
+	EXECUTE FUNCTION register_refuse('the push map cannot be changed or deleted');
+
 INSERT INTO register_schema (version, applied_ns) VALUES (1, 0);
 `
 
@@ -151,7 +163,7 @@ INSERT INTO register_schema (version, applied_ns) VALUES (1, 0);
 const grants = `
 GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT ON register_schema TO %[1]s;
-GRANT SELECT, INSERT ON patches, assets, texts, validations, signoffs, audit TO %[1]s;
+GRANT SELECT, INSERT ON patches, assets, texts, validations, signoffs, audit, pushed TO %[1]s;
 GRANT UPDATE (state, state_ns, evaluated_ns, mitigation_plan, review_ns, window_start_ns,
 	window_end_ns, superseded_by) ON patches TO %[1]s;
 GRANT SELECT, INSERT, UPDATE ON id_counters TO %[1]s;
