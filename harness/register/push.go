@@ -13,7 +13,7 @@ const ActionRegisterPushed = "register_pushed"
 // copies into a shared register.
 type Snapshot struct {
 	Assets      []Asset
-	Patches     []Patch                // in entry order
+	Patches     []Patch                 // in entry order
 	Validations map[string][]Validation // by patch id, oldest first, with their texts
 	SignOffs    map[string][]SignOff    // by validation id
 	Audit       []AuditRow              // the whole trail, from row 1

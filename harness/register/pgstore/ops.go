@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -578,12 +575,3 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 	}
 	return v.N, nil
 }
-
-// isUniqueViolation: a concurrent insert took the key.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-var _ = strings.TrimSpace
-var _ = isUniqueViolation

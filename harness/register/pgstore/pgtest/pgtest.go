@@ -14,7 +14,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/patchgate/patchgate/harness/register/pgstore"
 )
@@ -81,5 +81,3 @@ func Fresh(t testing.TB) (appURL, ownerURL string) {
 	}
 	return appURL, ownerURL
 }
-
-var _ = stdlib.GetDefaultDriver
