@@ -5,10 +5,11 @@ PKGS     := ./...
 # Debian packages the build and the tests need: cgo (SQLite, Fyne), the X11/GL headers for the
 # desktop app (the CLI builds without them), mbpoll, the third-party Modbus master the
 # interoperability test drives, and Xvfb, so `make run` opens the app on a machine without a
-# display. Node.js and npm (for `make interop` and `make thirdparty`) come from Debian only
+# display. postgresql provides the server binaries `make test-pg` starts a throwaway
+# register server with (scripts/pg/throwaway.sh; it never uses the system's cluster). Node.js and npm (for `make interop` and `make thirdparty`) come from Debian only
 # where no node is installed: a newer one (NodeSource's) is kept.
 APT_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-            libxinerama-dev libxi-dev libxxf86vm-dev mbpoll xvfb
+            libxinerama-dev libxi-dev libxxf86vm-dev mbpoll xvfb postgresql
 FUZZTIME ?= 10s
 export CGO_ENABLED := 1
 
@@ -115,6 +116,22 @@ thirdparty-study: thirdparty
 # Benchmarks print their figures; docs/benchmarks.md records them with the machine.
 bench: deps
 	$(GO) test -run '^$$' -bench . -timeout 60m $(PKGS)
+
+# test-pg runs the register tests on both stores, SQLite and PostgreSQL: a throwaway
+# server (scripts/pg/throwaway.sh, 127.0.0.1 on a free port, removed afterwards) serves
+# the PostgreSQL side through PATCHGATE_PG. PG_WRITE_FOR is how long each of the eight
+# writer processes writes (the issue's check: make test-pg PG_WRITE_FOR=60s).
+# bench-pg: register writes per second on both stores, 1 and 8 writers.
+PG_WRITE_FOR ?= 3s
+.PHONY: test-pg bench-pg
+test-pg: deps
+	scripts/pg/throwaway.sh sh -c '\
+	  $(GO) test -race -count=1 -timeout 30m ./harness/register/pgstore/... -pg.write-for=$(PG_WRITE_FOR) && \
+	  $(GO) test -race -count=1 -timeout 20m ./harness/register/ ./harness/ledger/ && \
+	  $(GO) test -race -count=1 -timeout 20m -run "TestRegister" ./app/cli/'
+bench-pg: deps
+	$(GO) test -run '^$$' -bench RegisterWrites -benchtime 2s ./harness/ledger/
+	scripts/pg/throwaway.sh $(GO) test -run '^$$' -bench RegisterWrites -benchtime 2s ./harness/register/pgstore/
 
 # A short run of every fuzz target (go test allows one -fuzz target per run).
 fuzz: deps

@@ -79,8 +79,21 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		}
-		if d := has(p.Imports, func(s string) bool { return s == "database/sql" || strings.HasPrefix(s, "github.com/mattn/go-sqlite3") }); d != "" && rel != "harness/ledger" {
-			t.Errorf("%s imports %s: the ledger is the only package that speaks SQL", rel, d)
+		// the stores alone speak SQL: the ledger (SQLite) and pgstore (the register on
+		// PostgreSQL, with pgtest, its test databases); the register's rules speak none
+		sqlStores := map[string]bool{"harness/ledger": true, "harness/register/pgstore": true, "harness/register/pgstore/pgtest": true}
+		if d := has(p.Imports, func(s string) bool { return s == "database/sql" || strings.HasPrefix(s, "github.com/mattn/go-sqlite3") }); d != "" && !sqlStores[rel] {
+			t.Errorf("%s imports %s: only the stores (ledger, pgstore) speak SQL", rel, d)
+		}
+		if d := has(p.Imports, func(s string) bool { return strings.HasPrefix(s, "github.com/jackc/") }); d != "" && !strings.HasPrefix(rel, "harness/register/pgstore") {
+			t.Errorf("%s imports %s: only pgstore speaks to PostgreSQL", rel, d)
+		}
+		if rel == "harness/register" {
+			if d := has(deps(t, p.ImportPath), func(s string) bool {
+				return s == "database/sql" || strings.HasPrefix(s, "github.com/mattn/") || strings.HasPrefix(s, "github.com/jackc/")
+			}); d != "" {
+				t.Errorf("%s depends on %s: the register's rules are apart from any SQL", rel, d)
+			}
 		}
 		if strings.HasPrefix(rel, "harness") {
 			if d := has(p.Imports, func(s string) bool { return strings.HasPrefix(s, module+"app/") }); d != "" {

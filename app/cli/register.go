@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/pgstore"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -28,8 +30,11 @@ subcommands:
   signoff  sign a validation: --validation ID --name --role --decision [--rationale]
   export   write a validation's evidence bundle with its sign-offs: --validation ID -o FILE
   verify   check the audit trail's hash chain (exit 1 when broken)
+  setup    create a shared register in PostgreSQL (run once, as its owner): --register URL --app-role ROLE
+  push     copy this bench's register (--db) into a shared one: --to URL (again: copies only what is new)
 
-Every subcommand takes --db FILE and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
+Every subcommand takes --db FILE or --register postgres://USER@HOST/DB (default: $PATCHGATE_REGISTER),
+and --json; 'patchgate register SUBCOMMAND -h' shows its flags.
 Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 `
 
@@ -37,11 +42,12 @@ Dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM, both local; or RFC 3339.
 func runRegister(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		io.WriteString(env.Stderr, registerUsage)
-		return badInput("expected a subcommand: add, list, show, state, signoff, export or verify")
+		return badInput("expected a subcommand: add, list, show, state, signoff, export, verify, setup or push")
 	}
 	sub := map[string]func(context.Context, Env, []string) error{
 		"add": registerAdd, "list": registerList, "show": registerShow,
 		"state": registerState, "signoff": registerSignOff, "export": registerExport, "verify": registerVerify,
+		"setup": registerSetup, "push": registerPush,
 	}[args[0]]
 	switch {
 	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
@@ -59,6 +65,7 @@ type registerFlags struct {
 	env    Env
 	fs     *flag.FlagSet
 	db     *string
+	reg    *string
 	asJSON *bool
 }
 
@@ -68,6 +75,7 @@ func newRegisterFlags(env Env, sub string) registerFlags {
 		env:    env,
 		fs:     fs,
 		db:     fs.String("db", "patchgate.db", "SQLite file holding traces and the register"),
+		reg:    registerFlag(fs),
 		asJSON: fs.Bool("json", false, "print JSON on stdout"),
 	}
 }
@@ -104,8 +112,31 @@ func (f registerFlags) parse(args []string, n int, names string) ([]string, erro
 	return pos, nil
 }
 
-// open opens the ledger; only add may create the file.
-func (f registerFlags) open(ctx context.Context, create bool) (*ledger.DB, error) {
+// registerFlag is --register, the shared register in PostgreSQL; its default is
+// $PATCHGATE_REGISTER.
+func registerFlag(fs *flag.FlagSet) *string {
+	return fs.String("register", "",
+		"PostgreSQL URL of a shared register, postgres://USER@HOST/DB (default $PATCHGATE_REGISTER); none: the register in --db")
+}
+
+// sharedURL is the --register value, else $PATCHGATE_REGISTER ("" for neither).
+func sharedURL(flagValue string) string { return cmp.Or(flagValue, os.Getenv("PATCHGATE_REGISTER")) }
+
+// openShared opens the shared register at rawURL: a URL that is not postgres:// is bad
+// input, a server that does not answer a tool error (exit 4).
+func openShared(ctx context.Context, rawURL string) (register.Store, error) {
+	if !pgstore.IsURL(rawURL) {
+		return nil, badInput("--register %s: expected a PostgreSQL URL, postgres://USER@HOST/DB", pgstore.Redact(rawURL))
+	}
+	return pgstore.Open(ctx, rawURL)
+}
+
+// open opens the register: the shared one with --register, else the ledger file, which
+// only add may create.
+func (f registerFlags) open(ctx context.Context, create bool) (register.Store, error) {
+	if u := sharedURL(*f.reg); u != "" {
+		return openShared(ctx, u)
+	}
 	if !create {
 		if _, err := os.Stat(*f.db); err != nil {
 			return nil, badInput("--db %s: %v", *f.db, err)
@@ -114,10 +145,94 @@ func (f registerFlags) open(ctx context.Context, create bool) (*ledger.DB, error
 	return ledger.Open(ctx, *f.db)
 }
 
+// where names the register opened, for messages: the URL without its password, or the file.
+func (f registerFlags) where() string {
+	if u := sharedURL(*f.reg); u != "" {
+		return pgstore.Redact(u)
+	}
+	return *f.db
+}
+
+// registerSetup is `register setup`: creates the shared register's tables in PostgreSQL,
+// owned by the role in the URL, and grants the application's role (--app-role) what the
+// benches need (read, add, change a patch's state; SELECT and INSERT only on the audit trail).
+func registerSetup(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "register setup")
+	reg := fs.String("register", "", "PostgreSQL URL as the owner role, postgres://OWNER@HOST/DB (default $PATCHGATE_REGISTER)")
+	app := fs.String("app-role", "", "the role benches connect as (must exist; it must not be the owner)")
+	if _, err := parseInterspersed(fs, env, args); err != nil {
+		return err
+	}
+	*reg = sharedURL(*reg)
+	if !pgstore.IsURL(*reg) {
+		return badInput("--register %q: expected the owner's PostgreSQL URL, postgres://OWNER@HOST/DB", pgstore.Redact(*reg))
+	}
+	if *app == "" {
+		return badInput("--app-role: name the role the benches connect as")
+	}
+	if err := pgstore.Setup(ctx, *reg, *app); err != nil {
+		return registerErr(err)
+	}
+	fmt.Fprintf(env.Stdout, "register ready at %s; benches connect as %s: patchgate register list --register postgres://%s@HOST/DB\n",
+		pgstore.Redact(*reg), *app, *app)
+	return nil
+}
+
+// registerPush is `register push`: copies the register in --db into the shared one at
+// --to (pgstore.Push): idempotent, one transaction, refused whole when the registers hold
+// different patches or validations under one id.
+func registerPush(ctx context.Context, env Env, args []string) error {
+	f := newRegisterFlags(env, "push")
+	to := f.fs.String("to", "", "PostgreSQL URL of the shared register, postgres://USER@HOST/DB (default $PATCHGATE_REGISTER)")
+	actor := f.fs.String("actor", "", "who pushes, for the audit trail (default: the user logged in)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	*f.reg = "" // the source is the file
+	target := sharedURL(*to)
+	if target == "" {
+		return badInput("--to: name the shared register, postgres://USER@HOST/DB")
+	}
+	local, err := f.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer local.Close()
+	snap, err := register.ReadSnapshot(ctx, local)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *f.db, err)
+	}
+	shared, err := openShared(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer shared.Close()
+	rep, err := shared.(*pgstore.Store).Push(ctx, snap, cmp.Or(*actor, validation.Actor()))
+	if errors.Is(err, pgstore.ErrConflict) {
+		return usageError{err}
+	}
+	if err != nil {
+		return registerErr(err)
+	}
+	if *f.asJSON {
+		return printJSON(env.Stdout, rep)
+	}
+	if rep.Rows == 0 && rep.Patches+rep.States+rep.Validation+rep.SignOffs+rep.Assets == 0 {
+		fmt.Fprintf(env.Stdout, "nothing new to push: %s is already in %s\n", *f.db, pgstore.Redact(target))
+	} else {
+		fmt.Fprintf(env.Stdout, "pushed %s into %s: %d patches, %d states, %d validations, %d sign-offs, %d assets, %d audit rows\n",
+			*f.db, pgstore.Redact(target), rep.Patches, rep.States, rep.Validation, rep.SignOffs, rep.Assets, rep.Rows)
+	}
+	for _, k := range rep.Kept {
+		fmt.Fprintf(env.Stderr, "both registers changed %s; the later change stays\n", k)
+	}
+	return nil
+}
+
 // registerErr makes the register's refusals (bad input, illegal transition, unknown id,
 // duplicate) exit 2.
 func registerErr(err error) error {
-	for _, e := range []error{ledger.ErrInvalid, ledger.ErrIllegalTransition, ledger.ErrNotFound, ledger.ErrExists} {
+	for _, e := range []error{register.ErrInvalid, register.ErrIllegalTransition, ledger.ErrNotFound, register.ErrExists} {
 		if errors.Is(err, e) {
 			return usageError{err}
 		}
@@ -171,18 +286,18 @@ func localTime(t time.Time) string {
 
 // patchView is a patch as the CLI prints it: with its clock and the states it may go to.
 type patchView struct {
-	ledger.Patch
-	Clock ledger.Clock   `json:"clock"`
-	Next  []ledger.State `json:"next"`
+	register.Patch
+	Clock register.Clock   `json:"clock"`
+	Next  []register.State `json:"next"`
 }
 
-func viewPatch(p ledger.Patch, now time.Time) patchView {
-	return patchView{Patch: p, Clock: p.Clock(now), Next: nonNilStates(ledger.Next(p.State))}
+func viewPatch(p register.Patch, now time.Time) patchView {
+	return patchView{Patch: p, Clock: p.Clock(now), Next: nonNilStates(register.Next(p.State))}
 }
 
-func nonNilStates(s []ledger.State) []ledger.State {
+func nonNilStates(s []register.State) []register.State {
 	if s == nil {
-		return []ledger.State{}
+		return []register.State{}
 	}
 	return s
 }
@@ -203,7 +318,7 @@ func (c *cveList) Set(s string) error {
 func registerAdd(ctx context.Context, env Env, args []string) error {
 	f := newRegisterFlags(env, "add")
 	fs := f.fs
-	var p ledger.Patch
+	var p register.Patch
 	var cves cveList
 	fs.StringVar(&p.ID, "id", "", "patch id (default: the next P-YEAR-NNN)")
 	fs.StringVar(&p.Supplier, "supplier", "", "supplier (required)")
@@ -223,7 +338,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
-	p.Type, p.Qualification, p.CVEs = ledger.PatchType(words(*typ)), ledger.Qualification(words(*qual)), cves
+	p.Type, p.Qualification, p.CVEs = register.PatchType(words(*typ)), register.Qualification(words(*qual)), cves
 	var err error
 	if p.Identified, err = parseWhen("identified", *identified); err != nil {
 		return err
@@ -253,7 +368,7 @@ func registerAdd(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-func fromTo(p ledger.Patch) string {
+func fromTo(p register.Patch) string {
 	from, to := p.FromVersion, p.ToVersion
 	if from == "" {
 		from = "?"
@@ -270,12 +385,12 @@ func registerList(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(args, 0, ""); err != nil {
 		return err
 	}
-	var filter []ledger.State
+	var filter []register.State
 	for _, s := range strings.Split(*states, ",") {
 		if s = words(s); s == "" {
 			continue
 		}
-		st, err := ledger.ParseState(s)
+		st, err := register.ParseState(s)
 		if err != nil {
 			return usageError{fmt.Errorf("--state: %w", err)}
 		}
@@ -312,15 +427,15 @@ func registerList(ctx context.Context, env Env, args []string) error {
 
 // validationView is a validation with its sign-offs.
 type validationView struct {
-	ledger.Validation
-	SignOffs []ledger.SignOff `json:"signoffs"`
+	register.Validation
+	SignOffs []register.SignOff `json:"signoffs"`
 }
 
 // showView is what `register show --json` prints.
 type showView struct {
-	Patch       patchView         `json:"patch"`
-	Validations []validationView  `json:"validations"`
-	Audit       []ledger.AuditRow `json:"audit"`
+	Patch       patchView           `json:"patch"`
+	Validations []validationView    `json:"validations"`
+	Audit       []register.AuditRow `json:"audit"`
 }
 
 func registerShow(ctx context.Context, env Env, args []string) error {
@@ -349,7 +464,7 @@ func registerShow(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		if ss == nil {
-			ss = []ledger.SignOff{}
+			ss = []register.SignOff{}
 		}
 		sv.Validations = append(sv.Validations, validationView{Validation: v, SignOffs: ss})
 	}
@@ -418,7 +533,7 @@ func printShow(w io.Writer, sv showView) {
 		}
 		for _, s := range v.SignOffs {
 			fmt.Fprintf(w, "    signed          %s  %s (%s): %s%s\n", localTime(s.Time), s.Name, s.Role, s.Decision, prefixed(": ", s.Rationale))
-			if s.Decision == ledger.AcceptRisk {
+			if s.Decision == register.AcceptRisk {
 				fmt.Fprintf(w, "                    risk accepted; the computed verdict stays %s\n", v.Verdict)
 			}
 		}
@@ -443,7 +558,7 @@ func prefixed(prefix, s string) string {
 	return prefix + s
 }
 
-func statesText(ss []ledger.State) string {
+func statesText(ss []register.State) string {
 	var b []string
 	for _, s := range ss {
 		b = append(b, string(s))
@@ -476,11 +591,11 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	to, err := ledger.ParseState(words(pos[1]))
+	to, err := register.ParseState(words(pos[1]))
 	if err != nil {
 		return usageError{err}
 	}
-	d := ledger.StateDetail{MitigationPlan: *plan, SupersededBy: *by, Note: *note, At: time.Now()}
+	d := register.StateDetail{MitigationPlan: *plan, SupersededBy: *by, Note: *note, At: time.Now()}
 	for _, w := range []struct {
 		name string
 		s    string
@@ -508,14 +623,14 @@ func registerState(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "%s: %s -> %s\n", p.ID, before.State, p.State)
 	switch p.State {
-	case ledger.StateDeferred:
+	case register.StateDeferred:
 		fmt.Fprintf(env.Stdout, "  mitigation plan: %s (review %s)\n", p.MitigationPlan, localDate(p.ReviewDate))
-	case ledger.StateScheduled:
+	case register.StateScheduled:
 		fmt.Fprintf(env.Stdout, "  window: %s to %s\n", localTime(p.WindowStart), localTime(p.WindowEnd))
-	case ledger.StateSuperseded:
+	case register.StateSuperseded:
 		fmt.Fprintf(env.Stdout, "  superseded by %s\n", p.SupersededBy)
 	}
-	if next := ledger.Next(p.State); len(next) > 0 {
+	if next := register.Next(p.State); len(next) > 0 {
 		fmt.Fprintf(env.Stdout, "  next: %s\n", statesText(next))
 	}
 	return nil
@@ -523,14 +638,14 @@ func registerState(ctx context.Context, env Env, args []string) error {
 
 // signOffView is what `register signoff --json` prints.
 type signOffView struct {
-	ledger.SignOff
+	register.SignOff
 	Verdict verdict.Outcome `json:"verdict"` // the computed verdict, which a sign-off never changes
 }
 
 func registerSignOff(ctx context.Context, env Env, args []string) error {
 	f := newRegisterFlags(env, "signoff")
 	fs := f.fs
-	var s ledger.SignOff
+	var s register.SignOff
 	fs.StringVar(&s.ValidationID, "validation", "", "validation id (required)")
 	fs.StringVar(&s.Name, "name", "", "who signs (required)")
 	role := fs.String("role", "", "tester, oem_witness or approver (required)")
@@ -542,7 +657,7 @@ func registerSignOff(ctx context.Context, env Env, args []string) error {
 	if s.ValidationID == "" {
 		return badInput("--validation is required: the id of a validation (patchgate register show PATCH lists them)")
 	}
-	s.Role, s.Decision, s.Time = ledger.Role(words(*role)), ledger.Decision(words(*decision)), time.Now()
+	s.Role, s.Decision, s.Time = register.Role(words(*role)), register.Decision(words(*decision)), time.Now()
 	db, err := f.open(ctx, false)
 	if err != nil {
 		return err
@@ -560,7 +675,7 @@ func registerSignOff(ctx context.Context, env Env, args []string) error {
 		return printJSON(env.Stdout, signOffView{SignOff: s, Verdict: v.Verdict})
 	}
 	fmt.Fprintf(env.Stdout, "%s (%s) signed %s of patch %s: %s\n", s.Name, s.Role, s.ValidationID, v.PatchID, s.Decision)
-	if s.Decision == ledger.AcceptRisk {
+	if s.Decision == register.AcceptRisk {
 		fmt.Fprintf(env.Stdout, "  risk accepted: %s\n  the computed verdict stays %s\n", s.Rationale, v.Verdict)
 	}
 	return nil
@@ -602,11 +717,23 @@ func registerExport(ctx context.Context, env Env, args []string) error {
 	case *out == "":
 		return badInput("-o FILE is required: where to write the bundle")
 	}
-	db, err := f.open(ctx, false)
+	reg, err := f.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer reg.Close()
+	traces, local := reg.(validation.Traces)
+	if !local { // a shared register: the runs stay in the bench's own file
+		if _, err := os.Stat(*f.db); err != nil {
+			return badInput("--db %s: the runs of the validation: %v", *f.db, err)
+		}
+		l, err := ledger.Open(ctx, *f.db)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		traces = l
+	}
 	key, err := signingKey(*keyDir)
 	if err != nil {
 		return err
@@ -615,7 +742,7 @@ func registerExport(ctx context.Context, env Env, args []string) error {
 	if who == "" {
 		who = validation.Actor()
 	}
-	ex, err := validation.ExportStored(ctx, db, validation.ExportInput{Validation: *id, Path: *out, Key: key, Actor: who, Now: now(env)})
+	ex, err := validation.ExportStored(ctx, reg, traces, validation.ExportInput{Validation: *id, Path: *out, Key: key, Actor: who, Now: now(env)})
 	if err != nil {
 		if errors.Is(err, validation.ErrNotExportable) {
 			return badInput("%v", err)
@@ -656,7 +783,7 @@ func registerVerify(ctx context.Context, env Env, args []string) error {
 	}
 	defer db.Close()
 	n, verr := db.VerifyAudit(ctx)
-	var ae *ledger.AuditError
+	var ae *register.AuditError
 	if verr != nil && !errors.As(verr, &ae) {
 		return verr
 	}
@@ -679,7 +806,7 @@ func registerVerify(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "audit trail BROKEN at row %d: %d rows before it verify\n", ae.Seq, n)
 	}
 	if ae != nil {
-		return codeError{ExitNoGo, fmt.Errorf("%s: %w", *f.db, verr)}
+		return codeError{ExitNoGo, fmt.Errorf("%s: %w", f.where(), verr)}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -43,8 +44,8 @@ func TestRegisterWorkflow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &added); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if added.ID != p1 || added.State != ledger.StateIdentified || len(added.CVEs) != 3 || added.CVEs[1] != "CVE-2026-10002" ||
-		added.Qualification != ledger.NotQualified || !added.SignatureChecked || added.Clock.DaysLeft != 12 || added.Clock.Overdue {
+	if added.ID != p1 || added.State != register.StateIdentified || len(added.CVEs) != 3 || added.CVEs[1] != "CVE-2026-10002" ||
+		added.Qualification != register.NotQualified || !added.SignatureChecked || added.Clock.DaysLeft != 12 || added.Clock.Overdue {
 		t.Errorf("added %+v", added)
 	}
 	out = mustCLI(t, ExitOK, "register", "add", "--db", db, "--actor", "jd", "--supplier", "Acme Automation",
@@ -91,7 +92,7 @@ func TestRegisterWorkflow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &deferred); err != nil {
 		t.Fatal(err)
 	}
-	if deferred.State != ledger.StateDeferred || deferred.ReviewDate.Local().Format(time.DateOnly) != review ||
+	if deferred.State != register.StateDeferred || deferred.ReviewDate.Local().Format(time.DateOnly) != review ||
 		!deferred.Clock.Evaluated.Equal(deferred.Evaluated) || deferred.Clock.DaysElapsed != 23 {
 		t.Errorf("deferred: %+v", deferred)
 	}
@@ -102,7 +103,7 @@ func TestRegisterWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := l.RecordValidation(t.Context(), ledger.Validation{
+	v, err := l.RecordValidation(t.Context(), register.Validation{
 		PatchID: p1,
 		Record: verdict.Record{Verdict: verdict.NoGo, Reasons: []string{"alarm.high: threshold moved from 80.0 to 82.5"},
 			Scenario: "tank-alarms", BeforeRuns: []int64{1, 2}, AfterRuns: []int64{3, 4}},
@@ -126,7 +127,7 @@ func TestRegisterWorkflow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &so); err != nil {
 		t.Fatal(err)
 	}
-	if so.Decision != ledger.AcceptRisk || so.Rationale != why || so.Verdict != verdict.NoGo {
+	if so.Decision != register.AcceptRisk || so.Rationale != why || so.Verdict != verdict.NoGo {
 		t.Errorf("signoff --json: %+v", so)
 	}
 

@@ -31,6 +31,7 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 	fromV := fs.String("from-version", "", "firmware version before the patch (checked against the device; with --patch, must agree with the register)")
 	toV := fs.String("to-version", "", "firmware version the patch installs (checked against the device; with --patch, must agree with the register)")
 	db := fs.String("db", "patchgate.db", "SQLite file for traces and the register")
+	reg := registerFlag(fs)
 	bundle := fs.String("bundle", "", "write the signed evidence bundle (zip) here")
 	keyDir := fs.String("key-dir", "", "folder of the workstation signing key (default: user config dir/patchgate/keys)")
 	junit := fs.String("junit", "", "write JUnit XML (a testcase per criterion) here")
@@ -89,6 +90,12 @@ func runValidate(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("open %s: %w", *db, err)
 	}
 	defer in.Ledger.Close()
+	if u := sharedURL(*reg); u != "" {
+		if in.Register, err = openShared(ctx, u); err != nil {
+			return err
+		}
+		defer in.Register.Close()
+	}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	op := rf.operator(env, *actor, abort)

@@ -12,6 +12,7 @@ import (
 	"github.com/patchgate/patchgate/app/cli"
 	"github.com/patchgate/patchgate/app/gui/workspace"
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -19,8 +20,8 @@ import (
 // facePatch enters the same patch in a register, as either face's register would hold it.
 func facePatch(t *testing.T, db *ledger.DB, id, from, to string) {
 	t.Helper()
-	if _, err := db.AddPatch(t.Context(), ledger.Patch{ID: id, Supplier: "Simulated Controls", Product: "Tank controller",
-		FromVersion: from, ToVersion: to, Type: ledger.Security, Identified: fixedNow, Created: fixedNow}, "bench-engineer"); err != nil {
+	if _, err := db.AddPatch(t.Context(), register.Patch{ID: id, Supplier: "Simulated Controls", Product: "Tank controller",
+		FromVersion: from, ToVersion: to, Type: register.Security, Identified: fixedNow, Created: fixedNow}, "bench-engineer"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -40,7 +41,7 @@ func cliValidate(t *testing.T, db string, args ...string) (int, verdict.Record) 
 }
 
 // lastAudit is the newest audit row of patch id in the register file db.
-func lastAudit(t *testing.T, db *ledger.DB, id string) ledger.AuditRow {
+func lastAudit(t *testing.T, db *ledger.DB, id string) register.AuditRow {
 	t.Helper()
 	rows, err := db.PatchAudit(t.Context(), id)
 	if err != nil || len(rows) == 0 {
@@ -128,7 +129,7 @@ func TestFacesRecordTheSameValidation(t *testing.T) {
 					cval.ID, cval.RecordSHA256, cval.Created, cval.Verdict)
 			}
 			da, ca := lastAudit(t, h.ws.DB, id), lastAudit(t, db, id)
-			if da.Action != ledger.ActionValidationRecorded || da.Actor != "bench-engineer" || da.Actor != ca.Actor ||
+			if da.Action != register.ActionValidationRecorded || da.Actor != "bench-engineer" || da.Actor != ca.Actor ||
 				da.Subject != ca.Subject || !da.Time.Equal(ca.Time) || !bytes.Equal(da.Detail, ca.Detail) {
 				t.Errorf("audit rows differ:\ndesktop %s %s %s %s %s\nCLI     %s %s %s %s %s", da.Action, da.Actor, da.Subject, da.Time, da.Detail,
 					ca.Action, ca.Actor, ca.Subject, ca.Time, ca.Detail)

@@ -14,7 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -33,7 +33,7 @@ type registerView struct {
 	// when either text changes its number of lines (a label's SetText does not)
 	valsBox *fyne.Container
 
-	patches  []ledger.Patch
+	patches  []register.Patch
 	patchSel int    // index in patches; -1: none
 	selID    string // the selected patch, kept across reloads
 	shownID  string // the patch whose validations and log are shown
@@ -70,8 +70,8 @@ type registerView struct {
 
 // validationRow is one validation as the list shows it.
 type validationRow struct {
-	ledger.Validation
-	signOffs []ledger.SignOff
+	register.Validation
+	signOffs []register.SignOff
 	sig      workspace.Signatures
 	bundles  []string
 }
@@ -108,9 +108,9 @@ func (r validationRow) segments() []widget.RichTextSegment {
 	for _, so := range r.signOffs {
 		color, bold := theme.ColorNameForeground, false
 		switch so.Decision {
-		case ledger.AcceptRisk:
+		case register.AcceptRisk:
 			color, bold = theme.ColorNameWarning, true
-		case ledger.Reject:
+		case register.Reject:
 			color = theme.ColorNameError
 		}
 		out = append(out, seg("    "+workspace.SignOffText(so, r.Verdict), color, bold, false))
@@ -247,7 +247,7 @@ func (v *registerView) work(f func(ctx context.Context) func()) {
 	})
 }
 
-func (v *registerView) patchLine(p ledger.Patch) string {
+func (v *registerView) patchLine(p register.Patch) string {
 	return fmt.Sprintf("%s  %s  %s  %s", p.ID, p.State, p.Clock(v.ui.ws.Now()), p.Product)
 }
 
@@ -257,7 +257,7 @@ func (v *registerView) reload() {
 	v.listGen++
 	g := v.listGen
 	v.work(func(ctx context.Context) func() {
-		ps, err := v.ui.ws.DB.Patches(ctx)
+		ps, err := v.ui.ws.Reg.Patches(ctx)
 		rows, aerr := v.ui.ws.Audit(ctx, auditRows)
 		return func() {
 			if g != v.listGen {
@@ -271,7 +271,7 @@ func (v *registerView) reload() {
 			v.patches = ps
 			v.patchList.Refresh()
 			v.ui.Validate.setPatches(ps, nil) // read here, off the UI goroutine
-			i := slices.IndexFunc(ps, func(p ledger.Patch) bool { return p.ID == v.selID })
+			i := slices.IndexFunc(ps, func(p register.Patch) bool { return p.ID == v.selID })
 			if i < 0 && len(ps) > 0 {
 				i = 0
 			}
@@ -329,7 +329,7 @@ func (v *registerView) onPatchSelected(i widget.ListItemID) {
 }
 
 // showPatch shows the patch's details and 35-day clock.
-func (v *registerView) showPatch(p ledger.Patch) {
+func (v *registerView) showPatch(p register.Patch) {
 	if len(workspace.NextStates(p)) > 0 {
 		v.changeState.Enable()
 	} else {
@@ -536,7 +536,7 @@ func (v *registerView) onSignOff() {
 // either without one as well).
 type signOffDialog struct {
 	reg       *registerView
-	val       ledger.Validation
+	val       register.Validation
 	name      *widget.Entry
 	role      *widget.Select
 	party     *widget.Label // the party the role signs for
@@ -555,20 +555,20 @@ func newSignOffDialog(reg *registerView, row validationRow) *signOffDialog {
 	d.name = widget.NewEntry()
 	d.name.SetText(reg.ui.ws.Actor())
 	var roles, decisions []string
-	for _, r := range ledger.Roles() {
+	for _, r := range register.Roles() {
 		roles = append(roles, string(r))
 	}
-	for _, dc := range ledger.Decisions() {
-		if dc == ledger.AcceptRisk && val.Verdict == verdict.Go {
+	for _, dc := range register.Decisions() {
+		if dc == register.AcceptRisk && val.Verdict == verdict.Go {
 			continue // nothing to accept beyond GO: the ledger refuses it
 		}
 		decisions = append(decisions, string(dc))
 	}
 	d.party = widget.NewLabel("")
 	d.role = widget.NewSelect(roles, func(s string) {
-		d.party.SetText(fmt.Sprintf("signs for the %s", workspace.PartyOf(ledger.Role(s))))
+		d.party.SetText(fmt.Sprintf("signs for the %s", workspace.PartyOf(register.Role(s))))
 	})
-	d.role.SetSelected(string(ledger.Tester))
+	d.role.SetSelected(string(register.Tester))
 	d.override = widget.NewLabel(fmt.Sprintf("Accepted risk overrides the computed %[1]s for the decision to go ahead. "+
 		"The validation keeps its computed verdict %[1]s; this sign-off records the accepted risk and its rationale "+
 		"in the register and its audit trail.", val.Verdict))
@@ -583,7 +583,7 @@ func newSignOffDialog(reg *registerView, row validationRow) *signOffDialog {
 	d.sign = widget.NewButtonWithIcon("Sign", theme.ConfirmIcon(), d.onSign)
 	d.sign.Importance = widget.HighImportance
 	d.decision = widget.NewSelect(decisions, func(string) { d.update() })
-	d.decision.SetSelected(string(ledger.Approve))
+	d.decision.SetSelected(string(register.Approve))
 	d.name.OnChanged = func(string) { d.update() }
 	d.rationale.OnChanged = func(string) { d.update() }
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.onCancel)
@@ -608,13 +608,13 @@ func newSignOffDialog(reg *registerView, row validationRow) *signOffDialog {
 
 // problem is why the dialog cannot be signed as filled in ("" when it can).
 func (d *signOffDialog) problem() string {
-	dec := ledger.Decision(d.decision.Selected)
+	dec := register.Decision(d.decision.Selected)
 	switch {
 	case strings.TrimSpace(d.name.Text) == "":
 		return "Who signs? Enter a name."
-	case dec == ledger.AcceptRisk && strings.TrimSpace(d.rationale.Text) == "":
+	case dec == register.AcceptRisk && strings.TrimSpace(d.rationale.Text) == "":
 		return "accept_risk needs a rationale: say why the risk of going ahead despite " + string(d.val.Verdict) + " is acceptable."
-	case dec == ledger.Reject && strings.TrimSpace(d.rationale.Text) == "":
+	case dec == register.Reject && strings.TrimSpace(d.rationale.Text) == "":
 		return "reject needs a rationale: say why the validation does not stand."
 	}
 	return ""
@@ -625,16 +625,16 @@ func (d *signOffDialog) update() {
 	if d.sign == nil || d.decision == nil {
 		return // still building
 	}
-	dec := ledger.Decision(d.decision.Selected)
+	dec := register.Decision(d.decision.Selected)
 	switch dec {
-	case ledger.AcceptRisk:
+	case register.AcceptRisk:
 		d.rationale.SetPlaceHolder("why the risk is acceptable (required)")
-	case ledger.Reject:
+	case register.Reject:
 		d.rationale.SetPlaceHolder("why the validation does not stand (required)")
 	default:
 		d.rationale.SetPlaceHolder("why (optional when approving)")
 	}
-	if shown := dec == ledger.AcceptRisk; shown != d.override.Visible() {
+	if shown := dec == register.AcceptRisk; shown != d.override.Visible() {
 		if shown {
 			d.override.Show()
 		} else {
@@ -658,14 +658,14 @@ func (d *signOffDialog) onSign() {
 		d.update()
 		return
 	}
-	s := ledger.SignOff{
-		ValidationID: d.val.ID, Name: d.name.Text, Role: ledger.Role(d.role.Selected),
-		Decision: ledger.Decision(d.decision.Selected), Rationale: d.rationale.Text, Time: d.reg.ui.ws.Now(),
+	s := register.SignOff{
+		ValidationID: d.val.ID, Name: d.name.Text, Role: register.Role(d.role.Selected),
+		Decision: register.Decision(d.decision.Selected), Rationale: d.rationale.Text, Time: d.reg.ui.ws.Now(),
 	}
 	d.signing = true
 	d.sign.Disable()
 	d.reg.work(func(ctx context.Context) func() {
-		so, err := d.reg.ui.ws.DB.SignOff(ctx, s)
+		so, err := d.reg.ui.ws.Reg.SignOff(ctx, s)
 		return func() {
 			d.signing = false
 			if err != nil {
@@ -676,7 +676,7 @@ func (d *signOffDialog) onSign() {
 			d.dlg.Hide()
 			d.reg.dialog = nil
 			msg := fmt.Sprintf("%s signed %s as %s: %s; the computed verdict stays %s", so.Name, so.ValidationID, so.Role, so.Decision, d.val.Verdict)
-			if so.Decision == ledger.AcceptRisk {
+			if so.Decision == register.AcceptRisk {
 				msg = fmt.Sprintf("%s (%s) signed %s: ACCEPTED RISK; the computed verdict stays %s", so.Name, so.Role, so.ValidationID, d.val.Verdict)
 			}
 			d.reg.status.SetText(msg)

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -28,9 +28,9 @@ func (h *harness) settle() {
 
 // recordValidation enters a validation of the demo patch straight in the register (no
 // runs: for sign-off tests, which do not need traces).
-func (h *harness) recordValidation(o verdict.Outcome) ledger.Validation {
+func (h *harness) recordValidation(o verdict.Outcome) register.Validation {
 	h.t.Helper()
-	v, err := h.ws.DB.RecordValidation(context.Background(), ledger.Validation{PatchID: workspace.DemoPatchID,
+	v, err := h.ws.DB.RecordValidation(context.Background(), register.Validation{PatchID: workspace.DemoPatchID,
 		Record: verdict.Record{Verdict: o, Scenario: "tank-alarm-trip"}, Created: fixedNow}, "bench-engineer")
 	if err != nil {
 		h.t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSignOffAcceptRiskNeedsRationale(t *testing.T) {
 		t.Fatalf("dialog still open: %q", d.err.Text)
 	}
 	row := r.vals[0]
-	if len(row.signOffs) != 1 || row.signOffs[0].Decision != ledger.AcceptRisk || row.Verdict != verdict.NoGo || r.Computed() != "NO-GO" {
+	if len(row.signOffs) != 1 || row.signOffs[0].Decision != register.AcceptRisk || row.Verdict != verdict.NoGo || r.Computed() != "NO-GO" {
 		t.Fatalf("row after accept_risk: verdict %s, sign-offs %+v", row.Verdict, row.signOffs)
 	}
 	if got, err := h.ws.DB.Validation(context.Background(), val.ID); err != nil || got.Verdict != verdict.NoGo {
@@ -249,8 +249,8 @@ func TestRegisterExportVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.ws.DB.SignOff(context.Background(), ledger.SignOff{ValidationID: res.Validation, Name: "Hans Vogt", Role: ledger.OEMWitness,
-		Decision: ledger.Approve, Time: fixedNow}); err != nil {
+	if _, err := h.ws.Reg.SignOff(context.Background(), register.SignOff{ValidationID: res.Validation, Name: "Hans Vogt", Role: register.OEMWitness,
+		Decision: register.Approve, Time: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
 	h.selectTab("Register")
@@ -272,7 +272,7 @@ func TestRegisterExportVerify(t *testing.T) {
 	if len(r.vals[0].bundles) != 1 || r.verify.Disabled() {
 		t.Fatalf("bundles %v, verify disabled %v", r.vals[0].bundles, r.verify.Disabled())
 	}
-	if last := r.log[len(r.log)-1]; last.Action != ledger.ActionBundleExported || last.Actor != "bench-engineer" {
+	if last := r.log[len(r.log)-1]; last.Action != register.ActionBundleExported || last.Actor != "bench-engineer" {
 		t.Errorf("session log ends with %+v", last)
 	}
 	test.Tap(r.verify)
@@ -327,7 +327,7 @@ func TestRegisterReadsOffUIGoroutine(t *testing.T) {
 		t.Errorf("detail %q", r.detail.Text)
 	}
 	// back to the demo patch: its history
-	i := slices.IndexFunc(r.patches, func(p ledger.Patch) bool { return p.ID == workspace.DemoPatchID })
+	i := slices.IndexFunc(r.patches, func(p register.Patch) bool { return p.ID == workspace.DemoPatchID })
 	r.patchList.Select(i)
 	h.settle()
 	if len(r.log) != 3 || r.log[2].Text != "state assessed_applicable → in_test" {

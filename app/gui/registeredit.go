@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 )
 
 // auditRows is how many audit rows the Register tab shows.
@@ -23,7 +23,7 @@ const auditRows = 50
 type auditView struct {
 	reg     *registerView
 	content fyne.CanvasObject
-	rows    []ledger.AuditRow
+	rows    []register.AuditRow
 	list    *widget.List
 	verify  *widget.Button
 	result  *widget.Label
@@ -62,7 +62,7 @@ func newAuditView(reg *registerView) *auditView {
 }
 
 // show shows the audit rows the register view read.
-func (a *auditView) show(rows []ledger.AuditRow, err error) {
+func (a *auditView) show(rows []register.AuditRow, err error) {
 	if err != nil {
 		a.result.Importance = widget.DangerImportance
 		a.result.SetText(err.Error())
@@ -88,7 +88,7 @@ func (a *auditView) onVerify() {
 			a.result.Importance = widget.SuccessImportance
 			if !c.OK {
 				a.result.Importance = widget.DangerImportance
-				if i := slices.IndexFunc(a.rows, func(r ledger.AuditRow) bool { return r.Seq == c.Broken }); i >= 0 {
+				if i := slices.IndexFunc(a.rows, func(r register.AuditRow) bool { return r.Seq == c.Broken }); i >= 0 {
 					a.list.ScrollTo(i)
 				}
 			}
@@ -121,11 +121,11 @@ func newPatchDialog(reg *registerView) *patchDialog {
 	d.ident = entry("YYYY-MM-DD (today when empty)")
 	d.ident.SetText(reg.ui.ws.Now().Local().Format("2006-01-02"))
 	var types []string
-	for _, t := range ledger.PatchTypes() {
+	for _, t := range register.PatchTypes() {
 		types = append(types, string(t))
 	}
 	d.typ = widget.NewSelect(types, nil)
-	d.typ.SetSelected(string(ledger.Security))
+	d.typ.SetSelected(string(register.Security))
 	d.err = widget.NewLabel("")
 	d.err.Importance = widget.DangerImportance
 	d.err.Wrapping = fyne.TextWrapWord
@@ -174,11 +174,11 @@ func (d *patchDialog) close() {
 // deferred asks for the mitigation plan and its review date, scheduled for the window.
 type stateDialog struct {
 	reg                          *registerView
-	patch                        ledger.Patch
+	patch                        register.Patch
 	state                        *widget.Select
 	plan, review, start, end, by *widget.Entry
 	note                         *widget.Entry
-	items                        map[ledger.State][]*widget.FormItem
+	items                        map[register.State][]*widget.FormItem
 	form                         *widget.Form
 	fields                       *fyne.Container // holds form, built anew for each state
 	err                          *widget.Label
@@ -186,7 +186,7 @@ type stateDialog struct {
 	dlg                          *dialog.CustomDialog
 }
 
-func newStateDialog(reg *registerView, p ledger.Patch) *stateDialog {
+func newStateDialog(reg *registerView, p register.Patch) *stateDialog {
 	d := &stateDialog{reg: reg, patch: p}
 	var opts []string
 	for _, s := range workspace.NextStates(p) {
@@ -203,10 +203,10 @@ func newStateDialog(reg *registerView, p ledger.Patch) *stateDialog {
 	d.by = widget.NewEntry()
 	d.by.SetPlaceHolder("patch id")
 	d.note = widget.NewEntry()
-	d.items = map[ledger.State][]*widget.FormItem{
-		ledger.StateDeferred:   {widget.NewFormItem("Mitigation plan", d.plan), widget.NewFormItem("Review date", d.review)},
-		ledger.StateScheduled:  {widget.NewFormItem("Window start", d.start), widget.NewFormItem("Window end", d.end)},
-		ledger.StateSuperseded: {widget.NewFormItem("Superseded by", d.by)},
+	d.items = map[register.State][]*widget.FormItem{
+		register.StateDeferred:   {widget.NewFormItem("Mitigation plan", d.plan), widget.NewFormItem("Review date", d.review)},
+		register.StateScheduled:  {widget.NewFormItem("Window start", d.start), widget.NewFormItem("Window end", d.end)},
+		register.StateSuperseded: {widget.NewFormItem("Superseded by", d.by)},
 	}
 	d.fields = container.NewStack()
 	d.state = widget.NewSelect(opts, d.onStateChanged)
@@ -230,7 +230,7 @@ func (d *stateDialog) onStateChanged(s string) {
 		widget.NewFormItem("Patch", widget.NewLabel(fmt.Sprintf("%s, now %s", d.patch.ID, d.patch.State))),
 		widget.NewFormItem("New state", d.state),
 	}
-	items = append(items, d.items[ledger.State(s)]...)
+	items = append(items, d.items[register.State(s)]...)
 	items = append(items, widget.NewFormItem("Note", d.note))
 	d.form = widget.NewForm(items...)
 	d.fields.Objects = []fyne.CanvasObject{d.form}
@@ -246,7 +246,7 @@ func (d *stateDialog) onStateChanged(s string) {
 
 func (d *stateDialog) onApply() {
 	id, f := d.patch.ID, workspace.StateForm{
-		To: ledger.State(d.state.Selected), Plan: d.plan.Text, Review: d.review.Text,
+		To: register.State(d.state.Selected), Plan: d.plan.Text, Review: d.review.Text,
 		WindowStart: d.start.Text, WindowEnd: d.end.Text, Superseded: d.by.Text, Note: d.note.Text,
 	}
 	d.apply.Disable()

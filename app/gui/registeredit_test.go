@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
@@ -52,12 +52,12 @@ func TestAddPatch(t *testing.T) {
 	if r.patchDlg != nil {
 		t.Fatalf("dialog still open: %q", d.err.Text)
 	}
-	i := slices.IndexFunc(r.patches, func(p ledger.Patch) bool { return p.Product == "PLC-9 CPU" })
+	i := slices.IndexFunc(r.patches, func(p register.Patch) bool { return p.Product == "PLC-9 CPU" })
 	if i < 0 {
 		t.Fatalf("new patch not in the list: %v", r.patches)
 	}
 	p := r.patches[i]
-	if p.State != ledger.StateIdentified || !slices.Equal(p.CVEs, []string{"CVE-2026-1234", "CVE-2026-4711"}) || r.patchSel != i {
+	if p.State != register.StateIdentified || !slices.Equal(p.CVEs, []string{"CVE-2026-1234", "CVE-2026-4711"}) || r.patchSel != i {
 		t.Errorf("added patch %+v (selected %d)", p, r.patchSel)
 	}
 	if !slices.Contains(h.ui.Validate.patch.Options, p.ID) {
@@ -102,7 +102,7 @@ func TestChangeStateOffersOnlyAllowed(t *testing.T) {
 	if r.stateDlg != nil {
 		t.Fatalf("dialog still open: %q", d.err.Text)
 	}
-	if p := r.patches[r.patchSel]; p.State != ledger.StateDeferred || p.MitigationPlan == "" {
+	if p := r.patches[r.patchSel]; p.State != register.StateDeferred || p.MitigationPlan == "" {
 		t.Errorf("patch after change: %s, plan %q", p.State, p.MitigationPlan)
 	}
 	// scheduled from deferred asks for the window
@@ -119,7 +119,7 @@ func TestChangeStateOffersOnlyAllowed(t *testing.T) {
 	d.end.SetText("2026-04-02 08:00")
 	test.Tap(d.apply)
 	h.settle()
-	if p := r.patches[r.patchSel]; p.State != ledger.StateScheduled || p.WindowStart.IsZero() {
+	if p := r.patches[r.patchSel]; p.State != register.StateScheduled || p.WindowStart.IsZero() {
 		t.Errorf("patch after scheduling: %s, window %v", p.State, p.WindowStart)
 	}
 }
@@ -131,7 +131,7 @@ func TestAuditVerify(t *testing.T) {
 	if len(a.rows) < 3 { // the demo patch: added, applicable, in_test
 		t.Fatalf("audit shows %d rows", len(a.rows))
 	}
-	if a.rows[len(a.rows)-1].Action != ledger.ActionStateChanged {
+	if a.rows[len(a.rows)-1].Action != register.ActionStateChanged {
 		t.Errorf("last audit row %+v", a.rows[len(a.rows)-1])
 	}
 	test.Tap(a.verify)

@@ -35,6 +35,10 @@ type settingsView struct {
 	wsNext                          *widget.Label // the workspace folder of the next start
 	chooseWorkspace, resetWorkspace *widget.Button
 
+	registerURL                  *widget.Entry // the shared register of the next start
+	registerNext, registerErr    *widget.Label
+	useRegister, unshareRegister *widget.Button
+
 	keyDir              *widget.Label
 	keyInfo             *widget.Label // the key's fingerprint, or why there is none
 	keyErr              *widget.Label // why a chosen folder was refused
@@ -63,6 +67,7 @@ const (
 	prefWorkspace = "workspace" // workspace folder of the next start; "" the default
 	prefKeyDir    = "keyDir"    // signing key folder; "" the workspace's keys/
 	prefTrustDir  = "trustDir"  // OPC UA trust folder; "" the driver's default
+	prefRegister  = "register"  // shared register URL of the next start; "" the workspace's
 )
 
 // scales are the Scale choices; 1 is the toolkit's own size.
@@ -120,7 +125,8 @@ func ApplyStoredTheme(a fyne.App) {
 // the stored one, so that an error opening it can say where it came from.
 func StoredConfig(a fyne.App, dirFlag string) (cfg workspace.Config, stored bool) {
 	p := a.Preferences()
-	cfg = workspace.Config{Dir: dirFlag, KeyDir: p.String(prefKeyDir), TrustDir: p.String(prefTrustDir)}
+	cfg = workspace.Config{Dir: dirFlag, KeyDir: p.String(prefKeyDir), TrustDir: p.String(prefTrustDir),
+		Register: p.String(prefRegister)}
 	if cfg.Dir == "" {
 		cfg.Dir = p.String(prefWorkspace)
 		stored = cfg.Dir != ""
@@ -147,12 +153,22 @@ func newSettings(u *UI) *settingsView {
 	v.applyTheme()
 
 	inUse := wrapped(u.ws.Dir)
-	register := wrapped(u.ws.DB.Path())
+	register := wrapped(u.ws.RegisterName())
 	v.wsNext = wrapped("")
 	v.chooseWorkspace = widget.NewButtonWithIcon("Choose folder…", theme.FolderOpenIcon(), func() {
 		v.chooseFolder(v.nextWorkspace(), v.onWorkspaceChosen)
 	})
 	v.resetWorkspace = widget.NewButton("Use default", func() { v.onWorkspaceChosen("") })
+
+	v.registerURL = widget.NewEntry()
+	v.registerURL.SetPlaceHolder("postgres://USER@HOST/DB")
+	v.registerURL.SetText(v.prefs.String(prefRegister))
+	v.registerNext = wrapped("")
+	v.registerErr = wrapped("")
+	v.registerErr.Importance = widget.DangerImportance
+	v.registerErr.Hide()
+	v.useRegister = widget.NewButton("Use at next start", func() { v.onRegisterChosen(v.registerURL.Text) })
+	v.unshareRegister = widget.NewButton("Use the workspace's", func() { v.onRegisterChosen("") })
 
 	v.keyDir = wrapped("")
 	v.keyInfo = wrapped("")
@@ -189,6 +205,11 @@ func newSettings(u *UI) *settingsView {
 		widget.NewFormItem("At next start", container.NewVBox(
 			row(v.wsNext, v.chooseWorkspace, v.resetWorkspace),
 			hint("Another folder takes effect when patchgate-desktop starts again; starting it with -workspace DIR overrides it."))),
+		widget.NewFormItem("Shared register", container.NewVBox(
+			container.NewBorder(nil, nil, nil, container.NewHBox(v.useRegister, v.unshareRegister), v.registerURL),
+			v.registerNext, v.registerErr,
+			hint("A lab's PostgreSQL register: patches, validations, sign-offs and the audit trail go there, the runs stay in the workspace. "+
+				"Takes effect at the next start. Keep the password in ~/.pgpass, not in the URL."))),
 	)
 	key := widget.NewForm(
 		widget.NewFormItem("Folder", container.NewVBox(
@@ -216,6 +237,7 @@ func newSettings(u *UI) *settingsView {
 // refresh reads the folders again: the stored workspace folder, the key, the trust folder.
 func (v *settingsView) refresh() {
 	v.refreshWorkspace()
+	v.refreshRegister()
 	v.refreshKey()
 	v.refreshTrust()
 }
@@ -290,6 +312,35 @@ func (v *settingsView) nextWorkspace() string {
 	}
 	d, _ := workspace.DefaultDir()
 	return d
+}
+
+// onRegisterChosen stores u as the shared register of the next start; "" is the
+// workspace's own register.
+func (v *settingsView) onRegisterChosen(u string) {
+	u = strings.TrimSpace(u)
+	if u != "" && !workspace.IsRegisterURL(u) {
+		v.registerErr.SetText(fmt.Sprintf("%q is not a PostgreSQL URL: expected postgres://USER@HOST/DB", u))
+		v.registerErr.Show()
+		return
+	}
+	v.registerErr.Hide()
+	v.prefs.SetString(prefRegister, u)
+	v.registerURL.SetText(u)
+	v.refreshRegister()
+}
+
+func (v *settingsView) refreshRegister() {
+	next := v.prefs.String(prefRegister)
+	switch {
+	case next == "" && !v.ui.ws.Shared():
+		v.registerNext.SetText("At next start: the register in the workspace (in use)")
+	case next == "":
+		v.registerNext.SetText("At next start: the register in the workspace")
+	case next == v.ui.ws.RegisterURL():
+		v.registerNext.SetText("At next start: " + workspace.RedactURL(next) + " (in use)")
+	default:
+		v.registerNext.SetText("At next start: " + workspace.RedactURL(next))
+	}
 }
 
 // onWorkspaceChosen stores dir as the workspace folder of the next start; "" is the default.

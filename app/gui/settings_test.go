@@ -268,3 +268,37 @@ func selfSigned(t *testing.T, cn string) []byte {
 	}
 	return der
 }
+
+// TestSettingsSharedRegister: the shared register URL is checked, stored for the next
+// start (StoredConfig), shown without its password, and forgotten by "Use the workspace's".
+func TestSettingsSharedRegister(t *testing.T) {
+	h := newHarness(t)
+	v := h.ui.Settings
+	if !strings.Contains(v.registerNext.Text, "in the workspace (in use)") {
+		t.Errorf("fresh: %q", v.registerNext.Text)
+	}
+	v.registerURL.SetText("mysql://lab/register")
+	test.Tap(v.useRegister)
+	if !v.registerErr.Visible() || !strings.Contains(v.registerErr.Text, "not a PostgreSQL URL") {
+		t.Errorf("a MySQL URL: error %q (shown %v)", v.registerErr.Text, v.registerErr.Visible())
+	}
+	if cfg, _ := StoredConfig(h.ui.app, ""); cfg.Register != "" {
+		t.Errorf("a refused URL was stored: %q", cfg.Register)
+	}
+	const u = "postgres://bench:secret@127.0.0.1:5432/register"
+	v.registerURL.SetText(u)
+	test.Tap(v.useRegister)
+	if v.registerErr.Visible() || strings.Contains(v.registerNext.Text, "secret") || !strings.Contains(v.registerNext.Text, "127.0.0.1:5432/register") {
+		t.Errorf("stored: next %q, error %q", v.registerNext.Text, v.registerErr.Text)
+	}
+	if cfg, _ := StoredConfig(h.ui.app, ""); cfg.Register != u {
+		t.Errorf("StoredConfig.Register = %q, want %q", cfg.Register, u)
+	}
+	if f := newSettings(h.ui); f.registerURL.Text != u {
+		t.Errorf("fresh view: %q", f.registerURL.Text)
+	}
+	test.Tap(v.unshareRegister)
+	if cfg, _ := StoredConfig(h.ui.app, ""); cfg.Register != "" || v.registerURL.Text != "" {
+		t.Errorf("after Use the workspace's: %q", cfg.Register)
+	}
+}

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/patchgate/patchgate/app/gui/workspace"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/trace"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -274,12 +274,12 @@ func (v *validateView) refreshTargets() {
 // before the window shows: later the Register tab hands the patches it read off the UI
 // goroutine to setPatches.
 func (v *validateView) reloadPatches() {
-	ps, err := v.ui.ws.DB.Patches(v.ui.ctx)
+	ps, err := v.ui.ws.Reg.Patches(v.ui.ctx)
 	v.setPatches(ps, err)
 }
 
 // setPatches offers ps (and "do not record"); the choice is kept, or the first patch.
-func (v *validateView) setPatches(ps []ledger.Patch, err error) {
+func (v *validateView) setPatches(ps []register.Patch, err error) {
 	opts := []string{noPatch}
 	for _, p := range ps {
 		opts = append(opts, p.ID)

@@ -75,6 +75,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/patchgate/patchgate/harness/register"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -89,12 +90,12 @@ var (
 	ErrSchemaNewer = errors.New("ledger schema is newer than this build of patchgate")
 	// ErrNotLedger: the file is an SQLite database of some other application.
 	ErrNotLedger = errors.New("not a patchgate ledger")
-	// ErrNotFound: no run with that id.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound: no run (patch, validation…) with that id; the register's error.
+	ErrNotFound = register.ErrNotFound
 	// ErrNotRunning: the run is finished (or was found incomplete); it takes no more data.
 	ErrNotRunning = errors.New("run is not running")
 	// ErrCorrupt: stored data does not decode; run Check and restore from a copy.
-	ErrCorrupt = errors.New("ledger data corrupt")
+	ErrCorrupt = register.ErrCorrupt
 )
 
 // applicationID marks a patchgate ledger file ("pgld").

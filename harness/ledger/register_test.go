@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/patchgate/patchgate/harness/register"
 	"slices"
 	"strings"
 	"testing"
@@ -220,7 +221,7 @@ func TestStateMachine(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var d stateChange
+				var d register.StateChange
 				if err := json.Unmarshal(rows[0].Detail, &d); err != nil {
 					t.Fatal(err)
 				}
@@ -557,7 +558,7 @@ func TestValidationsAndSignOffs(t *testing.T) {
 	if !slices.Equal(actions, want) {
 		t.Errorf("audit of P-1:\n got %q\nwant %q", actions, want)
 	}
-	var d signedOff
+	var d register.SignedOff
 	if err := json.Unmarshal(rows[4].Detail, &d); err != nil || d.Verdict != verdict.NoGo || d.Decision != AcceptRisk || d.Rationale != why {
 		t.Errorf("accept_risk audit detail %s (%v)", rows[4].Detail, err)
 	}
@@ -726,7 +727,7 @@ func TestAuditTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	r4 := rows[3]
-	exec(`UPDATE audit SET hash = ? WHERE seq = 4`, r4.hash())
+	exec(`UPDATE audit SET hash = ? WHERE seq = 4`, r4.ComputeHash())
 	broken(4, 5, "audit row 5: prev_hash does not match row 4")
 
 	// 3. Put row 4 back: intact again. Then remove row 3.

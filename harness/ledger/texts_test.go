@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"github.com/patchgate/patchgate/harness/register"
 	"testing"
 
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -18,7 +19,7 @@ func TestValidationTexts(t *testing.T) {
 	scen, pm := []byte("version: 1\nname: tank-alarms\n"), []byte("version: 1\nname: tank\n")
 	with := func(s []byte) Validation {
 		v := newValidation("P-1", verdict.NoGo)
-		v.Record.ScenarioSHA256 = sha256Hex(s)
+		v.Record.ScenarioSHA256 = register.SHA256Hex(s)
 		v.ScenarioFile = File{Name: "tank-alarms.yaml", Data: s}
 		v.PointMapFile = File{Name: "tank.yaml", Data: pm}
 		return v
@@ -83,7 +84,7 @@ func TestUpgradeKeepsValidations(t *testing.T) {
 	addPatch(t, db, "P-1")
 	if _, err := db.w.ExecContext(ctx, `INSERT INTO validations (id, patch_id, scenario, before_runs,
 		after_runs, record, record_sha256, verdict, created_ns) VALUES ('V-2026-001', 'P-1', 'tank', '[1]', '[2]',
-		'{"verdict":"GO"}', ?, 'GO', 1)`, sha256Hex(nil)); err != nil {
+		'{"verdict":"GO"}', ?, 'GO', 1)`, register.SHA256Hex(nil)); err != nil {
 		t.Fatal(err)
 	}
 	db = reopen(t, db, path)

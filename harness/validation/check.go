@@ -140,7 +140,7 @@ func (p *plan) checkPatch(ctx context.Context) error {
 	if want.ID == "" {
 		return nil
 	}
-	pt, err := p.in.Ledger.Patch(ctx, want.ID)
+	pt, err := p.in.register().Patch(ctx, want.ID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return badInput("patch %s is not in the register (patchgate register list shows them)", want.ID)
 	}

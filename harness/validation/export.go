@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/bundle"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/trace"
 )
 
@@ -32,11 +32,18 @@ var ErrNotExportable = errors.New("cannot rebuild the evidence bundle from the r
 // texts ran, by the name and SHA-256 its record gives; nil finds none.
 type ScenarioFinder func(name, sha256 string) (*Scenario, error)
 
-// Stored rebuilds the Result of validation id from the register: its record, the traces of
-// its runs, and the scenario and point map texts it ran, whatever became of the files since.
-// A record from before the register kept texts takes its scenario from find.
-func Stored(ctx context.Context, db *ledger.DB, id string, find ScenarioFinder) (*Result, error) {
-	v, err := db.Validation(ctx, id)
+// Traces is where a validation's runs are: the local ledger, also when the register is
+// shared (docs/architecture.md, "The register on PostgreSQL").
+type Traces interface {
+	LoadTrace(ctx context.Context, id int64) (*trace.Trace, error)
+}
+
+// Stored rebuilds the Result of validation id from the register reg and the runs in traces:
+// its record, the traces of its runs, and the scenario and point map texts it ran, whatever
+// became of the files since. A record from before the register kept texts takes its scenario
+// from find.
+func Stored(ctx context.Context, reg register.Store, traces Traces, id string, find ScenarioFinder) (*Result, error) {
+	v, err := reg.Validation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +68,7 @@ func Stored(ctx context.Context, db *ledger.DB, id string, find ScenarioFinder) 
 		return nil, fmt.Errorf("validation %s: %w", id, err)
 	}
 	res := &Result{Scenario: sc, Record: v.Record, Validation: v.ID}
-	if res.Patch, err = db.Patch(ctx, v.PatchID); err != nil {
+	if res.Patch, err = reg.Patch(ctx, v.PatchID); err != nil {
 		return nil, fmt.Errorf("validation %s: %w", id, err)
 	}
 	// the change request names the validation; a record from before change requests gets
@@ -79,7 +86,7 @@ func Stored(ctx context.Context, db *ledger.DB, id string, find ScenarioFinder) 
 		out  *[]*trace.Trace
 	}{{"before", v.BeforeRuns, &res.Before}, {"after", v.AfterRuns, &res.After}} {
 		for _, rid := range side.ids {
-			tr, err := db.LoadTrace(ctx, rid)
+			tr, err := traces.LoadTrace(ctx, rid)
 			if err != nil {
 				return nil, fmt.Errorf("validation %s: %s run %d: %w", id, side.name, rid, err)
 			}
@@ -113,7 +120,7 @@ type ExportInput struct {
 // ExportStored writes the evidence bundle of a stored validation to in.Path, with the
 // sign-off addendum (every sign-off so far, chained to the bundle's manifest, signed with
 // in.Key), and records the export in the register's audit trail.
-func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, error) {
+func ExportStored(ctx context.Context, reg register.Store, traces Traces, in ExportInput) (Export, error) {
 	id, path, key := in.Validation, in.Path, in.Key
 	now := in.Now
 	if now.IsZero() {
@@ -123,7 +130,7 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 	if len(key) != ed25519.PrivateKeySize {
 		return out, fmt.Errorf("export of %s: no signing key", id)
 	}
-	v, err := db.Validation(ctx, id)
+	v, err := reg.Validation(ctx, id)
 	if err != nil {
 		return out, err
 	}
@@ -131,7 +138,7 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 	if ok {
 		out.Original = true
 	} else {
-		res, err := Stored(ctx, db, id, in.Find)
+		res, err := Stored(ctx, reg, traces, id, in.Find)
 		if err != nil {
 			return out, err
 		}
@@ -149,11 +156,11 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 		original = buf.Bytes()
 		out.Original = sum == v.BundleSHA256
 	}
-	signoffs, err := db.SignOffs(ctx, id)
+	signoffs, err := reg.SignOffs(ctx, id)
 	if err != nil {
 		return out, err
 	}
-	_, head, err := db.AuditHead(ctx)
+	_, head, err := reg.AuditHead(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -169,7 +176,7 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
 		return out, badInput("bundle %s: %v", path, err)
 	}
-	if err := db.RecordBundle(ctx, id, path, out.SHA256, in.Actor, now); err != nil {
+	if err := reg.RecordBundle(ctx, id, path, out.SHA256, in.Actor, now); err != nil {
 		return out, fmt.Errorf("bundle %s written, but its export is not in the register: %w", path, err)
 	}
 	return out, nil
@@ -177,7 +184,7 @@ func ExportStored(ctx context.Context, db *ledger.DB, in ExportInput) (Export, e
 
 // recordedBundle reads the bundle file the register recorded for v, when it is still there
 // with the bytes recorded.
-func recordedBundle(v ledger.Validation) ([]byte, bool) {
+func recordedBundle(v register.Validation) ([]byte, bool) {
 	if v.Bundle == "" || v.BundleSHA256 == "" {
 		return nil, false
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
@@ -156,6 +157,10 @@ type Input struct {
 	// Ledger stores the runs made, holds the stored runs and the patch, and records the
 	// validation. Nil: runs are kept in memory only and nothing is recorded (the study).
 	Ledger *ledger.DB
+	// Register, when set, is the register the patch is read from and the validation
+	// recorded in (a shared one, e.g. on PostgreSQL); nil: the one in Ledger. Runs stay in
+	// Ledger either way.
+	Register register.Store
 	// Progress, when set, is called on the goroutine that called Run.
 	Progress func(Progress)
 	// OperatorRestart is asked to restart a controller the harness cannot restart (a real
@@ -294,7 +299,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 				return bundled.Record, nil
 			}
 		}
-		v, err := in.Ledger.RecordValidation(ctx, v, p.actor)
+		v, err := in.register().RecordValidation(ctx, v, p.actor)
 		if err != nil {
 			if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
 				return res, inputError{err}
@@ -313,6 +318,14 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// register is the register validations are recorded in: Register, else Ledger.
+func (in Input) register() register.Store {
+	if in.Register != nil {
+		return in.Register
+	}
+	return in.Ledger
 }
 
 // ChangeRequestOf is the change-request part of a record (verdict.ChangeRequest): the patch

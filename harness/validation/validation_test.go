@@ -24,6 +24,7 @@ import (
 	"github.com/patchgate/patchgate/harness/driver"
 	"github.com/patchgate/patchgate/harness/evidence"
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/harness/verdict"
@@ -62,8 +63,8 @@ func openLedger(t *testing.T) *ledger.DB {
 
 func addPatch(t *testing.T, db *ledger.DB, id, from, to string) {
 	t.Helper()
-	if _, err := db.AddPatch(t.Context(), ledger.Patch{ID: id, Supplier: "Simulated Controls", Product: "Tank controller",
-		FromVersion: from, ToVersion: to, Type: ledger.Security, Created: testNow}, "tester"); err != nil {
+	if _, err := db.AddPatch(t.Context(), register.Patch{ID: id, Supplier: "Simulated Controls", Product: "Tank controller",
+		FromVersion: from, ToVersion: to, Type: register.Security, Created: testNow}, "tester"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -173,7 +174,7 @@ func TestRunRecordsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := audit[len(audit)-1]
-	if last.Action != ledger.ActionValidationRecorded || last.Actor != "jd" || last.Subject != res.Validation {
+	if last.Action != register.ActionValidationRecorded || last.Actor != "jd" || last.Subject != res.Validation {
 		t.Errorf("last audit row %+v", last)
 	}
 }
@@ -472,10 +473,10 @@ func TestActor(t *testing.T) {
 // workstation, the bench's differences from production, the tool and the signer.
 func TestBundleCarriesTheChangeRequest(t *testing.T) {
 	db := openLedger(t)
-	if _, err := db.AddPatch(t.Context(), ledger.Patch{ID: "P-2026-007", Supplier: "Acme Automation", Product: "TankPLC",
-		FromVersion: "3.2.0", ToVersion: "3.3.1", Type: ledger.Security, CVEs: []string{"CVE-2026-1234"},
+	if _, err := db.AddPatch(t.Context(), register.Patch{ID: "P-2026-007", Supplier: "Acme Automation", Product: "TankPLC",
+		FromVersion: "3.2.0", ToVersion: "3.3.1", Type: register.Security, CVEs: []string{"CVE-2026-1234"},
 		Advisory: "ICSA-26-100-01", FileSHA256: strings.Repeat("ab", 32), SignatureChecked: true, SignatureNote: "by J. Doe with the vendor's key",
-		Qualification: ledger.Qualified, Created: testNow}, "tester"); err != nil {
+		Qualification: register.Qualified, Created: testNow}, "tester"); err != nil {
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
@@ -590,7 +591,7 @@ func TestExportStoredKeepsTheFirstBundle(t *testing.T) {
 	directory := bytes.Index(firstBytes, []byte("PK\x01\x02"))
 	export := func(name string, key ed25519.PrivateKey) (validation.Export, *evidence.Report) {
 		t.Helper()
-		ex, err := validation.ExportStored(ctx, db, validation.ExportInput{Validation: res.Validation, Path: filepath.Join(dir, name), Key: key, Actor: "pm", Now: testNow})
+		ex, err := validation.ExportStored(ctx, db, db, validation.ExportInput{Validation: res.Validation, Path: filepath.Join(dir, name), Key: key, Actor: "pm", Now: testNow})
 		if err != nil {
 			t.Fatal(err)
 		}

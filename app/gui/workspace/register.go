@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/trace"
 )
 
@@ -18,10 +19,10 @@ type PatchForm struct {
 
 // AddPatch checks the form and enters the patch in the register (state identified).
 // Errors are for the dialog: what to fix, in the user's words.
-func (w *Workspace) AddPatch(ctx context.Context, f PatchForm) (ledger.Patch, error) {
-	p := ledger.Patch{
+func (w *Workspace) AddPatch(ctx context.Context, f PatchForm) (register.Patch, error) {
+	p := register.Patch{
 		Supplier: f.Supplier, Product: f.Product, FromVersion: f.From, ToVersion: f.To,
-		Type: ledger.PatchType(f.Type), Created: w.Now(),
+		Type: register.PatchType(f.Type), Created: w.Now(),
 	}
 	for _, c := range strings.FieldsFunc(f.CVEs, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
 		p.CVEs = append(p.CVEs, c)
@@ -33,15 +34,15 @@ func (w *Workspace) AddPatch(ctx context.Context, f PatchForm) (ledger.Patch, er
 		}
 		p.Identified = d
 	}
-	return w.DB.AddPatch(ctx, p, w.actor)
+	return w.Reg.AddPatch(ctx, p, w.actor)
 }
 
 // NextStates lists the states patch p may go to now.
-func NextStates(p ledger.Patch) []ledger.State { return ledger.Next(p.State) }
+func NextStates(p register.Patch) []register.State { return register.Next(p.State) }
 
 // StateForm is the Change state dialog's input.
 type StateForm struct {
-	To          ledger.State
+	To          register.State
 	Plan        string // deferred: the mitigation plan
 	Review      string // deferred: its review date, YYYY-MM-DD
 	WindowStart string // scheduled: YYYY-MM-DD HH:MM
@@ -51,8 +52,8 @@ type StateForm struct {
 }
 
 // SetState changes the state of patch id.
-func (w *Workspace) SetState(ctx context.Context, id string, f StateForm) (ledger.Patch, error) {
-	d := ledger.StateDetail{MitigationPlan: f.Plan, SupersededBy: f.Superseded, Note: f.Note, At: w.Now()}
+func (w *Workspace) SetState(ctx context.Context, id string, f StateForm) (register.Patch, error) {
+	d := register.StateDetail{MitigationPlan: f.Plan, SupersededBy: f.Superseded, Note: f.Note, At: w.Now()}
 	var err error
 	parse := func(what, layout, s string) time.Time {
 		s = strings.TrimSpace(s)
@@ -69,9 +70,9 @@ func (w *Workspace) SetState(ctx context.Context, id string, f StateForm) (ledge
 	d.WindowStart = parse("window start", "2006-01-02 15:04", f.WindowStart)
 	d.WindowEnd = parse("window end", "2006-01-02 15:04", f.WindowEnd)
 	if err != nil {
-		return ledger.Patch{}, err
+		return register.Patch{}, err
 	}
-	return w.DB.SetState(ctx, id, f.To, w.actor, d)
+	return w.Reg.SetState(ctx, id, f.To, w.actor, d)
 }
 
 // AuditCheck is the outcome of verifying the audit chain.
@@ -84,12 +85,12 @@ type AuditCheck struct {
 
 // VerifyAudit recomputes the register's audit chain.
 func (w *Workspace) VerifyAudit(ctx context.Context) AuditCheck {
-	n, err := w.DB.VerifyAudit(ctx)
+	n, err := w.Reg.VerifyAudit(ctx)
 	if err == nil {
 		return AuditCheck{OK: true, Rows: n, Text: fmt.Sprintf("audit chain OK: %d rows verify", n)}
 	}
 	c := AuditCheck{Rows: n, Text: "audit chain BROKEN: " + err.Error()}
-	var ae *ledger.AuditError
+	var ae *register.AuditError
 	if errors.As(err, &ae) {
 		c.Broken = ae.Seq
 	}
@@ -97,8 +98,8 @@ func (w *Workspace) VerifyAudit(ctx context.Context) AuditCheck {
 }
 
 // Audit returns the last n rows of the audit trail, oldest first.
-func (w *Workspace) Audit(ctx context.Context, n int) ([]ledger.AuditRow, error) {
-	return w.DB.Audit(ctx, n)
+func (w *Workspace) Audit(ctx context.Context, n int) ([]register.AuditRow, error) {
+	return w.Reg.Audit(ctx, n)
 }
 
 // StoredRuns lists the recent finished runs of scenario (any when ""), newest first.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
 
 	_ "github.com/patchgate/patchgate/simulators/simdriver"
@@ -29,31 +30,31 @@ func openTest(t *testing.T) *Workspace {
 }
 
 func TestSignatureStatus(t *testing.T) {
-	so := func(name string, r ledger.Role, d ledger.Decision) ledger.SignOff {
-		return ledger.SignOff{Name: name, Role: r, Decision: d}
+	so := func(name string, r register.Role, d register.Decision) register.SignOff {
+		return register.SignOff{Name: name, Role: r, Decision: d}
 	}
-	oem := so("Hans Vogt", ledger.OEMWitness, ledger.Approve)
-	tester := so("Jane Doe", ledger.Tester, ledger.Approve)
-	approver := so("Ann Lee", ledger.Approver, ledger.Approve)
-	risk := so("Ann Lee", ledger.Approver, ledger.AcceptRisk)
+	oem := so("Hans Vogt", register.OEMWitness, register.Approve)
+	tester := so("Jane Doe", register.Tester, register.Approve)
+	approver := so("Ann Lee", register.Approver, register.Approve)
+	risk := so("Ann Lee", register.Approver, register.AcceptRisk)
 	for name, c := range map[string]struct {
-		sos            []ledger.SignOff
+		sos            []register.SignOff
 		complete       bool
 		joint, risk    bool
 		rejected       bool
 		awaiting, text string
 	}{
 		"unsigned":            {nil, false, false, false, false, "the asset owner's approver", "unsigned: awaiting the asset owner's approver"},
-		"tester only":         {[]ledger.SignOff{tester}, false, false, false, false, "the asset owner's approver", "awaiting the asset owner's approver"},
-		"OEM first":           {[]ledger.SignOff{oem}, false, true, false, false, "the asset owner's approver", "awaiting the asset owner's approver"},
-		"OEM and tester":      {[]ledger.SignOff{oem, tester}, false, true, false, false, "the asset owner's approver", "awaiting"},
-		"approver alone":      {[]ledger.SignOff{approver}, true, false, false, false, "", "fully signed by the asset owner (approver Ann Lee); no OEM witness"},
-		"joint, both signed":  {[]ledger.SignOff{oem, approver}, true, true, false, false, "", "fully signed in a joint session: OEM witness Hans Vogt, asset owner Ann Lee"},
-		"joint, risk":         {[]ledger.SignOff{oem, tester, risk}, true, true, true, false, "", "fully signed in a joint session: OEM witness Hans Vogt, asset owner Ann Lee; risk accepted"},
-		"OEM rejects":         {[]ledger.SignOff{so("Hans Vogt", ledger.OEMWitness, ledger.Reject), approver}, false, true, false, true, "the OEM witness", "REJECTED by Hans Vogt (oem_witness)"},
-		"approver rejects":    {[]ledger.SignOff{so("Ann Lee", ledger.Approver, ledger.Reject)}, false, false, false, true, "the asset owner's approver", "REJECTED by Ann Lee (approver)"},
-		"risk, no OEM":        {[]ledger.SignOff{risk}, true, false, true, false, "", "; risk accepted"},
-		"OEM, approver later": {[]ledger.SignOff{approver, oem}, true, true, false, false, "", "fully signed in a joint session"},
+		"tester only":         {[]register.SignOff{tester}, false, false, false, false, "the asset owner's approver", "awaiting the asset owner's approver"},
+		"OEM first":           {[]register.SignOff{oem}, false, true, false, false, "the asset owner's approver", "awaiting the asset owner's approver"},
+		"OEM and tester":      {[]register.SignOff{oem, tester}, false, true, false, false, "the asset owner's approver", "awaiting"},
+		"approver alone":      {[]register.SignOff{approver}, true, false, false, false, "", "fully signed by the asset owner (approver Ann Lee); no OEM witness"},
+		"joint, both signed":  {[]register.SignOff{oem, approver}, true, true, false, false, "", "fully signed in a joint session: OEM witness Hans Vogt, asset owner Ann Lee"},
+		"joint, risk":         {[]register.SignOff{oem, tester, risk}, true, true, true, false, "", "fully signed in a joint session: OEM witness Hans Vogt, asset owner Ann Lee; risk accepted"},
+		"OEM rejects":         {[]register.SignOff{so("Hans Vogt", register.OEMWitness, register.Reject), approver}, false, true, false, true, "the OEM witness", "REJECTED by Hans Vogt (oem_witness)"},
+		"approver rejects":    {[]register.SignOff{so("Ann Lee", register.Approver, register.Reject)}, false, false, false, true, "the asset owner's approver", "REJECTED by Ann Lee (approver)"},
+		"risk, no OEM":        {[]register.SignOff{risk}, true, false, true, false, "", "; risk accepted"},
+		"OEM, approver later": {[]register.SignOff{approver, oem}, true, true, false, false, "", "fully signed in a joint session"},
 	} {
 		s := SignatureStatus(c.sos)
 		if s.Complete != c.complete || s.Joint != c.joint || s.RiskAccepted != c.risk || (s.Rejected != nil) != c.rejected {
@@ -89,7 +90,7 @@ func TestRegisterRecordExportVerify(t *testing.T) {
 	}
 	// OEM joint session: the OEM witness signs first, then the asset owner's approver
 	// accepts the risk.
-	if _, err := w.DB.SignOff(ctx, ledger.SignOff{ValidationID: id, Name: "Hans Vogt", Role: ledger.OEMWitness, Decision: ledger.Approve, Time: testNow.Add(time.Minute)}); err != nil {
+	if _, err := w.DB.SignOff(ctx, register.SignOff{ValidationID: id, Name: "Hans Vogt", Role: register.OEMWitness, Decision: register.Approve, Time: testNow.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := w.PatchRecord(ctx, DemoPatchID)
@@ -100,7 +101,7 @@ func TestRegisterRecordExportVerify(t *testing.T) {
 		t.Fatalf("after the OEM witness: %+v", r.Validations)
 	}
 	why := "alarm 2 % early is inside the process margin"
-	if _, err := w.DB.SignOff(ctx, ledger.SignOff{ValidationID: id, Name: "Ann Lee", Role: ledger.Approver, Decision: ledger.AcceptRisk, Rationale: why, Time: testNow.Add(2 * time.Minute)}); err != nil {
+	if _, err := w.DB.SignOff(ctx, register.SignOff{ValidationID: id, Name: "Ann Lee", Role: register.Approver, Decision: register.AcceptRisk, Rationale: why, Time: testNow.Add(2 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -164,7 +165,7 @@ func TestRegisterRecordExportVerify(t *testing.T) {
 	}
 
 	// A bundle of another validation under this one's name is intact, but not its record.
-	other, err := w.DB.RecordValidation(ctx, ledger.Validation{PatchID: DemoPatchID, Record: verdict.Record{
+	other, err := w.DB.RecordValidation(ctx, register.Validation{PatchID: DemoPatchID, Record: verdict.Record{
 		Verdict: verdict.Inconclusive, Scenario: "tank-alarm-trip.yaml", ScenarioSHA256: strings.Repeat("0", 64)}, Created: testNow}, "bench-engineer")
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestRegisterRecordExportVerify(t *testing.T) {
 func TestStoredResultRefuses(t *testing.T) {
 	ctx := context.Background()
 	w := openTest(t)
-	v, err := w.DB.RecordValidation(ctx, ledger.Validation{PatchID: DemoPatchID, Record: verdict.Record{
+	v, err := w.DB.RecordValidation(ctx, register.Validation{PatchID: DemoPatchID, Record: verdict.Record{
 		Verdict: verdict.NoGo, Scenario: "tank-short.yaml"}, Created: testNow}, "bench-engineer")
 	if err != nil {
 		t.Fatal(err)
@@ -213,10 +214,10 @@ func TestStoredResultRefuses(t *testing.T) {
 }
 
 func TestSessionLogLenient(t *testing.T) {
-	log := SessionLog([]ledger.AuditRow{
-		{Seq: 1, Actor: "x", Action: ledger.ActionSignedOff, Subject: "V-1", Detail: []byte(`not json`)},
+	log := SessionLog([]register.AuditRow{
+		{Seq: 1, Actor: "x", Action: register.ActionSignedOff, Subject: "V-1", Detail: []byte(`not json`)},
 		{Seq: 2, Actor: "x", Action: "something_new", Subject: "P-1", Detail: []byte(`{}`)},
-		{Seq: 3, Actor: "y", Action: ledger.ActionSignedOff, Subject: "V-1", Detail: []byte(`{"verdict":"NO-GO","role":"approver","decision":"reject","rationale":"wrong bench"}`)},
+		{Seq: 3, Actor: "y", Action: register.ActionSignedOff, Subject: "V-1", Detail: []byte(`{"verdict":"NO-GO","role":"approver","decision":"reject","rationale":"wrong bench"}`)},
 	})
 	if len(log) != 3 || !strings.HasSuffix(log[0].String(), "  x  signed off V-1") || log[1].Text != "something new P-1" {
 		t.Errorf("lenient log: %+v", log)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/patchgate/patchgate/harness/bundle"
 	"github.com/patchgate/patchgate/harness/evidence"
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/validation"
 )
 
@@ -43,7 +43,7 @@ var ErrNotExportable = validation.ErrNotExportable
 // record names; one that is not shipped, or whose shipped file is not the one the record
 // names by SHA-256, gives ErrNotExportable. It reads SQLite: call it off the UI goroutine.
 func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error) {
-	res, err := validation.Stored(ctx, w.DB, id, shippedScenario)
+	res, err := validation.Stored(ctx, w.Reg, w.DB, id, shippedScenario)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (w *Workspace) StoredResult(ctx context.Context, id string) (*Result, error
 // `patchgate register export`), records the export in the register's audit trail, and
 // returns the path and the bundle's SHA-256.
 func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum string, err error) {
-	v, err := w.DB.Validation(ctx, id)
+	v, err := w.Reg.Validation(ctx, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -69,7 +69,7 @@ func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum 
 	}
 	now := w.Now()
 	path = filepath.Join(dir, fmt.Sprintf("%s-%s-%s.zip", id, strings.TrimSuffix(filepath.Base(v.Scenario), ".yaml"), now.UTC().Format("20060102-150405")))
-	ex, err := validation.ExportStored(ctx, w.DB, validation.ExportInput{Validation: id, Path: path, Key: key, Actor: w.actor, Now: now, Find: shippedScenario})
+	ex, err := validation.ExportStored(ctx, w.Reg, w.DB, validation.ExportInput{Validation: id, Path: path, Key: key, Actor: w.actor, Now: now, Find: shippedScenario})
 	if err != nil {
 		return "", "", err
 	}
@@ -79,7 +79,7 @@ func (w *Workspace) ExportValidation(ctx context.Context, id string) (path, sum 
 // RecordExport records in the register's audit trail that this workspace's actor exported
 // bundle path (SHA-256 sum) of validation id.
 func (w *Workspace) RecordExport(ctx context.Context, id, path, sum string) error {
-	return w.DB.RecordBundle(ctx, id, path, sum, w.actor, w.Now())
+	return w.Reg.RecordBundle(ctx, id, path, sum, w.actor, w.Now())
 }
 
 // shippedScenario finds the shipped scenario a record names: by its SHA-256 when the record
@@ -112,7 +112,7 @@ type BundleCheck struct {
 	Report *evidence.Report
 	// Export is the audit row that recorded the export of this very file (same SHA-256);
 	// nil when the register has none (exported before exports were recorded, or copied in).
-	Export *ledger.AuditRow
+	Export *register.AuditRow
 	Text   string
 }
 
@@ -125,7 +125,7 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 		return c
 	}
 	var c BundleCheck
-	v, err := w.DB.Validation(ctx, id)
+	v, err := w.Reg.Validation(ctx, id)
 	if err != nil {
 		return fail(c, "%v", err)
 	}
@@ -147,13 +147,13 @@ func (w *Workspace) VerifyValidation(ctx context.Context, id string) BundleCheck
 	if err != nil {
 		return fail(c, "%v", err)
 	}
-	rows, err := w.DB.PatchAudit(ctx, v.PatchID)
+	rows, err := w.Reg.PatchAudit(ctx, v.PatchID)
 	if err != nil {
 		return fail(c, "%v", err)
 	}
 	for i := len(rows) - 1; i >= 0; i-- {
-		var d ledger.BundleExport
-		if rows[i].Action == ledger.ActionBundleExported && rows[i].Subject == id &&
+		var d register.BundleExport
+		if rows[i].Action == register.ActionBundleExported && rows[i].Subject == id &&
 			json.Unmarshal(rows[i].Detail, &d) == nil && d.SHA256 == sum {
 			c.Export = &rows[i]
 			break

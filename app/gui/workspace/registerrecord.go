@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/patchgate/patchgate/harness/ledger"
+	"github.com/patchgate/patchgate/harness/register"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
 // PatchRecord is everything the Register tab shows about one patch: the patch, its
 // validations with their sign-offs and bundles, and its session log.
 type PatchRecord struct {
-	Patch       ledger.Patch
+	Patch       register.Patch
 	Validations []ValidationEntry // oldest first
 	Log         []LogEntry        // oldest first
 }
@@ -23,8 +23,8 @@ type PatchRecord struct {
 // ValidationEntry is one validation with its sign-offs, where they stand, and the evidence
 // bundles of it in the workspace's bundles folder.
 type ValidationEntry struct {
-	ledger.Validation
-	SignOffs   []ledger.SignOff
+	register.Validation
+	SignOffs   []register.SignOff
 	Signatures Signatures
 	Bundles    []string // paths, oldest first
 }
@@ -34,22 +34,22 @@ type ValidationEntry struct {
 func (w *Workspace) PatchRecord(ctx context.Context, id string) (PatchRecord, error) {
 	var r PatchRecord
 	var err error
-	if r.Patch, err = w.DB.Patch(ctx, id); err != nil {
+	if r.Patch, err = w.Reg.Patch(ctx, id); err != nil {
 		return r, err
 	}
-	vals, err := w.DB.Validations(ctx, id)
+	vals, err := w.Reg.Validations(ctx, id)
 	if err != nil {
 		return r, err
 	}
 	for _, v := range vals {
-		sos, err := w.DB.SignOffs(ctx, v.ID)
+		sos, err := w.Reg.SignOffs(ctx, v.ID)
 		if err != nil {
 			return r, err
 		}
 		r.Validations = append(r.Validations, ValidationEntry{Validation: v, SignOffs: sos,
 			Signatures: SignatureStatus(sos), Bundles: w.Bundles(v.ID)})
 	}
-	rows, err := w.DB.PatchAudit(ctx, id)
+	rows, err := w.Reg.PatchAudit(ctx, id)
 	if err != nil {
 		return r, err
 	}
@@ -66,8 +66,8 @@ const (
 )
 
 // PartyOf is the party role r signs for.
-func PartyOf(r ledger.Role) Party {
-	if r == ledger.OEMWitness {
+func PartyOf(r register.Role) Party {
+	if r == register.OEMWitness {
 		return OEM
 	}
 	return AssetOwner
@@ -82,11 +82,11 @@ func PartyOf(r ledger.Role) Party {
 // Testers' signatures are shown and count for the asset owner's side, but do not complete
 // the record on their own.
 type Signatures struct {
-	OEM        []ledger.SignOff // oem_witness
-	AssetOwner []ledger.SignOff // tester and approver
-	Joint      bool             // an OEM witness signed: both parties sign
-	Complete   bool             // fully signed (and not rejected)
-	Rejected   *ledger.SignOff  // the first rejection
+	OEM        []register.SignOff // oem_witness
+	AssetOwner []register.SignOff // tester and approver
+	Joint      bool               // an OEM witness signed: both parties sign
+	Complete   bool               // fully signed (and not rejected)
+	Rejected   *register.SignOff  // the first rejection
 	// RiskAccepted: an accept_risk sign-off. It overrides the computed verdict as a
 	// recorded, reasoned risk; the validation keeps its computed verdict.
 	RiskAccepted bool
@@ -95,9 +95,9 @@ type Signatures struct {
 }
 
 // SignatureStatus says where the sign-offs sos of one validation stand.
-func SignatureStatus(sos []ledger.SignOff) Signatures {
+func SignatureStatus(sos []register.SignOff) Signatures {
 	var s Signatures
-	var approver *ledger.SignOff
+	var approver *register.SignOff
 	for i := range sos {
 		so := &sos[i]
 		if PartyOf(so.Role) == OEM {
@@ -107,15 +107,15 @@ func SignatureStatus(sos []ledger.SignOff) Signatures {
 			s.AssetOwner = append(s.AssetOwner, *so)
 		}
 		switch so.Decision {
-		case ledger.Reject:
+		case register.Reject:
 			if s.Rejected == nil {
 				r := *so
 				s.Rejected = &r
 			}
-		case ledger.AcceptRisk:
+		case register.AcceptRisk:
 			s.RiskAccepted = true
 		}
-		if so.Role == ledger.Approver && so.Decision != ledger.Reject && approver == nil {
+		if so.Role == register.Approver && so.Decision != register.Reject && approver == nil {
 			approver = so
 		}
 	}
@@ -145,16 +145,16 @@ func SignatureStatus(sos []ledger.SignOff) Signatures {
 	return s
 }
 
-func hasDecision(sos []ledger.SignOff) bool {
+func hasDecision(sos []register.SignOff) bool {
 	for _, so := range sos {
-		if so.Decision != ledger.Reject {
+		if so.Decision != register.Reject {
 			return true
 		}
 	}
 	return false
 }
 
-func names(sos []ledger.SignOff) string {
+func names(sos []register.SignOff) string {
 	var out []string
 	for _, so := range sos {
 		out = append(out, so.Name)
@@ -165,9 +165,9 @@ func names(sos []ledger.SignOff) string {
 // SignOffText is one sign-off in a line, the accepted risk spelled out:
 // "ACCEPTED RISK (overrides computed NO-GO) by Ann Lee (approver, asset owner) 2026-03-20 12:00".
 // The rationale is not part of it.
-func SignOffText(so ledger.SignOff, computed verdict.Outcome) string {
+func SignOffText(so register.SignOff, computed verdict.Outcome) string {
 	what := strings.ToUpper(string(so.Decision))
-	if so.Decision == ledger.AcceptRisk {
+	if so.Decision == register.AcceptRisk {
 		what = "ACCEPTED RISK (overrides computed " + string(computed) + ")"
 	}
 	return fmt.Sprintf("%s by %s (%s, %s) %s", what, so.Name, so.Role, PartyOf(so.Role), so.Time.Local().Format("2006-01-02 15:04"))
@@ -195,8 +195,8 @@ func (e LogEntry) String() string {
 	return s
 }
 
-// SessionLog turns the audit rows of a patch (ledger.PatchAudit) into its session log.
-func SessionLog(rows []ledger.AuditRow) []LogEntry {
+// SessionLog turns the audit rows of a patch (register.Store.PatchAudit) into its session log.
+func SessionLog(rows []register.AuditRow) []LogEntry {
 	out := make([]LogEntry, 0, len(rows))
 	for _, r := range rows {
 		e := LogEntry{Seq: r.Seq, Time: r.Time, Actor: r.Actor, Action: r.Action, Subject: r.Subject}
@@ -208,26 +208,17 @@ func SessionLog(rows []ledger.AuditRow) []LogEntry {
 
 // describe fills e.Text and e.Detail from audit row r. The detail is parsed leniently: a
 // row whose detail does not parse still shows its action and subject.
-func describe(r ledger.AuditRow, e *LogEntry) {
+func describe(r register.AuditRow, e *LogEntry) {
 	e.Text = fmt.Sprintf("%s %s", strings.ReplaceAll(r.Action, "_", " "), r.Subject)
 	switch r.Action {
-	case ledger.ActionPatchAdded:
-		var p ledger.Patch
+	case register.ActionPatchAdded:
+		var p register.Patch
 		if json.Unmarshal(r.Detail, &p) != nil {
 			return
 		}
 		e.Text = fmt.Sprintf("added patch %s: %s %s %s → %s (%s)", r.Subject, p.Supplier, p.Product, p.FromVersion, p.ToVersion, p.Type)
-	case ledger.ActionStateChanged:
-		var d struct {
-			From           ledger.State `json:"from"`
-			To             ledger.State `json:"to"`
-			MitigationPlan string       `json:"mitigation_plan"`
-			ReviewDate     time.Time    `json:"review_date"`
-			WindowStart    time.Time    `json:"window_start"`
-			WindowEnd      time.Time    `json:"window_end"`
-			SupersededBy   string       `json:"superseded_by"`
-			Note           string       `json:"note"`
-		}
+	case register.ActionStateChanged:
+		var d register.StateChange
 		if json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
@@ -245,37 +236,27 @@ func describe(r ledger.AuditRow, e *LogEntry) {
 			more = append(more, "note: "+d.Note)
 		}
 		e.Detail = strings.Join(more, "; ")
-	case ledger.ActionValidationRecorded:
-		var d struct {
-			Verdict    verdict.Outcome `json:"verdict"`
-			Scenario   string          `json:"scenario"`
-			BeforeRuns []int64         `json:"before_runs"`
-			AfterRuns  []int64         `json:"after_runs"`
-		}
+	case register.ActionValidationRecorded:
+		var d register.ValidationRecorded
 		if json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
 		e.Text = fmt.Sprintf("recorded validation %s: computed %s", r.Subject, d.Verdict)
 		e.Detail = fmt.Sprintf("%s, before runs %v, after runs %v", d.Scenario, d.BeforeRuns, d.AfterRuns)
-	case ledger.ActionSignedOff:
-		var d struct {
-			Verdict   verdict.Outcome `json:"verdict"`
-			Role      ledger.Role     `json:"role"`
-			Decision  ledger.Decision `json:"decision"`
-			Rationale string          `json:"rationale"`
-		}
+	case register.ActionSignedOff:
+		var d register.SignedOff
 		if json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
-		e.Risk, e.Rejected = d.Decision == ledger.AcceptRisk, d.Decision == ledger.Reject
+		e.Risk, e.Rejected = d.Decision == register.AcceptRisk, d.Decision == register.Reject
 		what := string(d.Decision)
 		if e.Risk {
 			what = fmt.Sprintf("ACCEPTED RISK over the computed %s (which stays %s)", d.Verdict, d.Verdict)
 		}
 		e.Text = fmt.Sprintf("signed %s as %s (%s): %s", r.Subject, d.Role, PartyOf(d.Role), what)
 		e.Detail = d.Rationale
-	case ledger.ActionBundleExported:
-		var d ledger.BundleExport
+	case register.ActionBundleExported:
+		var d register.BundleExport
 		if json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}

@@ -133,7 +133,7 @@ func (w *Workspace) Validate(ctx context.Context, req Request, progress func(Pro
 	}
 	in := validation.Input{
 		Scenario: sc, Before: side(req.Before, req.BeforeRuns), After: side(req.After, req.AfterRuns),
-		Repeat: req.Repeat, Patch: validation.Patch{ID: req.Patch}, Ledger: w.DB,
+		Repeat: req.Repeat, Patch: validation.Patch{ID: req.Patch}, Ledger: w.DB, Register: w.Reg,
 		OperatorRestart: w.restarter(req.OperatorRestart), Actor: w.actor, Now: w.Now, ToolVersion: Version,
 	}
 	if progress != nil {

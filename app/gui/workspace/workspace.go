@@ -19,6 +19,8 @@ import (
 
 	"github.com/patchgate/patchgate/harness/ledger"
 	"github.com/patchgate/patchgate/harness/point"
+	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/pgstore"
 	"github.com/patchgate/patchgate/harness/validation"
 	"github.com/patchgate/patchgate/scenarios"
 	"github.com/patchgate/patchgate/simulators/fault"
@@ -42,6 +44,10 @@ type Config struct {
 	Dir string
 	// KeyDir is the folder of the signing key (key.pem, pub.pem). Empty: Dir/keys.
 	KeyDir string
+	// Register is the PostgreSQL URL of a shared register (postgres://USER@HOST/DB): the
+	// patches, validations and sign-offs live there, the runs stay in Dir/patchgate.db, and
+	// no demo patch is entered. Empty: the register in Dir/patchgate.db.
+	Register string
 	// TrustDir is the folder of trusted OPC UA server certificates for targets that name
 	// none with trust=DIR. Empty: the driver's default (DefaultTrustDir).
 	TrustDir string
@@ -74,7 +80,8 @@ func DefaultDir() (string, error) {
 // scenarios. Its methods are safe from any goroutine.
 type Workspace struct {
 	Dir string
-	DB  *ledger.DB
+	DB  *ledger.DB     // the runs, and the register unless a shared one is configured
+	Reg register.Store // the register: DB, or the shared one (Config.Register)
 	Now func() time.Time
 
 	host     string
@@ -83,6 +90,8 @@ type Workspace struct {
 	scan     time.Duration
 	mu       sync.Mutex
 	stations []*Station
+
+	registerURL string // Config.Register
 
 	folders  sync.Mutex // guards keyDir and trustDir, which Settings may change (settings.go)
 	keyDir   string
@@ -150,16 +159,30 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register in %s: %w", cfg.Dir, err)
 	}
+	var reg register.Store = db
+	if cfg.Register != "" {
+		if !pgstore.IsURL(cfg.Register) {
+			db.Close()
+			return nil, fmt.Errorf("shared register %s: expected a PostgreSQL URL, postgres://USER@HOST/DB", pgstore.Redact(cfg.Register))
+		}
+		if reg, err = pgstore.Open(ctx, cfg.Register); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if cfg.Actor == "" {
 		cfg.Actor = validation.Actor()
 	}
 	if cfg.Scan != 0 {
 		if err := simopt.CheckScan(cfg.Scan); err != nil {
 			db.Close()
+			if reg != register.Store(db) {
+				reg.Close()
+			}
 			return nil, fmt.Errorf("embedded tanks: %w", err)
 		}
 	}
-	w := &Workspace{Dir: cfg.Dir, DB: db, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir,
+	w := &Workspace{Dir: cfg.Dir, DB: db, Reg: reg, registerURL: cfg.Register, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir,
 		startAt: cfg.Start, scan: cfg.Scan}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
 		st, err := w.start(ctx, s.role, s.fw, "", "", fault.Set{})
@@ -390,11 +413,36 @@ func (w *Workspace) Close() error {
 		}
 	}
 	w.stations = nil
-	if w.DB != nil {
-		return w.DB.Close()
+	var errs []error
+	if w.Reg != nil && w.Reg != register.Store(w.DB) {
+		errs = append(errs, w.Reg.Close())
 	}
-	return nil
+	if w.DB != nil {
+		errs = append(errs, w.DB.Close())
+	}
+	return errors.Join(errs...)
 }
+
+// RegisterName says where the register is: the shared register's URL without its
+// password, or the ledger file.
+func (w *Workspace) RegisterName() string {
+	if w.registerURL != "" {
+		return pgstore.Redact(w.registerURL)
+	}
+	return w.DB.Path()
+}
+
+// RegisterURL is Config.Register, the shared register's URL ("" for none).
+func (w *Workspace) RegisterURL() string { return w.registerURL }
+
+// IsRegisterURL reports whether u names a PostgreSQL register (Config.Register).
+func IsRegisterURL(u string) bool { return pgstore.IsURL(u) }
+
+// RedactURL is a register URL without its password, for display.
+func RedactURL(u string) string { return pgstore.Redact(u) }
+
+// Shared reports whether the register is a shared one (Config.Register).
+func (w *Workspace) Shared() bool { return w.registerURL != "" }
 
 // Actor is who this workspace records as making changes.
 func (w *Workspace) Actor() string { return w.actor }
@@ -402,26 +450,29 @@ func (w *Workspace) Actor() string { return w.actor }
 // seed enters the demo patch in an empty register: the tank firmware update the embedded
 // "after" station runs, as a security patch (so the 35-day clock shows), in test.
 func (w *Workspace) seed(ctx context.Context) error {
-	ps, err := w.DB.Patches(ctx)
+	if w.Shared() { // a shared register holds the lab's patches, not a demo
+		return nil
+	}
+	ps, err := w.Reg.Patches(ctx)
 	if err != nil || len(ps) > 0 {
 		return err
 	}
 	after := w.stations[1].Firmware()
 	base := w.stations[0].Firmware()
 	now := w.Now()
-	p, err := w.DB.AddPatch(ctx, ledger.Patch{
+	p, err := w.Reg.AddPatch(ctx, register.Patch{
 		ID: DemoPatchID, Supplier: "Simulated Controls", Product: "Tank controller (simulated)",
-		FromVersion: base.Version, ToVersion: after.Version, Type: ledger.Security,
+		FromVersion: base.Version, ToVersion: after.Version, Type: register.Security,
 		CVEs: []string{"CVE-2026-0001"}, Advisory: "demo advisory: " + after.Description,
-		Qualification: ledger.QualificationUnknown,
+		Qualification: register.QualificationUnknown,
 		Notes:         "demo patch of the embedded workspace: validate it on the Validate tab",
 		Identified:    now.AddDate(0, 0, -12), Created: now,
 	}, w.actor)
 	if err != nil {
 		return fmt.Errorf("demo patch: %w", err)
 	}
-	for _, s := range []ledger.State{ledger.StateApplicable, ledger.StateInTest} {
-		if p, err = w.DB.SetState(ctx, p.ID, s, w.actor, ledger.StateDetail{At: now}); err != nil {
+	for _, s := range []register.State{register.StateApplicable, register.StateInTest} {
+		if p, err = w.Reg.SetState(ctx, p.ID, s, w.actor, register.StateDetail{At: now}); err != nil {
 			return fmt.Errorf("demo patch: %w", err)
 		}
 	}
