@@ -451,7 +451,7 @@ func TestBuildInfo(t *testing.T) {
 
 func clientCert(t testing.TB) ([]byte, *rsa.PrivateKey) {
 	t.Helper()
-	der, key, err := newCertificate("urn:patchgate:test:client", "patchgate tests", "test client", []string{"localhost"})
+	der, key, err := newCertificate("urn:patchgate:test:client", "patchgate tests", "test client", []string{"localhost"}, CertSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +612,7 @@ func TestGuard(t *testing.T) {
 		if strings.Contains(tc.name, "+aes") {
 			policies = AllPolicies
 		}
-		g := newGuard(tc.sec, policies)
+		g := newGuard(tc.sec, policies, false)
 		got := true
 		for _, c := range tc.chunks {
 			got = got && g.allow(c)
@@ -625,7 +625,7 @@ func TestGuard(t *testing.T) {
 		for _, c := range tc.chunks {
 			stream.Write(c)
 		}
-		err := pump(&out, &stream, newGuard(tc.sec, policies))
+		err := pump(&out, &stream, newGuard(tc.sec, policies, false))
 		if (err == io.EOF) != tc.want || (tc.want && !bytes.Equal(out.Bytes(), bytes.Join(tc.chunks, nil))) {
 			t.Errorf("%s: pump %v, forwarded %d bytes", tc.name, err, out.Len())
 		}
