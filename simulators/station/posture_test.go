@@ -188,3 +188,57 @@ func checkPosture(t *testing.T, prof firmware.Profile, sec string) {
 		}
 	}
 }
+
+// TestDebugAddress: the firmware's debug port opens only where Config.Debug says, on a
+// loopback host only, and stays closed for a firmware that has none.
+func TestDebugAddress(t *testing.T) {
+	debugPort, _ := firmware.Lookup("tank", "debug-port")
+	base, _ := firmware.Lookup("tank", "")
+	for _, tc := range []struct {
+		fw, debug string
+		ports     int
+		err       string
+	}{
+		{debugPort.Name, "", 0, ""},
+		{debugPort.Name, "127.0.0.1:0", 1, ""},
+		{debugPort.Name, "[::1]:0", 1, ""},
+		{base.Name, "127.0.0.1:0", 0, ""},
+		{debugPort.Name, "0.0.0.0:0", 0, "loopback"},
+		{debugPort.Name, "192.0.2.1", 0, "loopback"},
+		{debugPort.Name, "example.com:0", 0, "loopback"},
+	} {
+		st, err := station.Start(context.Background(), station.Config{Model: "tank", Firmware: tc.fw, Debug: tc.debug})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s debug %q: %v; want an error naming %q", tc.fw, tc.debug, err, tc.err)
+			}
+			if st != nil {
+				st.Close()
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s debug %q: %v", tc.fw, tc.debug, err)
+			continue
+		}
+		ps := st.DebugPorts()
+		if len(ps) != tc.ports {
+			t.Errorf("%s debug %q: ports %v", tc.fw, tc.debug, ps)
+		}
+		for _, p := range ps {
+			host, _, _ := net.SplitHostPort(tc.debug)
+			c, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			if err != nil {
+				t.Errorf("debug port %d: %v", p, err)
+				continue
+			}
+			// the shell hangs up at once
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+				t.Errorf("debug port %d: read %d bytes, %v; want it closed", p, n, err)
+			}
+			c.Close()
+		}
+		st.Close()
+	}
+}
