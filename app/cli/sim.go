@@ -73,6 +73,11 @@ func runSim(ctx context.Context, env Env, args []string) error {
 			return badInput("listen address %q: expected host:port, e.g. 127.0.0.1:5020", a)
 		}
 	}
+	if *debug != "" {
+		if _, _, err := station.SplitDebug(*debug); err != nil {
+			return badInput("--%v", err)
+		}
+	}
 	var users map[string]string
 	if *uaUser != "" {
 		pw := os.Getenv(simPasswordEnv)
@@ -151,8 +156,8 @@ type stationInfo struct {
 	OPCUA    string `json:"opcua,omitempty"`
 	Faults   string `json:"faults"`
 	Start    string `json:"start"`
-	Scan     string `json:"scan"` // nominal period in force, scan_factor included
-	Map      string `json:"map"`  // the point map served, e.g. tank-scaled
+	Scan     string `json:"scan"`                  // nominal period in force, scan_factor included
+	Map      string `json:"map"`                   // the point map served, e.g. tank-scaled
 	Debug    []int  `json:"debug_ports,omitempty"` // the firmware's extra open ports
 }
 

@@ -166,3 +166,22 @@ func TestExtraCodesRefused(t *testing.T) {
 		t.Errorf("bad address: %v", err)
 	}
 }
+
+// FuzzReadFrame: the front reads whatever a client sends without panicking, and a frame it
+// accepts is a whole MBAP frame of the length its header says.
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 0, 0, 2, 1, 0x11})
+	f.Add([]byte{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1})
+	f.Add([]byte{0, 1, 0, 0, 0, 1, 1})
+	f.Add([]byte{0, 1, 0, 0, 0xff, 0xff, 1, 3})
+	f.Add([]byte{0, 1, 0, 1, 0, 2, 1, 0x11})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := readFrame(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if n := int(binary.BigEndian.Uint16(fr[4:])); len(fr) != 6+n || n < 2 || !bytes.HasPrefix(b, fr) {
+			t.Errorf("frame %x from %x", fr, b)
+		}
+	})
+}

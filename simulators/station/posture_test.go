@@ -216,6 +216,7 @@ func TestDebugAddress(t *testing.T) {
 		{debugPort.Name, "0.0.0.0:0", 0, "loopback"},
 		{debugPort.Name, "192.0.2.1", 0, "loopback"},
 		{debugPort.Name, "example.com:0", 0, "loopback"},
+		{debugPort.Name, "127.0.0.1:70000", 0, "expected 0 to 65535"},
 	} {
 		st, err := station.Start(context.Background(), station.Config{Model: "tank", Firmware: tc.fw, Debug: tc.debug})
 		if tc.err != "" {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,12 +138,9 @@ func (st *Station) openDebug(ports []int) error {
 	if st.Config.Debug == "" || len(ports) == 0 {
 		return nil
 	}
-	host, port, err := net.SplitHostPort(st.Config.Debug)
+	host, port, err := SplitDebug(st.Config.Debug)
 	if err != nil {
-		host, port = st.Config.Debug, ""
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("debug listen address %q: a loopback host (127.0.0.1, ::1, localhost) only", st.Config.Debug)
+		return err
 	}
 	if port != "" && port != "0" && len(ports) > 1 {
 		return fmt.Errorf("debug listen address %q: firmware %s opens %d ports; give a host alone or port 0", st.Config.Debug, st.Config.Firmware, len(ports))
@@ -174,6 +172,23 @@ func (st *Station) openDebug(ports []int) error {
 		}()
 	}
 	return nil
+}
+
+// SplitDebug checks a Config.Debug address: a loopback host, alone or with a port.
+func SplitDebug(addr string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), ""
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", "", fmt.Errorf("debug listen address %q: a loopback host (127.0.0.1, ::1, localhost) only", addr)
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return "", "", fmt.Errorf("debug listen address %q: port %q; expected 0 to 65535", addr, port)
+		}
+	}
+	return host, port, nil
 }
 
 // DebugPorts are the ports the firmware's extra services listen on, in the profile's order
