@@ -35,7 +35,8 @@ func runSim(ctx context.Context, env Env, args []string) error {
 	ua := fs.String("opcua", "127.0.0.1:4840", "OPC UA listen address (port 0: a free port; empty: off)")
 	unit := fs.Uint("unit", 1, "Modbus unit id the controller answers")
 	seed := fs.Uint64("seed", 1, "random seed of the process (noise, part arrivals)")
-	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt (secure ones with Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss)")
+	sec := fs.String("security", "all", "OPC UA endpoints: all, none, sign, encrypt, or secure (sign and encrypt, no None); secure ones with Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss; a firmware with insecure_endpoint adds None")
+	debug := fs.String("debug", "127.0.0.1", "where the firmware's extra ports listen (open_ports, e.g. debug-port's shell): a loopback host opens each at its number, host:0 on a free port; empty: closed")
 	uaUser := fs.String("opcua-user", "", "OPC UA sessions need this user name, with the password in the environment variable "+simPasswordEnv+"; anonymous ones are refused")
 	start := fs.String("start", "default", "where the plant starts: "+simopt.StartWords+"; random is drawn from --seed")
 	scan := fs.String("scan", "", "nominal scan period replacing the model's and the firmware's, "+simopt.ScanWords+"; the firmware's scan_factor still applies")
@@ -72,6 +73,11 @@ func runSim(ctx context.Context, env Env, args []string) error {
 			return badInput("listen address %q: expected host:port, e.g. 127.0.0.1:5020", a)
 		}
 	}
+	if *debug != "" {
+		if _, _, err := station.SplitDebug(*debug); err != nil {
+			return badInput("--%v", err)
+		}
+	}
 	var users map[string]string
 	if *uaUser != "" {
 		pw := os.Getenv(simPasswordEnv)
@@ -79,14 +85,14 @@ func runSim(ctx context.Context, env Env, args []string) error {
 			return badInput("--opcua-user %s: its password goes in the environment variable %s, which is not set", *uaUser, simPasswordEnv)
 		}
 		if strings.EqualFold(*sec, "none") {
-			return badInput("--opcua-user with --security none: a password needs a secure endpoint; expected --security all, sign or encrypt")
+			return badInput("--opcua-user with --security none: a password needs a secure endpoint; expected --security all, sign, encrypt or secure")
 		}
 		users = map[string]string{*uaUser: pw}
 	}
 	st, err := station.Start(ctx, station.Config{
 		Model: *model, Firmware: *fw, Seed: *seed, Faults: faults.set,
 		Start: opts.Start, Scan: opts.Scan, Layout: opts.Layout,
-		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec, OPCUAUsers: users,
+		Modbus: *mb, OPCUA: *ua, UnitID: uint8(*unit), Security: *sec, OPCUAUsers: users, Debug: *debug,
 	})
 	if err != nil {
 		return err
@@ -150,8 +156,9 @@ type stationInfo struct {
 	OPCUA    string `json:"opcua,omitempty"`
 	Faults   string `json:"faults"`
 	Start    string `json:"start"`
-	Scan     string `json:"scan"` // nominal period in force, scan_factor included
-	Map      string `json:"map"`  // the point map served, e.g. tank-scaled
+	Scan     string `json:"scan"`                  // nominal period in force, scan_factor included
+	Map      string `json:"map"`                   // the point map served, e.g. tank-scaled
+	Debug    []int  `json:"debug_ports,omitempty"` // the firmware's extra open ports
 }
 
 func info(st *station.Station) stationInfo {
@@ -160,6 +167,7 @@ func info(st *station.Station) stationInfo {
 		Model: p.Model, Firmware: p.Version, Profile: p.Name, Kind: string(p.Kind),
 		Modbus: st.ModbusURL(), OPCUA: st.OPCUAURL(), Faults: st.Controller.Faults().String(),
 		Start: st.Config.Start.String(), Scan: st.Controller.Period().String(), Map: st.Controller.Points().Name,
+		Debug: st.DebugPorts(),
 	}
 }
 
@@ -176,6 +184,9 @@ func printStation(env Env, st *station.Station, asJSON bool) {
 	}
 	if in.OPCUA != "" {
 		fmt.Fprintf(env.Stdout, "  opcua   %s\n", in.OPCUA)
+	}
+	for _, p := range in.Debug {
+		fmt.Fprintf(env.Stdout, "  debug   tcp port %d (the firmware's debug shell: accepts and hangs up)\n", p)
 	}
 	fmt.Fprintf(env.Stdout, "  faults  %s\n", in.Faults)
 	fmt.Fprintf(env.Stdout, "  scan    %s, start %s, point map %s\n", in.Scan, in.Start, in.Map)

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -86,5 +88,45 @@ func TestSimStartScanMap(t *testing.T) {
 				t.Errorf("ScanTimeUs %v, want about 52500", us)
 			}
 		}
+	}
+}
+
+// TestSimDebugPort: `patchgate sim --firmware debug-port --debug 127.0.0.1:0` names the debug
+// port it opened, which accepts a connection; a non-loopback --debug is refused.
+func TestSimDebugPort(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, Env{Stdout: pw, Stderr: io.Discard}, []string{"sim", "--firmware", "debug-port",
+			"--debug", "127.0.0.1:0", "--modbus", "127.0.0.1:0", "--opcua", "", "--json"})
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != ExitOK {
+			t.Errorf("exit %d after interrupt", code)
+		}
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in stationInfo
+	if err := json.Unmarshal([]byte(line), &in); err != nil {
+		t.Fatalf("%v: %q", err, line)
+	}
+	if len(in.Debug) != 1 {
+		t.Fatalf("debug ports %v; want the firmware's one", in.Debug)
+	}
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Debug[0])))
+	if err != nil {
+		t.Fatalf("debug port: %v", err)
+	}
+	c.Close()
+
+	code, _, errOut := runCLI(t, "sim", "--firmware", "debug-port", "--debug", "0.0.0.0:0", "--modbus", "127.0.0.1:0", "--opcua", "")
+	if code != ExitBadInput || !strings.Contains(errOut, "loopback") {
+		t.Errorf("--debug 0.0.0.0:0: exit %d, stderr %q; want a refusal naming loopback", code, errOut)
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate/harness/compare"
 	"github.com/patchgate/patchgate/harness/driver"
 	_ "github.com/patchgate/patchgate/harness/driver/modbus"
 	_ "github.com/patchgate/patchgate/harness/driver/opcua"
@@ -19,6 +24,7 @@ import (
 	"github.com/patchgate/patchgate/harness/runner"
 	"github.com/patchgate/patchgate/harness/scenario"
 	"github.com/patchgate/patchgate/harness/trace"
+	"github.com/patchgate/patchgate/harness/verdict"
 	"github.com/patchgate/patchgate/simulators/firmware"
 	"github.com/patchgate/patchgate/simulators/station"
 )
@@ -211,9 +217,9 @@ func rejectOrder(tr *trace.Trace) string {
 	return "count then gate"
 }
 
-// servesNoPosture: a profile that changes only the security posture, which the stations do
-// not show over the wire yet.
-func servesNoPosture(p firmware.Profile) bool { return p.Breaks == "posture" }
+// changesPosture: a profile that changes only the security posture, judged by
+// postureBench rather than by the matrix's scenarios.
+func changesPosture(p firmware.Profile) bool { return p.Breaks == "posture" }
 
 type matrixJob struct {
 	prof  firmware.Profile
@@ -251,7 +257,7 @@ func TestEveryProfileOverBothProtocols(t *testing.T) {
 		}
 	}
 	for _, p := range firmware.All() {
-		if servesNoPosture(p) {
+		if changesPosture(p) {
 			continue
 		}
 		key, _ := scenarioKey(p)
@@ -292,16 +298,16 @@ func TestEveryProfileOverBothProtocols(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// the posture benches after the timing runs, side by side: each starts and stops
+	// stations in turn
+	postures := runPostureBenches(t)
 	result := map[string]matrixOutcome{}
 	for i, j := range jobs {
 		result[j.id()] = out[i]
 	}
 	for _, p := range firmware.All() {
-		if servesNoPosture(p) {
-			t.Run(p.Model+"/"+p.Name, func(t *testing.T) {
-				t.Skip("the stations do not serve a firmware's posture over the wire yet (a debug port, a None endpoint, a weak certificate): " +
-					"the study judges these profiles on sim://, the drivers' posture probes are tested against the station servers and the third-party PLC")
-			})
+		if changesPosture(p) {
+			checkPostureProfile(t, p, postures)
 			continue
 		}
 		for _, proto := range []string{"modbus", "opcua"} {
@@ -407,5 +413,195 @@ func checkProfile(t *testing.T, p firmware.Profile, proto, checkID string, r, b 
 		if r.m.checks[checkID] != "fail" || b.m.checks[checkID] != "pass" {
 			t.Errorf("check %s = %q, baseline %q; want fail and pass", checkID, r.m.checks[checkID], b.m.checks[checkID])
 		}
+	}
+}
+
+// A posture bench validates posture profiles as a bench does, on one controller patched in
+// between: the baseline station runs tank-posture, is stopped, and each profile's station
+// starts on the same ports (Modbus or OPC UA, and a debug port) and runs it; the baseline
+// again last, to show that a controller compared with itself passes. The scan covers the
+// station's ports, so a port the firmware opens shows.
+type postureBenchSpec struct {
+	name     string // the bench's protocol and OPC UA security
+	proto    string // modbus or opcua
+	security string // the station's OPC UA security (see opcuaserver.ParseSecurity)
+	profiles []string
+	// want: what the posture criterion must name for each profile, over this bench
+	want map[string][]string
+}
+
+// The OPC UA benches: "secure" (signed and encrypted endpoints only, the client trusting the
+// station's certificate) shows an added None endpoint; the weak certificate shows on "all"
+// over None, as gopcua's client refuses a secure channel to a server whose key is under
+// 2048 bits.
+var postureBenches = []postureBenchSpec{
+	{name: "modbus", proto: "modbus", profiles: []string{"debug-port", "fc-report-id", "policy-none", "weak-cert"},
+		want: map[string][]string{
+			"debug-port":   {"port DEBUG accepts connections after the patch"},
+			"fc-report-id": {"answers function code 17 (exception 01 before)"},
+		}},
+	{name: "opcua-secure", proto: "opcua", security: "secure", profiles: []string{"debug-port", "policy-none", "fc-report-id"},
+		want: map[string][]string{
+			"debug-port":  {"port DEBUG accepts connections after the patch"},
+			"policy-none": {"adds endpoint None/None"},
+		}},
+	{name: "opcua-all", proto: "opcua", security: "all", profiles: []string{"weak-cert"},
+		want: map[string][]string{
+			"weak-cert": {"RSA 2048 → 1024 bits", "SHA256-RSA → SHA1-RSA", "3650 d → 30 d"},
+		}},
+}
+
+func runPostureBenches(t *testing.T) map[string]map[string]postureOutcome {
+	outs := make([]map[string]postureOutcome, len(postureBenches))
+	var wg sync.WaitGroup
+	for i, b := range postureBenches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = postureBench(t, b)
+		}()
+	}
+	wg.Wait()
+	postures := map[string]map[string]postureOutcome{}
+	for i, b := range postureBenches {
+		postures[b.name] = outs[i]
+	}
+	return postures
+}
+
+type postureOutcome struct {
+	crit  verdict.Criterion
+	debug int // the bench's debug port
+	err   error
+}
+
+// postureBench runs the baseline, each profile and the baseline again on the same ports,
+// one station at a time, and judges each against the first baseline run; the second
+// baseline is under the key "baseline".
+func postureBench(t *testing.T, b postureBenchSpec) map[string]postureOutcome {
+	out := map[string]postureOutcome{}
+	debug := freeLoopbackPort(t)
+	var sc *scenario.Scenario
+	var before *trace.Trace
+	cfg := station.Config{Model: "tank", Seed: 1, Security: b.security,
+		Debug: "127.0.0.1:" + strconv.Itoa(debug)}
+	if b.proto == "modbus" {
+		cfg.Modbus = "127.0.0.1:0"
+	} else {
+		cfg.OPCUA = "127.0.0.1:0"
+	}
+	trust := t.TempDir()
+	for _, fw := range append(append([]string{""}, b.profiles...), "baseline") {
+		cfg.Firmware = fw
+		st, err := startRetrying(cfg)
+		if err != nil {
+			out[fw] = postureOutcome{err: err, debug: debug}
+			if before == nil {
+				for _, p := range b.profiles {
+					out[p] = out[fw]
+				}
+				return out
+			}
+			continue
+		}
+		tg := st.ModbusURL()
+		if b.proto == "opcua" {
+			// the same ports from here on; the operator trusts the station's new certificate
+			cfg.OPCUA = st.OPCUA.Addr()
+			tg = st.OPCUAURL() + "?security=None&allow_insecure=1"
+			if b.security == "secure" {
+				os.WriteFile(filepath.Join(trust, "station.der"), st.OPCUA.Certificate(), 0o644)
+				tg = st.OPCUAURL() + "?security=Basic256Sha256&mode=SignAndEncrypt&trust=" + url.QueryEscape(trust)
+			}
+		} else {
+			cfg.Modbus = st.Modbus.Addr()
+		}
+		if sc == nil {
+			sc = load(t, "tank-posture.yaml")
+			_, p, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(strings.Split(tg, "?")[0], "modbus://"), "opc.tcp://"))
+			port, _ := strconv.Atoi(p)
+			sc.Posture.Ports = []int{port, debug}
+		}
+		res, err := runner.Run(context.Background(), sc, runner.Options{Target: target(t, tg)})
+		st.Close()
+		if err == nil && res.Trace.Run.Status != trace.Completed {
+			err = fmt.Errorf("status %s: %s", res.Trace.Run.Status, res.Trace.Run.Fault)
+		}
+		if err != nil {
+			out[fw] = postureOutcome{err: fmt.Errorf("firmware %q: %w", fw, err), debug: debug}
+			continue
+		}
+		if before == nil {
+			before = res.Trace
+			continue
+		}
+		for _, c := range compare.Compare(sc, []*trace.Trace{before}, []*trace.Trace{res.Trace}, compare.Patch{}) {
+			if c.ID == "posture" {
+				out[fw] = postureOutcome{crit: c, debug: debug}
+			}
+		}
+	}
+	return out
+}
+
+// startRetrying starts a station on the ports of the one just stopped, retrying briefly
+// while the system has not released them.
+func startRetrying(cfg station.Config) (*station.Station, error) {
+	for try := 0; ; try++ {
+		st, err := station.Start(context.Background(), cfg)
+		if err == nil || try == 50 || !strings.Contains(err.Error(), "address already in use") {
+			return st, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freeLoopbackPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// checkPostureProfile: on every bench that can see it, the profile's posture criterion
+// fails naming the change; on the others it passes; the baseline against itself passes.
+func checkPostureProfile(t *testing.T, p firmware.Profile, postures map[string]map[string]postureOutcome) {
+	seen := false
+	for _, b := range postureBenches {
+		if !slices.Contains(b.profiles, p.Name) {
+			continue
+		}
+		t.Run(p.Model+"/"+p.Name+"/"+b.name, func(t *testing.T) {
+			o, base := postures[b.name][p.Name], postures[b.name]["baseline"]
+			if o.err != nil || base.err != nil {
+				t.Fatalf("posture run: %v; baseline again: %v", o.err, base.err)
+			}
+			if base.crit.Status != verdict.Pass {
+				t.Errorf("baseline against itself: posture %s: %s", base.crit.Status, base.crit.Reason)
+			}
+			want := b.want[p.Name]
+			if want == nil {
+				if o.crit.Status != verdict.Pass {
+					t.Errorf("posture %s (%s); this bench cannot see what the firmware changes", o.crit.Status, o.crit.Reason)
+				}
+				return
+			}
+			seen = true
+			if o.crit.Status != verdict.Fail {
+				t.Errorf("posture %s: %s; want fail", o.crit.Status, o.crit.Reason)
+			}
+			for _, w := range want {
+				w = strings.ReplaceAll(w, "DEBUG", strconv.Itoa(o.debug))
+				if !strings.Contains(o.crit.Reason, w) {
+					t.Errorf("posture reason %q does not name %q", o.crit.Reason, w)
+				}
+			}
+		})
+	}
+	if !seen {
+		t.Errorf("%s/%s changes the posture, but no posture bench shows it", p.Model, p.Name)
 	}
 }

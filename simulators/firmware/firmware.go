@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -49,7 +50,14 @@ type Profile struct {
 	OpenPorts        []int     `yaml:"open_ports,omitempty" json:"open_ports,omitempty"`
 	InsecureEndpoint bool      `yaml:"insecure_endpoint,omitempty" json:"insecure_endpoint,omitempty"`
 	Cert             *CertSpec `yaml:"cert,omitempty" json:"cert,omitempty"`
+	// ExtraCodes are read-only Modbus function codes the firmware answers beside 1 to 4,
+	// which the baseline refuses with exception 01; the Modbus server implements 17 (Report
+	// Server ID) only.
+	ExtraCodes []int `yaml:"extra_codes,omitempty" json:"extra_codes,omitempty"`
 }
+
+// ExtraCodesImplemented are the function codes a profile may list in extra_codes.
+var ExtraCodesImplemented = []int{17}
 
 // CertSpec is the server certificate a firmware makes for itself.
 type CertSpec struct {
@@ -134,6 +142,11 @@ func Parse(name string, data []byte) ([]Profile, error) {
 		for _, port := range p.OpenPorts {
 			if port < 1 || port > 65535 {
 				errs = append(errs, yamlfile.At(at+".open_ports", "port %d; expected a TCP port from 1 to 65535", port))
+			}
+		}
+		for _, fc := range p.ExtraCodes {
+			if !slices.Contains(ExtraCodesImplemented, fc) {
+				errs = append(errs, yamlfile.At(at+".extra_codes", "function code %d; expected 17 (Report Server ID), the only extra read code the simulated Modbus server implements", fc))
 			}
 		}
 		if c := p.Cert; c != nil && (c.Bits < 1024 || c.Bits > 8192 || (c.Hash != "sha1" && c.Hash != "sha256") || c.Days < 1) {

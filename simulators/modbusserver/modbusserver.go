@@ -22,6 +22,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -38,6 +39,11 @@ type Config struct {
 	UnitID uint8  // 0 means 1
 	// IdleTimeout closes a client connection idle this long (default 120 s, as the library).
 	IdleTimeout time.Duration
+	// ExtraCodes are read-only function codes answered beside 1 to 6, 15 and 16, as a
+	// firmware that answers more does (firmware.Profile.ExtraCodes); only 17 (Report Server
+	// ID: the product and firmware version, run indicator on) is implemented. Any other code
+	// gets exception 01 Illegal Function.
+	ExtraCodes []int
 }
 
 // Server is one Modbus TCP face of a controller.
@@ -48,6 +54,8 @@ type Server struct {
 	idle   time.Duration
 	tables map[point.Register]map[uint16][]int // address -> indexes into pts
 	pts    []mapped
+	extra  []int  // Config.ExtraCodes
+	front  *front // before the library when extra is set
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -69,6 +77,12 @@ func Start(c *plc.Controller, cfg Config) (*Server, error) {
 	if s.unit == 0 {
 		s.unit = 1
 	}
+	for _, fc := range cfg.ExtraCodes {
+		if fc != codeReportServerID {
+			return nil, fmt.Errorf("modbus: extra function code %d; only 17 (Report Server ID) is implemented", fc)
+		}
+	}
+	s.extra = slices.Clone(cfg.ExtraCodes)
 	for _, p := range c.Points().Points {
 		if p.Modbus == nil {
 			continue
@@ -94,6 +108,13 @@ func Start(c *plc.Controller, cfg Config) (*Server, error) {
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if len(s.extra) > 0 {
+		if err := s.startFront(cfg.Addr); err != nil {
+			return nil, err
+		}
+		c.Attach(s)
+		return s, nil
+	}
 	addr, err := s.listen(cfg.Addr)
 	if err != nil {
 		s.cancel()
@@ -102,6 +123,26 @@ func Start(c *plc.Controller, cfg Config) (*Server, error) {
 	s.addr = addr
 	c.Attach(s)
 	return s, nil
+}
+
+// startFront starts the library on a private loopback port and the front on addr.
+func (s *Server) startFront(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		s.cancel()
+		return fmt.Errorf("modbus listen address %q: %w", addr, err)
+	}
+	inner, err := s.listen("127.0.0.1:0")
+	if err != nil {
+		s.cancel()
+		return err
+	}
+	s.front = &front{s: s, inner: inner, conns: map[net.Conn]struct{}{}}
+	if err := s.front.listen(addr); err != nil {
+		s.Close()
+		return fmt.Errorf("modbus listen on %s: %w", addr, err)
+	}
+	s.addr = s.front.ln.Addr().String()
+	return nil
 }
 
 // listen starts the library server. The library binds inside Start and does not tell which
@@ -174,6 +215,9 @@ func (s *Server) Close() error {
 	s.srv = nil
 	s.mu.Unlock()
 	s.cancel()
+	if s.front != nil {
+		s.front.suspend(true) // after cancel: a request stalled by a fault lets go
+	}
 	var err error
 	if srv != nil {
 		err = srv.Stop()
@@ -190,6 +234,10 @@ func (s *Server) Drop() {
 
 // Suspend closes the listener and every connection.
 func (s *Server) Suspend() {
+	if s.front != nil {
+		s.front.suspend(false)
+		return
+	}
 	s.mu.Lock()
 	srv := s.srv
 	s.srv = nil
@@ -201,15 +249,23 @@ func (s *Server) Suspend() {
 
 // Resume listens again on the same address.
 func (s *Server) Resume() {
-	s.mu.Lock()
-	up := s.srv != nil || s.closed
-	s.mu.Unlock()
-	if up {
-		return
+	start := s.startAt
+	if s.front != nil {
+		if s.front.up() {
+			return
+		}
+		start = s.front.listen
+	} else {
+		s.mu.Lock()
+		up := s.srv != nil || s.closed
+		s.mu.Unlock()
+		if up {
+			return
+		}
 	}
 	// the port was ours a moment ago; retry briefly in case the OS has not released it
 	for i := 0; i < 50; i++ {
-		if err := s.startAt(s.addr); err == nil || s.ctx.Err() != nil {
+		if err := start(s.addr); err == nil || s.ctx.Err() != nil {
 			return
 		}
 		select {

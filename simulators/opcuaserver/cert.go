@@ -19,24 +19,64 @@ import (
 	"time"
 )
 
+// CertSpec is how the server makes its certificate: RSA key bits, signature hash ("sha1" or
+// "sha256") and validity in days. Zero fields take the defaults, RSA 2048, SHA-256 and 3650
+// days, what a firmware that does not say makes (firmware.DefaultCert).
+type CertSpec struct {
+	Bits int
+	Hash string
+	Days int
+}
+
+func (c CertSpec) withDefaults() CertSpec {
+	if c.Bits == 0 {
+		c.Bits = 2048
+	}
+	if c.Hash == "" {
+		c.Hash = "sha256"
+	}
+	if c.Days == 0 {
+		c.Days = 3650
+	}
+	return c
+}
+
+func (c CertSpec) algorithm() (x509.SignatureAlgorithm, error) {
+	switch c.Hash {
+	case "sha256":
+		return x509.SHA256WithRSA, nil
+	case "sha1":
+		return x509.SHA1WithRSA, nil
+	}
+	return 0, fmt.Errorf("opc ua certificate: hash %q; expected sha1 or sha256", c.Hash)
+}
+
 // certificate returns the server's application instance certificate (DER) and key: loaded
-// from dir when a usable pair is there, else generated (RSA 2048, self-signed, valid ten
-// years) and, when dir is set, kept there for the next start so that clients that trust it
-// keep trusting it. A kept pair is usable when it names appURI and covers every host.
-func certificate(dir, base, appURI, org, cn string, hosts []string) ([]byte, *rsa.PrivateKey, error) {
+// from dir when a usable pair is there, else generated (self-signed, as spec says: by
+// default RSA 2048, SHA-256, valid 3650 days from an hour ago) and, when dir is set, kept
+// there for the next start so that clients that trust it keep trusting it. A kept pair is
+// usable when it names appURI, covers every host and was made as spec says.
+func certificate(dir, base, appURI, org, cn string, hosts []string, spec CertSpec) ([]byte, *rsa.PrivateKey, error) {
+	spec = spec.withDefaults()
+	if _, err := spec.algorithm(); err != nil {
+		return nil, nil, err
+	}
+	if spec.Bits < 1024 || spec.Bits > 8192 || spec.Days < 1 {
+		return nil, nil, fmt.Errorf("opc ua certificate: %d bits, %d days; expected 1024..8192 bits and at least a day", spec.Bits, spec.Days)
+	}
 	var certPath, keyPath string
 	if dir != "" {
 		certPath = filepath.Join(dir, base+".der")
 		keyPath = filepath.Join(dir, base+".key")
 		der, key, err := loadCertificate(certPath, keyPath)
 		switch {
-		case err == nil && usable(der, appURI, hosts):
+		case err == nil && usable(der, appURI, hosts, spec):
 			return der, key, nil
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return nil, nil, err
 		}
 	}
-	der, key, err := newCertificate(appURI, org, cn, hosts)
+	der, key, err := newCertificate(appURI, org, cn, hosts, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,9 +129,16 @@ func loadCertificate(certPath, keyPath string) ([]byte, *rsa.PrivateKey, error) 
 	return der, key, nil
 }
 
-func usable(der []byte, appURI string, hosts []string) bool {
+func usable(der []byte, appURI string, hosts []string, spec CertSpec) bool {
 	c, err := x509.ParseCertificate(der)
 	if err != nil || time.Now().After(c.NotAfter) || len(c.URIs) == 0 || c.URIs[0].String() != appURI {
+		return false
+	}
+	alg, _ := spec.withDefaults().algorithm()
+	pub, ok := c.PublicKey.(*rsa.PublicKey)
+	// a pair kept before the validity was counted in days (ten calendar years) still serves
+	if d := c.NotAfter.Sub(c.NotBefore) - validity(spec); !ok || pub.N.BitLen() != spec.Bits ||
+		c.SignatureAlgorithm != alg || d < -72*time.Hour || d > 72*time.Hour {
 		return false
 	}
 	for _, h := range hosts {
@@ -106,8 +153,19 @@ func usable(der []byte, appURI string, hosts []string) bool {
 	return true
 }
 
-func newCertificate(appURI, org, cn string, hosts []string) ([]byte, *rsa.PrivateKey, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+// validity is how long a certificate made as spec says is valid: from an hour before it was
+// made (a client whose clock is a little behind accepts it) to spec's days after.
+func validity(spec CertSpec) time.Duration {
+	return time.Hour + time.Duration(spec.withDefaults().Days)*24*time.Hour
+}
+
+func newCertificate(appURI, org, cn string, hosts []string, spec CertSpec) ([]byte, *rsa.PrivateKey, error) {
+	spec = spec.withDefaults()
+	alg, err := spec.algorithm()
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, spec.Bits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,12 +177,13 @@ func newCertificate(appURI, org, cn string, hosts []string) ([]byte, *rsa.Privat
 	if err != nil {
 		return nil, nil, err
 	}
-	now := time.Now()
+	nb := time.Now().Add(-time.Hour).Truncate(time.Second)
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{org}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(10, 0, 0),
+		SerialNumber:       serial,
+		SignatureAlgorithm: alg,
+		Subject:            pkix.Name{CommonName: cn, Organization: []string{org}},
+		NotBefore:          nb,
+		NotAfter:           nb.Add(validity(spec)),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment |
 			x509.KeyUsageDataEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},

@@ -33,9 +33,9 @@ type guard struct {
 	first  bool   // the next MSG is the first of the channel
 }
 
-func newGuard(sec Security, policies []string) *guard {
+func newGuard(sec Security, policies []string, insecure bool) *guard {
 	g := &guard{secure: map[string]bool{}}
-	for _, m := range sec.modes(policies) {
+	for _, m := range sec.modes(policies, insecure) {
 		if m.policy != "None" {
 			g.secure[ua.FormatSecurityPolicyURI(m.policy)] = true
 		}

@@ -58,9 +58,10 @@ const (
 	SecurityNone                    // SecurityPolicy None only
 	SecuritySign                    // Basic256Sha256 Sign only
 	SecurityEncrypt                 // Basic256Sha256 SignAndEncrypt only
+	SecuritySecure                  // Sign and SignAndEncrypt, no None
 )
 
-// ParseSecurity reads none, sign, encrypt or all ("" is all).
+// ParseSecurity reads none, sign, encrypt, secure or all ("" is all).
 func ParseSecurity(s string) (Security, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "all":
@@ -71,8 +72,10 @@ func ParseSecurity(s string) (Security, error) {
 		return SecuritySign, nil
 	case "encrypt", "signandencrypt", "sign-and-encrypt":
 		return SecurityEncrypt, nil
+	case "secure":
+		return SecuritySecure, nil
 	}
-	return SecurityAll, fmt.Errorf("unknown opc ua security %q; expected none, sign, encrypt or all", s)
+	return SecurityAll, fmt.Errorf("unknown opc ua security %q; expected none, sign, encrypt, secure or all", s)
 }
 
 func (s Security) String() string {
@@ -85,6 +88,8 @@ func (s Security) String() string {
 		return "sign"
 	case SecurityEncrypt:
 		return "encrypt"
+	case SecuritySecure:
+		return "secure"
 	}
 	return "invalid"
 }
@@ -104,20 +109,21 @@ const (
 // AllPolicies are the secure policies the server implements, for Config.Policies.
 var AllPolicies = []string{PolicyBasic256Sha256, PolicyAes128Sha256RsaOaep, PolicyAes256Sha256RsaPss}
 
-// modes are the endpoints of s with the secure policies (nil: Basic256Sha256).
-func (s Security) modes(policies []string) []secMode {
+// modes are the endpoints of s with the secure policies (nil: Basic256Sha256); insecure
+// adds None whatever s says (a firmware's insecure endpoint, Config.InsecureEndpoint).
+func (s Security) modes(policies []string, insecure bool) []secMode {
 	if len(policies) == 0 {
 		policies = []string{PolicyBasic256Sha256}
 	}
 	var out []secMode
-	if s == SecurityAll || s == SecurityNone {
+	if s == SecurityAll || s == SecurityNone || insecure {
 		out = append(out, secMode{"None", ua.MessageSecurityModeNone})
 	}
 	for _, p := range policies {
-		if s == SecurityAll || s == SecuritySign {
+		if s == SecurityAll || s == SecuritySign || s == SecuritySecure {
 			out = append(out, secMode{p, ua.MessageSecurityModeSign})
 		}
-		if s == SecurityAll || s == SecurityEncrypt {
+		if s == SecurityAll || s == SecurityEncrypt || s == SecuritySecure {
 			out = append(out, secMode{p, ua.MessageSecurityModeSignAndEncrypt})
 		}
 	}
@@ -141,6 +147,14 @@ type Config struct {
 	// BadUserSignatureInvalid. With neither, sessions are anonymous.
 	Users     map[string]string
 	UserCerts [][]byte
+	// InsecureEndpoint offers the endpoint None/None beside Security's, as a firmware that
+	// opens it does (docs/architecture.md, section Security posture). Without users its
+	// sessions are anonymous; with users it lists their token types, as None does under
+	// SecurityAll.
+	InsecureEndpoint bool
+	// Cert is the certificate the server makes for itself: RSA key bits, signature hash
+	// ("sha1" or "sha256") and validity in days; zero fields are 2048, sha256 and 3650.
+	Cert CertSpec
 	// CertDir keeps the generated certificate and key (opcua-<serial>.der and .key) so that
 	// clients that trust it keep trusting it across starts; "" generates them in memory.
 	CertDir string
@@ -188,7 +202,7 @@ const labelKey = "patchgate/opcuaserver"
 // The server attaches itself to the controller, so the controller's drops and restarts
 // reach it, until Close.
 func Start(ctx context.Context, c *plc.Controller, cfg Config) (*Server, error) {
-	if cfg.Security > SecurityEncrypt {
+	if cfg.Security > SecuritySecure {
 		return nil, fmt.Errorf("opc ua: unknown security %d", cfg.Security)
 	}
 	for _, p := range cfg.Policies {
@@ -229,7 +243,7 @@ func Start(ctx context.Context, c *plc.Controller, cfg Config) (*Server, error) 
 		}
 	}
 	s.cert, s.key, err = certificate(cfg.CertDir, "opcua-"+idt.Serial, s.appURI, idt.Vendor,
-		idt.Product+" "+idt.Serial, certHosts(s.host))
+		idt.Product+" "+idt.Serial, certHosts(s.host), cfg.Cert)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +500,7 @@ func (s *Server) serve(l *link) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		pump(inner, l.client, newGuard(s.cfg.Security, s.cfg.Policies))
+		pump(inner, l.client, newGuard(s.cfg.Security, s.cfg.Policies, s.cfg.InsecureEndpoint))
 		l.cut()
 	}()
 	io.Copy(l.client, inner)

@@ -451,7 +451,7 @@ func TestBuildInfo(t *testing.T) {
 
 func clientCert(t testing.TB) ([]byte, *rsa.PrivateKey) {
 	t.Helper()
-	der, key, err := newCertificate("urn:patchgate:test:client", "patchgate tests", "test client", []string{"localhost"})
+	der, key, err := newCertificate("urn:patchgate:test:client", "patchgate tests", "test client", []string{"localhost"}, CertSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,12 +607,18 @@ func TestGuard(t *testing.T) {
 		{"all+aes: aes128 encrypt", SecurityAll, [][]byte{opn(ua.SecurityPolicyURIAes128Sha256RsaOaep), cipher}, true},
 		{"encrypt+aes: aes128 sign", SecurityEncrypt, [][]byte{opn(ua.SecurityPolicyURIAes128Sha256RsaOaep), createSession}, false},
 		{"sign+aes: aes256 sign", SecuritySign, [][]byte{opn(ua.SecurityPolicyURIAes256Sha256RsaPss), getEndpoints, createSession}, true},
+		{"secure: sign", SecuritySecure, [][]byte{b256, createSession}, true},
+		{"secure: encrypt", SecuritySecure, [][]byte{b256, cipher}, true},
+		{"secure: session over none", SecuritySecure, [][]byte{none, createSession}, false},
+		{"secure+insecure: session over none", SecuritySecure, [][]byte{none, createSession}, true},
+		{"sign+insecure: session over none", SecuritySign, [][]byte{none, getEndpoints, createSession}, true},
 	} {
 		var policies []string
 		if strings.Contains(tc.name, "+aes") {
 			policies = AllPolicies
 		}
-		g := newGuard(tc.sec, policies)
+		insecure := strings.Contains(tc.name, "+insecure")
+		g := newGuard(tc.sec, policies, insecure)
 		got := true
 		for _, c := range tc.chunks {
 			got = got && g.allow(c)
@@ -625,7 +631,7 @@ func TestGuard(t *testing.T) {
 		for _, c := range tc.chunks {
 			stream.Write(c)
 		}
-		err := pump(&out, &stream, newGuard(tc.sec, policies))
+		err := pump(&out, &stream, newGuard(tc.sec, policies, insecure))
 		if (err == io.EOF) != tc.want || (tc.want && !bytes.Equal(out.Bytes(), bytes.Join(tc.chunks, nil))) {
 			t.Errorf("%s: pump %v, forwarded %d bytes", tc.name, err, out.Len())
 		}
@@ -644,6 +650,7 @@ func TestParseSecurity(t *testing.T) {
 		{"sign", SecuritySign, false},
 		{"encrypt", SecurityEncrypt, false},
 		{"SignAndEncrypt", SecurityEncrypt, false},
+		{"secure", SecuritySecure, false},
 		{"basic128", 0, true},
 	} {
 		got, err := ParseSecurity(tc.in)
@@ -984,6 +991,69 @@ func TestCertDirKeepsTheCertificate(t *testing.T) {
 	s2 := startServer(t, c, Config{CertDir: dir})
 	if string(s2.Certificate()) != string(first) {
 		t.Error("a second start with the same CertDir made a new certificate")
+	}
+}
+
+// TestFirmwarePosture: security "secure" offers Sign and SignAndEncrypt only; the firmware's
+// insecure endpoint adds None/None, on which an anonymous session works; the certificate is
+// made with the key size, hash and validity asked for, and a kept one made otherwise is
+// made again.
+func TestFirmwarePosture(t *testing.T) {
+	ctx := testContext(t)
+	c := newController(t, "")
+	for _, tc := range []struct {
+		insecure bool
+		cert     CertSpec
+		bits     int
+		alg      x509.SignatureAlgorithm
+		days     int
+	}{
+		{false, CertSpec{}, 2048, x509.SHA256WithRSA, 3650},
+		{true, CertSpec{Bits: 1024, Hash: "sha1", Days: 30}, 1024, x509.SHA1WithRSA, 30},
+	} {
+		s := startServer(t, c, Config{Security: SecuritySecure, InsecureEndpoint: tc.insecure, Cert: tc.cert})
+		eps, err := opcua.GetEndpoints(ctx, s.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ep := range eps {
+			got = append(got, strings.TrimPrefix(ep.SecurityPolicyURI, ua.SecurityPolicyURIPrefix)+"/"+ep.SecurityMode.String())
+		}
+		want := []string{"Basic256Sha256/MessageSecurityModeSign", "Basic256Sha256/MessageSecurityModeSignAndEncrypt"}
+		if tc.insecure {
+			want = append([]string{"None/MessageSecurityModeNone"}, want...)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("insecure %v: endpoints %v, want %v", tc.insecure, got, want)
+		}
+		cl, err := dial(ctx, s.URL(), opcua.SecurityPolicy(ua.SecurityPolicyURINone), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AuthAnonymous())
+		if err == nil {
+			cl.Close(ctx)
+		}
+		if (err == nil) != tc.insecure {
+			t.Errorf("insecure %v: anonymous session over None: %v", tc.insecure, err)
+		}
+		x, err := x509.ParseCertificate(s.Certificate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := x.PublicKey.(*rsa.PublicKey).N.BitLen(); b != tc.bits || x.SignatureAlgorithm != tc.alg ||
+			x.NotAfter.Sub(x.NotBefore) != time.Hour+time.Duration(tc.days)*24*time.Hour {
+			t.Errorf("certificate %d bits %s %v..%v; want %d bits %s %d days", b, x.SignatureAlgorithm, x.NotBefore, x.NotAfter, tc.bits, tc.alg, tc.days)
+		}
+	}
+	dir := t.TempDir()
+	s1 := startServer(t, c, Config{CertDir: dir})
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServer(t, c, Config{CertDir: dir, Cert: CertSpec{Bits: 1024, Hash: "sha1", Days: 30}})
+	if string(s2.Certificate()) == string(s1.Certificate()) {
+		t.Error("a kept RSA 2048 certificate served where RSA 1024 was asked for")
+	}
+	if _, err := Start(ctx, c, Config{Cert: CertSpec{Hash: "md5"}}); err == nil || !strings.Contains(err.Error(), "md5") {
+		t.Errorf("hash md5: %v", err)
 	}
 }
 

@@ -136,7 +136,7 @@ func (r *run) build(port int) (*server.Server, *namespace, error) {
 		server.SoftwareVersion(idt.Firmware), // BuildInfo SoftwareVersion and BuildNumber
 		server.EnableAuthMode(ua.UserTokenTypeAnonymous),
 	}
-	for _, sec := range s.cfg.Security.modes(s.cfg.Policies) {
+	for _, sec := range s.cfg.Security.modes(s.cfg.Policies, s.cfg.InsecureEndpoint) {
 		opts = append(opts, server.EnableSecurity(sec.policy, sec.mode))
 	}
 	srv := server.New(opts...)

@@ -201,6 +201,10 @@ func TestScanErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "profiles.yaml:8") || !strings.Contains(err.Error(), `scan "0ms": expected a scan period from 1ms to 5s`) {
 		t.Errorf("profile with scan: 0ms: %v; want the file, line 8 and what was expected", err)
 	}
+	_, err = firmware.Parse("profiles.yaml", []byte("version: 1\nprofiles:\n  - model: tank\n    name: test\n    kind: benign\n    version: \"9.9\"\n    description: d\n    extra_codes: [17, 43]\n"))
+	if err == nil || !strings.Contains(err.Error(), "profiles.yaml:8") || !strings.Contains(err.Error(), "function code 43; expected 17 (Report Server ID)") {
+		t.Errorf("profile with extra_codes 43: %v; want the file, line 8 and what was expected", err)
+	}
 }
 
 // TestLayouts: every model ships a scaled layout next to its default one, and an unknown
