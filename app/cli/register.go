@@ -226,6 +226,9 @@ func registerPush(ctx context.Context, env Env, args []string) error {
 	for _, k := range rep.Kept {
 		fmt.Fprintf(env.Stderr, "both registers changed %s; the later change stays\n", k)
 	}
+	for _, r := range rep.Renumbered {
+		fmt.Fprintf(env.Stdout, "  renumbered %s: the shared register had another under the bench's id (its records and bundles keep the bench's id)\n", r)
+	}
 	return nil
 }
 

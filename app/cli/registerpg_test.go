@@ -79,4 +79,37 @@ func TestRegisterOnPostgres(t *testing.T) {
 		t.Errorf("verify after push: %s", out)
 	}
 	mustCLI(t, ExitBadInput, "register", "push", "--db", local)
+
+	// a joint session on a laptop off the network: its own P-…-001 and V-…-001, signed by
+	// both parties, while the shared register already gave those ids to others
+	laptop := filepath.Join(t.TempDir(), "laptop.db")
+	mustCLI(t, ExitOK, "register", "add", "--db", laptop, "--actor", "oem", "--supplier", "Acme", "--product", "HMI panel",
+		"--from", "3.2.0", "--to", "3.2.1", "--type", "security")
+	mustCLI(t, ExitOK, "register", "state", p1, "assessed_applicable", "--db", laptop, "--actor", "oem")
+	mustCLI(t, ExitOK, "register", "state", p1, "in_test", "--db", laptop, "--actor", "oem")
+	code, _, errOut := runCLI(t, "validate", "--fast", "--db", laptop, "--scenario", "../../scenarios/tank-alarm-trip.yaml",
+		"--before", "sim://tank", "--after", "sim://tank?firmware=benign", "--patch", p1)
+	if code != ExitOK {
+		t.Fatalf("validate on the laptop: exit %d: %s", code, errOut)
+	}
+	v1 := fmt.Sprintf("V-%d-001", year)
+	mustCLI(t, ExitOK, "register", "signoff", "--db", laptop, "--validation", v1, "--name", "K. Vendor", "--role", "oem_witness", "--decision", "approve")
+	mustCLI(t, ExitOK, "register", "signoff", "--db", laptop, "--validation", v1, "--name", "A. Owner", "--role", "approver", "--decision", "approve")
+	p2, v2 := fmt.Sprintf("P-%d-002", year), fmt.Sprintf("V-%d-002", year)
+	out = mustCLI(t, ExitOK, "register", "push", "--db", laptop, "--to", app, "--actor", "lead")
+	for _, want := range []string{"1 patches", "1 validations", "2 sign-offs", "renumbered " + p1 + " → " + p2, "renumbered " + v1 + " → " + v2} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push of the laptop lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustCLI(t, ExitOK, "register", "show", p2, "--register", app)
+	for _, want := range []string{"HMI panel", v2, "K. Vendor", "A. Owner"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the laptop's patch as %s lacks %q:\n%s", p2, want, out)
+		}
+	}
+	if out := mustCLI(t, ExitOK, "register", "push", "--db", laptop, "--to", app, "--actor", "lead"); !strings.Contains(out, "nothing new") {
+		t.Errorf("pushing the laptop again: %s", out)
+	}
+	mustCLI(t, ExitOK, "register", "verify", "--register", app)
 }

@@ -82,4 +82,8 @@ type RegisterPushed struct {
 	// Kept lists the patches whose state both registers changed, where the shared
 	// register's later change was kept: "P-2026-001: kept go (2026-03-02T…), not in_test (…)".
 	Kept []string `json:"kept,omitempty"`
+	// Renumbered lists the patches and validations whose ids another patch or validation
+	// had here, with the ids they were given: "V-2026-001 → V-2026-051". Their records and
+	// bundles keep the bench's id; this row is the link.
+	Renumbered []string `json:"renumbered,omitempty"`
 }

@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,19 +109,59 @@ func TestPush(t *testing.T) {
 		t.Error(err)
 	}
 
-	// another register with its own P-2026-001: refused whole
+	// another register with its own P-2026-001 and V-2026-001 (two benches each made their
+	// own): the pushed ones take the next free ids there, and pushing again finds them
 	other := open(t).(*pgstore.Store)
-	if _, err := other.AddPatch(ctx, registertest.NewPatch("HMI"), "kim"); err != nil {
+	hmi, err := other.AddPatch(ctx, registertest.NewPatch("HMI"), "kim")
+	if err != nil {
 		t.Fatal(err)
+	}
+	ov, err := other.RecordValidation(ctx, register.Validation{PatchID: hmi.ID, Record: registertest.Record(verdict.Go), Created: t0}, "kim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hmi.ID != p.ID || ov.ID != v.ID {
+		t.Fatalf("the other register's ids %s %s; want the bench's %s %s to clash", hmi.ID, ov.ID, p.ID, v.ID)
 	}
 	snap, err := register.ReadSnapshot(ctx, local)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Push(ctx, snap, "lead"); !errors.Is(err, pgstore.ErrConflict) {
-		t.Errorf("clashing ids: %v, want ErrConflict", err)
+	rep, err = other.Push(ctx, snap, "lead")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n, _ := other.VerifyAudit(ctx); n != 1 {
-		t.Errorf("a refused push wrote: %d audit rows", n)
+	newP, newV := register.MakeID("P", t0.Year(), 1), register.MakeID("V", t0.Year(), 1) // the other register has number 1 of each
+	if want := []string{p.ID + " → " + newP, v.ID + " → " + newV}; strings.Join(rep.Renumbered, "; ") != strings.Join(want, "; ") ||
+		rep.Patches != 1 || rep.Validation != 1 || rep.SignOffs != 1 {
+		t.Errorf("push with clashing ids: %+v; want renumbered %v", rep, want)
+	}
+	if got, err := other.Patch(ctx, hmi.ID); err != nil || got.Product != hmi.Product {
+		t.Errorf("the other register's own %s: %+v %v", hmi.ID, got, err)
+	}
+	gp, err := other.Patch(ctx, newP)
+	if err != nil || gp.Product != p.Product || gp.State != register.StateInTest {
+		t.Errorf("the bench's patch as %s: %+v %v", newP, gp, err)
+	}
+	gv, err = other.Validation(ctx, newV)
+	if err != nil || gv.PatchID != newP || gv.RecordSHA256 != v.RecordSHA256 {
+		t.Errorf("the bench's validation as %s: %+v %v", newV, gv, err)
+	}
+	if so, err := other.SignOffs(ctx, newV); err != nil || len(so) != 1 || so[0].Name != "ann" {
+		t.Errorf("the bench's sign-off on %s: %+v %v", newV, so, err)
+	}
+	if rows, _ := other.PatchAudit(ctx, newP); len(rows) < 5 {
+		t.Errorf("the audit of %s names it in %d rows; the bench's rows should name the new id", newP, len(rows))
+	}
+	n2, err := other.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = other.Push(ctx, snap, "lead")
+	if err != nil || rep.Rows != 0 || rep.Patches+rep.States+rep.Validation+rep.SignOffs+rep.Assets != 0 || len(rep.Renumbered) != 0 {
+		t.Errorf("pushing the renumbered register again: %+v %v", rep, err)
+	}
+	if n, _ := other.VerifyAudit(ctx); n != n2 {
+		t.Errorf("pushing again: %d audit rows, was %d", n, n2)
 	}
 }

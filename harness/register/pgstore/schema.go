@@ -154,6 +154,19 @@ CREATE TABLE pushed (
 CREATE TRIGGER pushed_no_change BEFORE UPDATE OR DELETE ON pushed FOR EACH ROW
 	EXECUTE FUNCTION register_refuse('the push map cannot be changed or deleted');
 
+-- pushed_ids maps a bench's patch and validation ids that were taken here by another patch
+-- or validation to the ids they were given instead (register push renumbers them), so that
+-- pushing again finds them.
+CREATE TABLE pushed_ids (
+	source    text NOT NULL CHECK (length(source) = 64),
+	kind      text NOT NULL CHECK (kind IN ('patch', 'validation')),
+	local_id  text NOT NULL,
+	shared_id text NOT NULL UNIQUE,
+	PRIMARY KEY (source, kind, local_id)
+);
+CREATE TRIGGER pushed_ids_no_change BEFORE UPDATE OR DELETE ON pushed_ids FOR EACH ROW
+	EXECUTE FUNCTION register_refuse('the push map cannot be changed or deleted');
+
 INSERT INTO register_schema (version, applied_ns) VALUES (1, 0);
 `
 
@@ -163,7 +176,7 @@ INSERT INTO register_schema (version, applied_ns) VALUES (1, 0);
 const grants = `
 GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT ON register_schema TO %[1]s;
-GRANT SELECT, INSERT ON patches, assets, texts, validations, signoffs, audit, pushed TO %[1]s;
+GRANT SELECT, INSERT ON patches, assets, texts, validations, signoffs, audit, pushed, pushed_ids TO %[1]s;
 GRANT UPDATE (state, state_ns, evaluated_ns, mitigation_plan, review_ns, window_start_ns,
 	window_end_ns, superseded_by) ON patches TO %[1]s;
 GRANT SELECT, INSERT, UPDATE ON id_counters TO %[1]s;
