@@ -18,7 +18,7 @@ import (
 // then reads every point of it. An embedded Modbus station is discovered too, but keeps its
 // map; a name in use needs Replace; a sim:// target cannot be discovered.
 func TestBenchDiscover(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessOPCUA(t)
 	h.ui.Start()
 	h.selectTab("Bench")
 	p := h.ui.Bench.targets

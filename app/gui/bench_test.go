@@ -42,8 +42,10 @@ func TestBenchTargets(t *testing.T) {
 	h.selectTab("Bench")
 	b := h.ui.Bench
 	p := b.targets
-	if n := len(p.targets); n != 6 || !p.targets[0].Embedded {
-		t.Fatalf("%d targets listed, want the 6 embedded ones first", n)
+	// the embedded ones first: each tank's Modbus face and sim:// on simulated time (this
+	// harness starts the tanks without OPC UA; newHarnessOPCUA lists their OPC UA faces too)
+	if n := len(p.targets); n != 4 || !p.targets[0].Embedded || !p.targets[3].Embedded {
+		t.Fatalf("%d targets listed, want the 4 embedded ones first", n)
 	}
 	p.list.Select(0)
 	if !p.edit.Disabled() || !p.remove.Disabled() || p.test.Disabled() || p.connect.Disabled() {
@@ -151,8 +153,8 @@ func TestBenchBrokenTargetsFile(t *testing.T) {
 	if p.status.Hidden || !strings.Contains(p.status.Text, f+":5:5:") || !strings.Contains(p.status.Text, `unknown field "map"`) {
 		t.Errorf("status %q (hidden %v); want the file:line:col error", p.status.Text, p.status.Hidden)
 	}
-	if len(p.targets) != 6 {
-		t.Errorf("%d targets listed, want the 6 embedded ones", len(p.targets))
+	if len(p.targets) != 4 {
+		t.Errorf("%d targets listed, want the 4 embedded ones (no OPC UA in this harness)", len(p.targets))
 	}
 	test.Tap(p.add)
 	p.dlg.name.SetText("B")
@@ -216,7 +218,7 @@ func TestBenchScreenshot(t *testing.T) {
 	if *screenshots == "" {
 		t.Skip("-screenshots DIR not given")
 	}
-	h := newHarness(t)
+	h := newHarnessOPCUA(t)
 	h.ui.Start()
 	h.selectTab("Bench")
 	p := h.ui.Bench.targets

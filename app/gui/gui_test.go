@@ -45,8 +45,22 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessOf(t, true)
+}
+
+// newHarnessOPCUA is newHarness with the embedded tanks' OPC UA servers, for the tests that
+// use them: the others start without (each server costs about a second of CPU to start,
+// several under -race).
+func newHarnessOPCUA(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessOf(t, false)
+}
+
+func newHarnessOf(t *testing.T, modbusOnly bool) *harness {
+	t.Helper()
 	a := test.NewTempApp(t)
-	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: t.TempDir(), Now: func() time.Time { return fixedNow }, Actor: "bench-engineer"})
+	ws, err := workspace.Open(context.Background(), workspace.Config{Dir: t.TempDir(), Now: func() time.Time { return fixedNow }, Actor: "bench-engineer",
+		ModbusOnly: modbusOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +330,7 @@ func TestAbortRestores(t *testing.T) {
 // stations: whatever the verdict (timing under -race may be inconclusive), one is shown and
 // recorded.
 func TestRealTimeRun(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessOPCUA(t)
 	const short = `version: 1
 name: tank-short
 description: a few seconds of the tank at rest

@@ -29,7 +29,7 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(*screenshots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t)
+	h := newHarnessOPCUA(t)
 	h.ui.Start()
 	shot := func(name string) {
 		t.Helper()

@@ -89,6 +89,11 @@ func port(t *testing.T, hostport string) int {
 // probe's read of input register 0 gets exception 02 once Level has moved away). Security
 // "all" for the baseline and the profiles that change OPC UA.
 func TestPostureOnTheWireIsTheSimView(t *testing.T) {
+	if raceEnabled {
+		// a station a profile and security setting, each making its certificate: a minute
+		// of CPU under the race detector; `make realtime` runs it once without
+		t.Skip("stations of every posture profile: run without -race (make test does)")
+	}
 	for _, prof := range firmware.ForModel("tank") {
 		if prof.Kind != firmware.Baseline && prof.Breaks != "posture" && len(prof.Moved) == 0 {
 			continue

@@ -21,7 +21,8 @@ var testNow = time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 
 func openTest(t *testing.T) *Workspace {
 	t.Helper()
-	w, err := Open(t.Context(), Config{Dir: t.TempDir(), Now: func() time.Time { return testNow }, Actor: "bench-engineer"})
+	w, err := Open(t.Context(), Config{Dir: t.TempDir(), Now: func() time.Time { return testNow }, Actor: "bench-engineer",
+		ModbusOnly: true}) // no test of this helper uses OPC UA; each server costs a second of CPU to start
 	if err != nil {
 		t.Fatal(err)
 	}

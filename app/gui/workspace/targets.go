@@ -231,9 +231,10 @@ func (w *Workspace) EmbeddedTargets() []Target {
 	var out []Target
 	sts := w.Stations()
 	for _, st := range sts {
-		out = append(out,
-			Target{Name: embeddedName(st.Role, "Modbus"), URL: st.ModbusURL(), PointMap: "tank", Embedded: true},
-			Target{Name: embeddedName(st.Role, "OPC UA"), URL: st.OPCUATarget(), PointMap: "tank", Embedded: true})
+		out = append(out, Target{Name: embeddedName(st.Role, "Modbus"), URL: st.ModbusURL(), PointMap: "tank", Embedded: true})
+		if st.OPCUA != nil || st.opcuaAddr != "" { // not when started Modbus only
+			out = append(out, Target{Name: embeddedName(st.Role, "OPC UA"), URL: st.OPCUATarget(), PointMap: "tank", Embedded: true})
+		}
 	}
 	for _, st := range sts {
 		out = append(out, Target{Name: embeddedName(st.Role, "simulated time"),

@@ -18,7 +18,7 @@ import (
 // before and after, repeat runs a side, the way the Validate tab does.
 func simValidation(t testing.TB, name, before, after string, repeat int) *Result {
 	t.Helper()
-	w, err := Open(t.Context(), Config{Dir: t.TempDir(), Now: func() time.Time { return time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC) }, Actor: "bench-engineer"})
+	w, err := Open(t.Context(), Config{Dir: t.TempDir(), Now: func() time.Time { return time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC) }, Actor: "bench-engineer", ModbusOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	Start simopt.Start
 	// Scan, when not 0, is the embedded tanks' scan period instead of 10 ms (1ms..5s).
 	Scan time.Duration
+	// ModbusOnly starts the embedded tanks without their OPC UA servers (each costs about a
+	// second of CPU to start, most of it reading the standard address space): for tests and
+	// for a bench that needs no OPC UA.
+	ModbusOnly bool
 }
 
 // DefaultDir is os.UserConfigDir()/patchgate/workspace.
@@ -84,12 +88,14 @@ type Workspace struct {
 	Reg register.Store // the register: DB, or the shared one (Config.Register)
 	Now func() time.Time
 
-	host     string
-	actor    string
-	startAt  simopt.Start
-	scan     time.Duration
-	mu       sync.Mutex
-	stations []*Station
+	host    string
+	actor   string
+	startAt simopt.Start
+	scan    time.Duration
+	// modbusOnly: Config.ModbusOnly
+	modbusOnly bool
+	mu         sync.Mutex
+	stations   []*Station
 
 	registerURL string // Config.Register
 
@@ -183,7 +189,7 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 		}
 	}
 	w := &Workspace{Dir: cfg.Dir, DB: db, Reg: reg, registerURL: cfg.Register, Now: cfg.Now, host: cfg.Host, actor: cfg.Actor, keyDir: cfg.KeyDir, trustDir: cfg.TrustDir,
-		startAt: cfg.Start, scan: cfg.Scan}
+		startAt: cfg.Start, scan: cfg.Scan, modbusOnly: cfg.ModbusOnly}
 	for _, s := range []struct{ role, fw string }{{"before", "baseline"}, {"after", cfg.After}} {
 		st, err := w.start(ctx, s.role, s.fw, "", "", fault.Set{})
 		if err != nil {
@@ -206,6 +212,9 @@ func (w *Workspace) start(ctx context.Context, role, fw, mb, ua string, f fault.
 	if ua == "" {
 		ua = w.host + ":0"
 	}
+	if w.modbusOnly {
+		ua = "" // the station starts no OPC UA server
+	}
 	cfg := station.Config{Model: "tank", Firmware: fw, Seed: 1, Faults: f, Modbus: mb, OPCUA: ua, Security: "none",
 		Start: w.startAt, Scan: w.scan}
 	if cfg.Start.Random && !cfg.Start.SeedSet && role == "after" {
@@ -213,9 +222,12 @@ func (w *Workspace) start(ctx context.Context, role, fw, mb, ua string, f fault.
 		cfg.Start.Seed, cfg.Start.SeedSet = 2, true
 	}
 	st, err := station.Start(ctx, cfg)
-	if err != nil && (!strings.HasSuffix(mb, ":0") || !strings.HasSuffix(ua, ":0")) {
+	if err != nil && (!strings.HasSuffix(mb, ":0") || (ua != "" && !strings.HasSuffix(ua, ":0"))) {
 		// the old ports may still be taken: fall back to free ones
-		cfg.Modbus, cfg.OPCUA = w.host+":0", w.host+":0"
+		cfg.Modbus = w.host + ":0"
+		if ua != "" {
+			cfg.OPCUA = w.host + ":0"
+		}
 		st, err = station.Start(ctx, cfg)
 	}
 	if err != nil {
