@@ -78,11 +78,14 @@ test: deps
 # real-time tests together, -parallel 16): they wait on plant time, not on the CPU (under
 # half a core together), and one after the other they took 8 minutes. The stations'
 # posture on the wire (a station a profile, each making its certificate) runs here too,
-# alone and without -race, where it takes seconds rather than a minute.
-REALTIME_RUN := TestRestartDialog$$|TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime|TestRestart(Prompt|Command|WithoutOperator|NeverBack)|ThirdParty
+# alone and without -race, where it takes seconds rather than a minute; so do the restart
+# tests (together, about 20 s), whose windows are too tight for a machine starting node
+# PLCs beside them.
+REALTIME_RUN := TestRestartDialog$$|TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime|ThirdParty
 REALTIME_PKGS := ./app/gui/ ./app/cli/ ./fixtures/thirdparty/ ./app/gui/workspace/
 realtime: deps thirdparty-deps
 	$(GO) test -count=1 -timeout 10m -run 'TestPostureOnTheWireIsTheSimView' ./simulators/station/
+	$(GO) test -count=1 -timeout 10m -run 'TestRestart(Prompt|Command|WithoutOperator|NeverBack)' ./app/cli/
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
 	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -count=1 -p 4 -parallel 16 -timeout 20m -tags $(FYNE_TAGS) -run '$(REALTIME_RUN)' $(REALTIME_PKGS)
 
