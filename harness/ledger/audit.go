@@ -3,12 +3,12 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/sqlrows"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -37,19 +37,9 @@ func appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, s
 	return nil
 }
 
-const auditColumns = `seq, time_ns, actor, action, subject, detail, prev_hash, hash`
+const auditColumns = sqlrows.AuditColumns
 
-func scanAudit(sc scanner) (AuditRow, error) {
-	var r AuditRow
-	var t int64
-	var d string
-	if err := sc.Scan(&r.Seq, &t, &r.Actor, &r.Action, &r.Subject, &d, &r.PrevHash, &r.Hash); err != nil {
-		return r, err
-	}
-	r.Time = time.Unix(0, t).UTC()
-	r.Detail = json.RawMessage(d)
-	return r, nil
-}
+var scanAudit = sqlrows.ScanAudit
 
 func (db *DB) queryAudit(ctx context.Context, q string, args ...any) ([]AuditRow, error) {
 	rows, err := db.r.QueryContext(ctx, q, args...)
@@ -143,23 +133,5 @@ func (db *DB) AuditHead(ctx context.Context) (seq int64, hash string, err error)
 // returns how many rows verified and, at the first row that does not, an *AuditError
 // (wrapping ErrAuditBroken) naming it.
 func (db *DB) VerifyAudit(ctx context.Context) (n int, err error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
-	if err != nil {
-		return 0, fmt.Errorf("verify audit: %w", err)
-	}
-	defer rows.Close()
-	var v register.Verifier
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return v.N, fmt.Errorf("verify audit: %w", err)
-		}
-		if err := v.Next(r); err != nil {
-			return v.N, err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return v.N, fmt.Errorf("verify audit: %w", err)
-	}
-	return v.N, nil
+	return sqlrows.VerifyAudit(ctx, db.r)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/sqlrows"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -116,47 +117,12 @@ func (db *DB) AddPatch(ctx context.Context, p Patch, actor string) (Patch, error
 	return stored, nil
 }
 
-const patchColumns = `id, supplier, product, from_version, to_version, type, cves, advisory,
-	file_sha256, signature_checked, signature_note, qualification, notes, identified_ns,
-	created_ns, state, state_ns, evaluated_ns, mitigation_plan, review_ns, window_start_ns,
-	window_end_ns, superseded_by`
+// the register's rows are read as every SQL store reads them (harness/register/sqlrows)
+const patchColumns = sqlrows.PatchColumns
 
-func scanPatch(sc scanner) (Patch, error) {
-	var (
-		p                                         Patch
-		typ, qual, state, cves                    string
-		identified, created, changed              int64
-		evaluated, review, windowStart, windowEnd sql.NullInt64
-		supersededBy                              sql.NullString
-	)
-	if err := sc.Scan(&p.ID, &p.Supplier, &p.Product, &p.FromVersion, &p.ToVersion, &typ, &cves,
-		&p.Advisory, &p.FileSHA256, &p.SignatureChecked, &p.SignatureNote, &qual, &p.Notes,
-		&identified, &created, &state, &changed, &evaluated, &p.MitigationPlan, &review,
-		&windowStart, &windowEnd, &supersededBy); err != nil {
-		return p, err
-	}
-	p.Type, p.Qualification, p.State = register.PatchType(typ), register.Qualification(qual), register.State(state)
-	p.Identified, p.Created, p.StateChanged = fromNs(identified), fromNs(created), fromNs(changed)
-	p.Evaluated, p.ReviewDate = fromNullNs(evaluated), fromNullNs(review)
-	p.WindowStart, p.WindowEnd = fromNullNs(windowStart), fromNullNs(windowEnd)
-	p.SupersededBy = supersededBy.String
-	if err := json.Unmarshal([]byte(cves), &p.CVEs); err != nil {
-		return p, fmt.Errorf("%w: patch %s cves: %v", ErrCorrupt, p.ID, err)
-	}
-	if len(p.CVEs) == 0 {
-		p.CVEs = nil
-	}
-	return p, nil
-}
+var scanPatch = sqlrows.ScanPatch
 
-func fromNs(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-
-func fromNullNs(ns sql.NullInt64) time.Time {
-	if !ns.Valid {
-		return time.Time{}
-	}
-	return fromNs(ns.Int64)
-}
+var fromNs = sqlrows.FromNs
 
 // nullNs is t in nanoseconds, NULL when zero.
 func nullNs(t time.Time) any {
@@ -417,41 +383,9 @@ func (db *DB) RecordValidation(ctx context.Context, v Validation, actor string) 
 	return v, nil
 }
 
-const validationColumns = `id, patch_id, scenario, before_runs, after_runs, record, record_sha256,
-	verdict, bundle, bundle_sha256, differences, created_ns,
-	scenario_file, scenario_text, (SELECT data FROM texts WHERE sha256 = scenario_text),
-	point_map_file, point_map_text, (SELECT data FROM texts WHERE sha256 = point_map_text)`
+const validationColumns = sqlrows.ValidationColumns
 
-func scanValidation(sc scanner) (Validation, error) {
-	var v Validation
-	var before, after, record, diffs, outcome string
-	var created int64
-	var sums [2]sql.NullString
-	if err := sc.Scan(&v.ID, &v.PatchID, &v.Scenario, &before, &after, &record, &v.RecordSHA256,
-		&outcome, &v.Bundle, &v.BundleSHA256, &diffs, &created,
-		&v.ScenarioFile.Name, &sums[0], &v.ScenarioFile.Data, &v.PointMapFile.Name, &sums[1], &v.PointMapFile.Data); err != nil {
-		return v, err
-	}
-	if err := v.CheckTexts([2]string{sums[0].String, sums[1].String}); err != nil {
-		return v, err
-	}
-	v.Verdict, v.Created = verdict.Outcome(outcome), fromNs(created)
-	for _, c := range []struct {
-		name string
-		src  string
-		dst  any
-	}{
-		{"before_runs", before, &v.BeforeRuns},
-		{"after_runs", after, &v.AfterRuns},
-		{"record", record, &v.Record},
-		{"differences", diffs, &v.Differences},
-	} {
-		if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
-			return v, fmt.Errorf("%w: validation %s %s: %v", ErrCorrupt, v.ID, c.name, err)
-		}
-	}
-	return v, nil
-}
+var scanValidation = sqlrows.ScanValidation
 
 // Validation returns one validation.
 func (db *DB) Validation(ctx context.Context, id string) (Validation, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/sqlrows"
 	"github.com/patchgate/patchgate/harness/verdict"
 )
 
@@ -58,38 +59,10 @@ func (s *Store) AddPatch(ctx context.Context, p register.Patch, actor string) (r
 	return stored, nil
 }
 
-const patchColumns = `id, supplier, product, from_version, to_version, type, cves, advisory,
-	file_sha256, signature_checked, signature_note, qualification, notes, identified_ns,
-	created_ns, state, state_ns, evaluated_ns, mitigation_plan, review_ns, window_start_ns,
-	window_end_ns, superseded_by`
+// the register's rows are read as every SQL store reads them (harness/register/sqlrows)
+const patchColumns = sqlrows.PatchColumns
 
-func scanPatch(sc scanner) (register.Patch, error) {
-	var (
-		p                                         register.Patch
-		typ, qual, state, cves                    string
-		identified, created, changed              int64
-		evaluated, review, windowStart, windowEnd sql.NullInt64
-		supersededBy                              sql.NullString
-	)
-	if err := sc.Scan(&p.ID, &p.Supplier, &p.Product, &p.FromVersion, &p.ToVersion, &typ, &cves,
-		&p.Advisory, &p.FileSHA256, &p.SignatureChecked, &p.SignatureNote, &qual, &p.Notes,
-		&identified, &created, &state, &changed, &evaluated, &p.MitigationPlan, &review,
-		&windowStart, &windowEnd, &supersededBy); err != nil {
-		return p, err
-	}
-	p.Type, p.Qualification, p.State = register.PatchType(typ), register.Qualification(qual), register.State(state)
-	p.Identified, p.Created, p.StateChanged = fromNs(identified), fromNs(created), fromNs(changed)
-	p.Evaluated, p.ReviewDate = fromNullNs(evaluated), fromNullNs(review)
-	p.WindowStart, p.WindowEnd = fromNullNs(windowStart), fromNullNs(windowEnd)
-	p.SupersededBy = supersededBy.String
-	if err := json.Unmarshal([]byte(cves), &p.CVEs); err != nil {
-		return p, register.Corrupt("patch %s cves: %v", p.ID, err)
-	}
-	if len(p.CVEs) == 0 {
-		p.CVEs = nil
-	}
-	return p, nil
-}
+var scanPatch = sqlrows.ScanPatch
 
 func loadPatch(ctx context.Context, q querier, id string) (register.Patch, error) {
 	p, err := scanPatch(q.QueryRowContext(ctx, `SELECT `+patchColumns+` FROM patches WHERE id = $1`, id))
@@ -312,41 +285,9 @@ func (s *Store) RecordValidation(ctx context.Context, v register.Validation, act
 	return v, nil
 }
 
-const validationColumns = `id, patch_id, scenario, before_runs, after_runs, record, record_sha256,
-	verdict, bundle, bundle_sha256, differences, created_ns,
-	scenario_file, scenario_text, (SELECT data FROM texts WHERE sha256 = scenario_text),
-	point_map_file, point_map_text, (SELECT data FROM texts WHERE sha256 = point_map_text)`
+const validationColumns = sqlrows.ValidationColumns
 
-func scanValidation(sc scanner) (register.Validation, error) {
-	var v register.Validation
-	var before, after, record, diffs, outcome string
-	var created int64
-	var sums [2]sql.NullString
-	if err := sc.Scan(&v.ID, &v.PatchID, &v.Scenario, &before, &after, &record, &v.RecordSHA256,
-		&outcome, &v.Bundle, &v.BundleSHA256, &diffs, &created,
-		&v.ScenarioFile.Name, &sums[0], &v.ScenarioFile.Data, &v.PointMapFile.Name, &sums[1], &v.PointMapFile.Data); err != nil {
-		return v, err
-	}
-	if err := v.CheckTexts([2]string{sums[0].String, sums[1].String}); err != nil {
-		return v, err
-	}
-	v.Verdict, v.Created = verdict.Outcome(outcome), fromNs(created)
-	for _, c := range []struct {
-		name string
-		src  string
-		dst  any
-	}{
-		{"before_runs", before, &v.BeforeRuns},
-		{"after_runs", after, &v.AfterRuns},
-		{"record", record, &v.Record},
-		{"differences", diffs, &v.Differences},
-	} {
-		if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
-			return v, register.Corrupt("validation %s %s: %v", v.ID, c.name, err)
-		}
-	}
-	return v, nil
-}
+var scanValidation = sqlrows.ScanValidation
 
 // Validation returns one validation.
 func (s *Store) Validation(ctx context.Context, id string) (register.Validation, error) {
@@ -477,19 +418,9 @@ func (s *Store) RecordBundle(ctx context.Context, validationID, file, sum, actor
 	return nil
 }
 
-const auditColumns = `seq, time_ns, actor, action, subject, detail, prev_hash, hash`
+const auditColumns = sqlrows.AuditColumns
 
-func scanAudit(sc scanner) (register.AuditRow, error) {
-	var r register.AuditRow
-	var t int64
-	var d string
-	if err := sc.Scan(&r.Seq, &t, &r.Actor, &r.Action, &r.Subject, &d, &r.PrevHash, &r.Hash); err != nil {
-		return r, err
-	}
-	r.Time = fromNs(t)
-	r.Detail = json.RawMessage(d)
-	return r, nil
-}
+var scanAudit = sqlrows.ScanAudit
 
 func (s *Store) queryAudit(ctx context.Context, q string, args ...any) ([]register.AuditRow, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -555,23 +486,5 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("verify audit: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
-	if err != nil {
-		return 0, fmt.Errorf("verify audit: %w", err)
-	}
-	defer rows.Close()
-	var v register.Verifier
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return v.N, fmt.Errorf("verify audit: %w", err)
-		}
-		if err := v.Next(r); err != nil {
-			return v.N, err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return v.N, fmt.Errorf("verify audit: %w", err)
-	}
-	return v.N, nil
+	return sqlrows.VerifyAudit(ctx, tx)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/patchgate/patchgate/harness/register"
+	"github.com/patchgate/patchgate/harness/register/sqlrows"
 )
 
 // SchemaVersion is the register schema version this build writes.
@@ -212,14 +213,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func fromNs(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-
-func fromNullNs(ns sql.NullInt64) time.Time {
-	if !ns.Valid {
-		return time.Time{}
-	}
-	return fromNs(ns.Int64)
-}
+var fromNs = sqlrows.FromNs
 
 func nullNs(t time.Time) any {
 	if t.IsZero() {
