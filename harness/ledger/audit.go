@@ -19,22 +19,7 @@ import (
 // appendAudit adds a row to the audit trail inside tx, the transaction of the write it
 // records.
 func appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, subject string, detail any) error {
-	var seq int64
-	head := register.Genesis
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit %s %s: %w", action, subject, err)
-	}
-	r, err := register.NextAuditRow(seq, head, at, actor, action, subject, detail)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, time_ns, actor, action, subject, detail, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, at.UnixNano(), actor, action, subject, string(r.Detail), r.PrevHash, r.Hash); err != nil {
-		return fmt.Errorf("audit %s %s: %w", action, subject, err)
-	}
-	return nil
+	return sqlrows.AppendAudit(ctx, tx, `INSERT INTO audit (`+sqlrows.AuditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, at, actor, action, subject, detail)
 }
 
 const auditColumns = sqlrows.AuditColumns

@@ -165,19 +165,7 @@ func (db *DB) Patches(ctx context.Context, states ...State) ([]Patch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list patches: %w", err)
 	}
-	defer rows.Close()
-	var out []Patch
-	for rows.Next() {
-		p, err := scanPatch(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list patches: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list patches: %w", err)
-	}
-	return out, nil
+	return sqlrows.All(rows, scanPatch, "list patches")
 }
 
 // SetState moves a patch to another state, if the state machine allows it (otherwise a
@@ -406,19 +394,7 @@ func (db *DB) Validations(ctx context.Context, patchID string) ([]Validation, er
 	if err != nil {
 		return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
 	}
-	defer rows.Close()
-	var out []Validation
-	for rows.Next() {
-		v, err := scanValidation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
-	}
-	return out, nil
+	return sqlrows.All(rows, scanValidation, fmt.Sprintf("validations of patch %s", patchID))
 }
 
 // SignOff records a sign-off on a validation and returns it with its id, under the rules

@@ -93,19 +93,7 @@ func (s *Store) Patches(ctx context.Context, states ...register.State) ([]regist
 	if err != nil {
 		return nil, fmt.Errorf("list patches: %w", err)
 	}
-	defer rows.Close()
-	var out []register.Patch
-	for rows.Next() {
-		p, err := scanPatch(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list patches: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list patches: %w", err)
-	}
-	return out, nil
+	return sqlrows.All(rows, scanPatch, "list patches")
 }
 
 // SetState moves a patch to another state (register.Store).
@@ -308,19 +296,7 @@ func (s *Store) Validations(ctx context.Context, patchID string) ([]register.Val
 	if err != nil {
 		return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
 	}
-	defer rows.Close()
-	var out []register.Validation
-	for rows.Next() {
-		v, err := scanValidation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("validations of patch %s: %w", patchID, err)
-	}
-	return out, nil
+	return sqlrows.All(rows, scanValidation, fmt.Sprintf("validations of patch %s", patchID))
 }
 
 // SignOff records a sign-off (register.Store).

@@ -188,22 +188,7 @@ func nextID(ctx context.Context, tx *sql.Tx, table, prefix string, year int) (st
 
 // appendAudit adds a row to the audit trail inside tx (which holds the write lock).
 func appendAudit(ctx context.Context, tx *sql.Tx, at time.Time, actor, action, subject string, detail any) error {
-	var seq int64
-	head := register.Genesis
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit %s %s: %w", action, subject, err)
-	}
-	r, err := register.NextAuditRow(seq, head, at, actor, action, subject, detail)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (seq, time_ns, actor, action, subject, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		r.Seq, at.UnixNano(), actor, action, subject, string(r.Detail), r.PrevHash, r.Hash); err != nil {
-		return fmt.Errorf("audit %s %s: %w", action, subject, err)
-	}
-	return nil
+	return sqlrows.AppendAudit(ctx, tx, `INSERT INTO audit (`+sqlrows.AuditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at, actor, action, subject, detail)
 }
 
 type scanner interface{ Scan(dest ...any) error }

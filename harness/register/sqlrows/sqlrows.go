@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -146,4 +147,47 @@ func VerifyAudit(ctx context.Context, q Querier) (int, error) {
 		return v.N, fmt.Errorf("verify audit: %w", err)
 	}
 	return v.N, nil
+}
+
+// Tx is a *sql.Tx: the transaction of a register write.
+type Tx interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// AppendAudit adds a row to the audit trail inside tx, the transaction of the write it
+// records (and, on a shared register, the holder of its write lock). insert is the store's
+// INSERT INTO audit (AuditColumns) with its own placeholders.
+func AppendAudit(ctx context.Context, tx Tx, insert string, at time.Time, actor, action, subject string, detail any) error {
+	var seq int64
+	head := register.Genesis
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit %s %s: %w", action, subject, err)
+	}
+	r, err := register.NextAuditRow(seq, head, at, actor, action, subject, detail)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, insert, r.Seq, at.UnixNano(), actor, action, subject, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, subject, err)
+	}
+	return nil
+}
+
+// All reads every row of rows with scan; what names the list in errors.
+func All[T any](rows *sql.Rows, scan func(Scanner) (T, error), what string) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
