@@ -450,24 +450,12 @@ type queryer interface {
 }
 
 func querySignOffs(ctx context.Context, q queryer, validationID string) ([]SignOff, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, validation_id, name, role, decision, rationale, time_ns
+	rows, err := q.QueryContext(ctx, `SELECT `+sqlrows.SignOffColumns+`
 		FROM signoffs WHERE validation_id = ? ORDER BY time_ns, id`, validationID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []SignOff
-	for rows.Next() {
-		var s SignOff
-		var role, decision string
-		var t int64
-		if err := rows.Scan(&s.ID, &s.ValidationID, &s.Name, &role, &decision, &s.Rationale, &t); err != nil {
-			return nil, err
-		}
-		s.Role, s.Decision, s.Time = register.Role(role), register.Decision(decision), fromNs(t)
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return sqlrows.All(rows, sqlrows.ScanSignOff, "sign-off rows")
 }
 
 // SignOffs lists the sign-offs of a validation in the order they were made.

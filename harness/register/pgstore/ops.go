@@ -339,24 +339,12 @@ func (s *Store) SignOff(ctx context.Context, so register.SignOff) (register.Sign
 }
 
 func querySignOffs(ctx context.Context, q querier, validationID string) ([]register.SignOff, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, validation_id, name, role, decision, rationale, time_ns
+	rows, err := q.QueryContext(ctx, `SELECT `+sqlrows.SignOffColumns+`
 		FROM signoffs WHERE validation_id = $1 ORDER BY time_ns, id`, validationID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []register.SignOff
-	for rows.Next() {
-		var so register.SignOff
-		var role, decision string
-		var t int64
-		if err := rows.Scan(&so.ID, &so.ValidationID, &so.Name, &role, &decision, &so.Rationale, &t); err != nil {
-			return nil, err
-		}
-		so.Role, so.Decision, so.Time = register.Role(role), register.Decision(decision), fromNs(t)
-		out = append(out, so)
-	}
-	return out, rows.Err()
+	return sqlrows.All(rows, sqlrows.ScanSignOff, "sign-off rows")
 }
 
 // SignOffs lists the sign-offs of a validation in the order they were made.

@@ -191,3 +191,18 @@ func All[T any](rows *sql.Rows, scan func(Scanner) (T, error), what string) ([]T
 	}
 	return out, nil
 }
+
+// SignOffColumns are the signoffs table's columns in the order ScanSignOff reads them.
+const SignOffColumns = `id, validation_id, name, role, decision, rationale, time_ns`
+
+// ScanSignOff reads a row of SignOffColumns.
+func ScanSignOff(sc Scanner) (register.SignOff, error) {
+	var so register.SignOff
+	var role, decision string
+	var t int64
+	if err := sc.Scan(&so.ID, &so.ValidationID, &so.Name, &role, &decision, &so.Rationale, &t); err != nil {
+		return so, err
+	}
+	so.Role, so.Decision, so.Time = register.Role(role), register.Decision(decision), FromNs(t)
+	return so, nil
+}
