@@ -71,23 +71,22 @@ test: deps
 	$(MAKE) realtime
 	$(MAKE) interop
 
-# realtime: the real-time checks, once and without -race. First every profile and shipped
-# scenario over both protocols, alone: 72 simulated controllers keep real time in that test's
-# process and take most of a core. Then the restart dialog, the CLI's real-time validations
-# and the third-party PLC side by side (-p 4 packages, and within the CLI's package its
-# real-time tests together, -parallel 16): they wait on plant time, not on the CPU (under
-# half a core together), and one after the other they took 8 minutes. The stations'
-# posture on the wire (a station a profile, each making its certificate) runs here too,
-# alone and without -race, where it takes seconds rather than a minute; so do the restart
-# tests (together, about 20 s), whose windows are too tight for a machine starting node
-# PLCs beside them.
-REALTIME_RUN := TestRestartDialog$$|TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime|ThirdParty
-REALTIME_PKGS := ./app/gui/ ./app/cli/ ./fixtures/thirdparty/ ./app/gui/workspace/
+# realtime: the real-time checks, once and without -race, each group on its own: a harness
+# made late by a busy machine leaves gaps (INCONCLUSIVE by design) and, worse, its late writes
+# move the simulated plant. Side by side they took 9 minutes instead of 13, but one run in two
+# failed that way (docs/benchmarks.md), so they run one group after the other:
+# - the stations' posture on the wire (a station a profile, each making its certificate);
+# - the restart tests, together (about 20 s; their windows are 200 ms);
+# - every profile and shipped scenario over both protocols: 72 simulated controllers;
+# - the restart dialog; the CLI's real-time validations, one test at a time, two validations
+#   at a time within each; the third-party PLC (make thirdparty).
 realtime: deps thirdparty-deps
 	$(GO) test -count=1 -timeout 10m -run 'TestPostureOnTheWireIsTheSimView' ./simulators/station/
 	$(GO) test -count=1 -timeout 10m -run 'TestRestart(Prompt|Command|WithoutOperator|NeverBack)' ./app/cli/
 	$(GO) test -count=1 -timeout 15m -run 'TestEveryProfileOverBothProtocols|TestShippedScenariosOverBothProtocols' ./harness/runner/
-	PATCHGATE_THIRDPARTY=$(CURDIR)/$(THIRDPARTY) $(GO) test -count=1 -p 4 -parallel 16 -timeout 20m -tags $(FYNE_TAGS) -run '$(REALTIME_RUN)' $(REALTIME_PKGS)
+	$(GO) test -count=1 -timeout 10m -tags $(FYNE_TAGS) -run 'TestRestartDialog$$' ./app/gui/
+	$(GO) test -count=1 -parallel 1 -timeout 15m -run 'TestStudyAgreesInRealTime|TestBenchesWeDidNotBuildInRealTime' ./app/cli/
+	$(MAKE) thirdparty
 
 # interop: node-opcua, an independent OPC UA stack, browses and reads a simulator (needs node
 # and npm, which reach the npm registry; skipped with a message where they are missing).

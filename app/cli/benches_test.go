@@ -89,8 +89,13 @@ func TestBenchesWeDidNotBuildInRealTime(t *testing.T) {
 		return got{code, rec, stderr}
 	}
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, 2) // two at a time: more made the harness late (docs/benchmarks.md)
 	for i := range cases {
-		wg.Go(func() { res[i] = run(i) })
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			res[i] = run(i)
+		})
 	}
 	wg.Wait()
 	for i, tc := range cases {

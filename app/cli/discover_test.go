@@ -121,7 +121,6 @@ func TestDiscover(t *testing.T) {
 // answers exception 02).
 func TestThirdPartyDiscover(t *testing.T) {
 	dir := thirdparty.DirOrSkip(t)
-	t.Parallel() // beside the other real-time tests, which wait on plant time, not the CPU
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	plc, err := thirdparty.Start(ctx, dir, "baseline")

@@ -20,7 +20,6 @@ import (
 // freed one refused), the same endpoints, certificate and function codes.
 func TestThirdPartyPosture(t *testing.T) {
 	dir := thirdparty.DirOrSkip(t)
-	t.Parallel() // beside the other real-time tests, which wait on plant time, not the CPU
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := thirdparty.Start(ctx, dir, "baseline")

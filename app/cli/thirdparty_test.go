@@ -38,7 +38,6 @@ var (
 
 func TestThirdPartyValidate(t *testing.T) {
 	dir := thirdparty.DirOrSkip(t)
-	t.Parallel() // beside the other real-time tests, which wait on plant time, not the CPU
 	fixtures := filepath.Join("..", "..", "fixtures", "thirdparty")
 	cases := []struct {
 		variant   string
